@@ -1,0 +1,122 @@
+#include "hsm/file/file_key_manager.hpp"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <cstring>
+
+#include "util/file_io.hpp"
+
+namespace grafos::hsm {
+namespace {
+
+struct PassphraseState {
+  const Interaction* interaction;
+  std::string path;
+  Error error{Errc::pin, ""};
+  bool asked = false;
+};
+
+Result<SecretString> obtain_passphrase(const Interaction& in, std::string_view path) {
+  if (!in.passphrase_file.empty()) return read_secret_file(in.passphrase_file);
+  if (auto env = read_secret_env(in.passphrase_env.c_str())) return env;
+  if (in.prompt_secret) return in.prompt_secret("Passphrase for " + std::string(path) + ": ");
+  return Error{Errc::pin, "key '" + std::string(path) + "' is encrypted and no passphrase was given (" +
+                              in.passphrase_env + ", --passphrase-file, or a TTY)"};
+}
+
+int passphrase_cb(char* buf, int size, int /*rwflag*/, void* u) {
+  auto* st = static_cast<PassphraseState*>(u);
+  st->asked = true;
+  auto pass = obtain_passphrase(*st->interaction, st->path);
+  if (!pass) {
+    st->error = pass.error();
+    return -1;
+  }
+  if (pass->size() >= static_cast<size_t>(size)) {
+    st->error = Error{Errc::pin, "passphrase is too long"};
+    return -1;
+  }
+  std::memcpy(buf, pass->c_str(), pass->size());
+  return static_cast<int>(pass->size());
+}
+
+Result<EvpPkeyPtr> load_private_key(const Interaction& in, const std::string& path) {
+  auto pem = read_file(path, 1024 * 1024);
+  if (!pem) return std::move(pem).error().context("loading key");
+  BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+  PassphraseState st{&in, path};
+  EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase_cb, &st));
+  OPENSSL_cleanse(pem->data(), pem->size());
+  if (!key) {
+    if (st.asked && !st.error.message.empty()) {
+      drain_ossl_errors();
+      return st.error;
+    }
+    if (st.asked) {
+      drain_ossl_errors();
+      return Error{Errc::pin, "cannot decrypt key '" + path + "': wrong passphrase"};
+    }
+    return ossl_error(Errc::invalid_input, "'" + path + "' is not a PEM private key");
+  }
+  return key;
+}
+
+class FileKeyManager final : public KeyManager {
+ public:
+  explicit FileKeyManager(const Interaction& in) : in_(in) {}
+
+  Result<std::unique_ptr<Signer>> create_key(const CreateKeyRequest& req) override {
+    auto key = generate_p256_key();
+    if (!key) return std::move(key).error();
+    std::string pem;
+    bool encrypt = !in_.passphrase_file.empty() || std::getenv(in_.passphrase_env.c_str());
+    BioPtr bio(BIO_new(BIO_s_secmem()));
+    int rc = 0;
+    if (encrypt) {
+      auto pass = obtain_passphrase(in_, req.ref);
+      if (!pass) return std::move(pass).error();
+      rc = PEM_write_bio_PKCS8PrivateKey(bio.get(), key->get(), EVP_aes_256_cbc(), pass->c_str(),
+                                         static_cast<int>(pass->size()), nullptr, nullptr);
+    } else {
+      rc = PEM_write_bio_PrivateKey(bio.get(), key->get(), nullptr, nullptr, 0, nullptr, nullptr);
+    }
+    if (rc != 1) return ossl_error(Errc::crypto, "encoding the new key");
+    pem = bio_to_string(bio.get());
+    auto w = write_file_atomic(req.ref, pem, {.mode = 0600, .overwrite = req.replace});
+    OPENSSL_cleanse(pem.data(), pem.size());
+    if (!w) return std::move(w).error();
+    return std::unique_ptr<Signer>(std::make_unique<EvpSigner>(std::move(*key), req.ref));
+  }
+
+  Result<EvpPkeyPtr> get_public_key(std::string_view ref) override {
+    auto key = load_private_key(in_, std::string(ref));
+    if (!key) return std::move(key).error();
+    EvpSigner s(std::move(*key), std::string(ref));
+    if (!s.public_key()) return ossl_error(Errc::crypto, "extracting public key");
+    return EvpPkeyPtr(EVP_PKEY_dup(s.public_key()));
+  }
+
+  Result<std::unique_ptr<Signer>> create_signer(std::string_view ref) override {
+    auto key = load_private_key(in_, std::string(ref));
+    if (!key) return std::move(key).error();
+    return std::unique_ptr<Signer>(std::make_unique<EvpSigner>(std::move(*key), std::string(ref)));
+  }
+
+ private:
+  Interaction in_;
+};
+
+}  // namespace
+
+Result<EvpPkeyPtr> generate_p256_key() {
+  EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  if (!key) return ossl_error(Errc::crypto, "generating an EC P-256 key");
+  return key;
+}
+
+std::unique_ptr<KeyManager> make_file_key_manager(const Interaction& interaction) {
+  return std::make_unique<FileKeyManager>(interaction);
+}
+
+}  // namespace grafos::hsm

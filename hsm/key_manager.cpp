@@ -1,0 +1,143 @@
+#include "hsm/key_manager.hpp"
+
+#include <openssl/ec.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <fstream>
+
+namespace grafos::hsm {
+
+std::string_view backend_name(Backend b) {
+  switch (b) {
+    case Backend::file: return "file";
+    case Backend::pkcs11: return "pkcs11";
+    case Backend::tpm: return "tpm";
+  }
+  return "file";
+}
+
+Backend classify_key_ref(std::string_view ref) {
+  if (ref.starts_with("pkcs11:")) return Backend::pkcs11;
+  if (ref.starts_with("handle:")) return Backend::tpm;
+  // A PEM file labelled TSS2 PRIVATE KEY belongs to the TPM; peek at the first line only.
+  std::ifstream in{std::string(ref)};
+  std::string first;
+  if (in && std::getline(in, first) && first.starts_with("-----BEGIN TSS2 PRIVATE KEY-----"))
+    return Backend::tpm;
+  return Backend::file;
+}
+
+std::string redact_key_ref(std::string_view ref) {
+  if (!ref.starts_with("pkcs11:")) return std::string(ref);
+  // Drop every pin-value attribute wherever it appears (path ';' or query '&' separated).
+  std::string out;
+  size_t i = 0;
+  while (i < ref.size()) {
+    size_t end = ref.find_first_of(";?&", i);
+    std::string_view part = ref.substr(i, end == std::string_view::npos ? end : end - i);
+    bool secret = part.starts_with("pin-value=");
+    if (!secret) out.append(part);
+    if (end == std::string_view::npos) break;
+    if (!secret || ref[end] == '?') out.push_back(ref[end]);
+    i = end + 1;
+  }
+  while (!out.empty() && (out.back() == '&' || out.back() == ';' || out.back() == '?'))
+    out.pop_back();
+  return out;
+}
+
+Result<Bytes> Signer::sign(std::span<const unsigned char> message) {
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx) return ossl_error(Errc::crypto, "allocating digest context");
+  if (auto r = init_digest_sign(ctx.get()); !r) return std::move(r).error();
+  size_t len = 0;
+  if (EVP_DigestSign(ctx.get(), nullptr, &len, message.data(), message.size()) != 1)
+    return ossl_error(Errc::key_backend, "signing with " + description());
+  Bytes sig(len);
+  if (EVP_DigestSign(ctx.get(), sig.data(), &len, message.data(), message.size()) != 1)
+    return ossl_error(Errc::key_backend, "signing with " + description());
+  sig.resize(len);
+  return sig;
+}
+
+namespace {
+// Converts a raw r||s ECDSA signature to DER; returns empty when `raw` is not of that form.
+Bytes raw_ecdsa_to_der(EVP_PKEY* pub, std::span<const unsigned char> raw) {
+  int bits = EVP_PKEY_get_bits(pub);
+  size_t n = static_cast<size_t>((bits + 7) / 8);
+  if (raw.size() != 2 * n) return {};
+  ECDSA_SIG* sig = ECDSA_SIG_new();
+  BIGNUM* r = BN_bin2bn(raw.data(), static_cast<int>(n), nullptr);
+  BIGNUM* s = BN_bin2bn(raw.data() + n, static_cast<int>(n), nullptr);
+  if (!sig || !r || !s || ECDSA_SIG_set0(sig, r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(sig);
+    return {};
+  }
+  unsigned char* der = nullptr;
+  int len = i2d_ECDSA_SIG(sig, &der);
+  ECDSA_SIG_free(sig);
+  if (len <= 0) return {};
+  Bytes out(der, der + len);
+  OPENSSL_free(der);
+  return out;
+}
+}  // namespace
+
+Result<void> verify_signature(EVP_PKEY* pub, std::span<const unsigned char> message,
+                              std::span<const unsigned char> signature) {
+  if (signature.empty()) return Error{Errc::crypto, "signature is empty"};
+  Bytes converted;
+  if (EVP_PKEY_is_a(pub, "EC")) {
+    // Accept raw r||s as well as DER (the DSSE/Sigstore ecosystem produces both).
+    converted = raw_ecdsa_to_der(pub, signature);
+    if (!converted.empty()) signature = converted;
+  }
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, pub) != 1)
+    return ossl_error(Errc::crypto, "initialising signature verification");
+  int rc = EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), message.data(),
+                            message.size());
+  if (rc != 1) {
+    drain_ossl_errors();
+    return Error{Errc::crypto, "signature does not verify"};
+  }
+  return ok();
+}
+
+namespace {
+EvpPkeyPtr public_half(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  int len = i2d_PUBKEY(key, &der);
+  if (len <= 0) return nullptr;
+  const unsigned char* p = der;
+  EvpPkeyPtr pub(d2i_PUBKEY(nullptr, &p, len));
+  OPENSSL_free(der);
+  return pub;
+}
+}  // namespace
+
+EvpSigner::EvpSigner(EvpPkeyPtr key, std::string description, std::shared_ptr<void> keep_alive,
+                     OSSL_LIB_CTX* libctx, std::string propq)
+    : keep_alive_(std::move(keep_alive)),
+      key_(std::move(key)),
+      public_(public_half(key_.get())),
+      description_(std::move(description)),
+      libctx_(libctx),
+      propq_(std::move(propq)) {}
+
+EvpSigner::~EvpSigner() {
+  key_.reset();  // before keep_alive_ (the session or provider the key lives in)
+}
+
+Result<void> EvpSigner::init_digest_sign(EVP_MD_CTX* ctx) {
+  if (!public_) return ossl_error(Errc::key_backend, "reading the public key of " + description_);
+  if (EVP_DigestSignInit_ex(ctx, nullptr, "SHA256", libctx_, propq_.empty() ? nullptr : propq_.c_str(),
+                            key_.get(), nullptr) != 1)
+    return ossl_error(Errc::key_backend, "initialising signing with " + description_);
+  return ok();
+}
+
+}  // namespace grafos::hsm

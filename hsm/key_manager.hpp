@@ -1,0 +1,125 @@
+// The key-backend contract (after smallstep's kms/apiv1): a KeyManager creates keys, reads their
+// public half and makes Signers; a Signer signs and exposes its public key. Callers (pki/,
+// provenance/) never know whether a key is a PEM file, a PKCS#11 token object or a TPM key.
+//
+// Keys are named by one string, accepted by every --ca-key / --key / --sign-key flag:
+//   ca/ca-key.pem                                   file backend
+//   pkcs11:token=fabric-ca;object=ca-key?module-path=/usr/lib/softhsm/libsofthsm2.so
+//          &pin-source=file:/run/ca.pin              pkcs11 backend (RFC 7512)
+//   ca/ca-key.tss2.pem  or  handle:0x81000010       tpm backend (tpm2 OpenSSL provider)
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "util/bytes.hpp"
+#include "util/ossl.hpp"
+#include "util/result.hpp"
+#include "util/secret.hpp"
+
+namespace grafos::hsm {
+
+/// Which backend a key reference names.
+enum class Backend { file, pkcs11, tpm };
+
+/// Human name of a backend ("file", "pkcs11", "tpm").
+std::string_view backend_name(Backend b);
+
+/// Decides the backend from a key reference: "pkcs11:" -> pkcs11; "handle:0x..." or a file whose
+/// PEM label is "TSS2 PRIVATE KEY" -> tpm; anything else -> file.
+Backend classify_key_ref(std::string_view ref);
+
+/// A key reference with secrets removed, safe for messages and logs.
+std::string redact_key_ref(std::string_view ref);
+
+/// How a backend obtains secrets and reports non-fatal warnings. Library code never prints; the
+/// tool supplies these callbacks.
+struct Interaction {
+  /// Asks the user for a secret (no echo). Unset: prompting is not allowed.
+  std::function<Result<SecretString>(std::string_view prompt)> prompt_secret;
+  /// Receives warnings such as "pin-value= in a URI is visible to other users".
+  std::function<void(std::string_view)> warn;
+  /// Environment variable holding the PKCS#11 PIN.
+  std::string pin_env = "GRAFOS_PKCS11_PIN";
+  /// File-backend passphrase: path of a file holding it (empty: none).
+  std::string passphrase_file;
+  /// File-backend passphrase: environment variable holding it.
+  std::string passphrase_env = "GRAFOS_KEY_PASSPHRASE";
+};
+
+/// Signs with one key. Every backend yields an EVP_PKEY that OpenSSL 3 signs with, so structure
+/// signing (X509_sign_ctx, X509_REQ_sign_ctx) and raw message signing share one path.
+class Signer {
+ public:
+  virtual ~Signer() = default;
+
+  /// The public half of the signing key.
+  virtual EVP_PKEY* public_key() const = 0;
+
+  /// Initialises `ctx` for EVP_DigestSign with SHA-256 (for X509_sign_ctx and friends).
+  virtual Result<void> init_digest_sign(EVP_MD_CTX* ctx) = 0;
+
+  /// Signs `message` with ECDSA-SHA256 (RSA: PKCS#1 v1.5 SHA-256); DER-encoded signature.
+  virtual Result<Bytes> sign(std::span<const unsigned char> message);
+
+  /// The key reference this signer was made from, redacted.
+  virtual std::string description() const = 0;
+};
+
+/// What create_key makes. Only EC P-256 is supported by the CA profiles.
+struct CreateKeyRequest {
+  std::string ref;           ///< where the key goes: a path or a pkcs11: URI naming token+object
+  bool replace = false;      ///< allow replacing an existing file / token object of that name
+  std::string label;         ///< PKCS#11 CKA_LABEL (defaults to the URI's object=)
+};
+
+/// Backend-neutral key management.
+class KeyManager {
+ public:
+  virtual ~KeyManager() = default;
+
+  /// Generates a new EC P-256 key at `req.ref` and returns a signer for it.
+  virtual Result<std::unique_ptr<Signer>> create_key(const CreateKeyRequest& req) = 0;
+
+  /// Loads the public half of an existing key.
+  virtual Result<EvpPkeyPtr> get_public_key(std::string_view ref) = 0;
+
+  /// Opens an existing key for signing (logs in to the token at most once per manager).
+  virtual Result<std::unique_ptr<Signer>> create_signer(std::string_view ref) = 0;
+};
+
+/// Opens the key manager for the backend `ref` names. A backend compiled out of this build
+/// returns an error that says so.
+Result<std::unique_ptr<KeyManager>> open_key_manager(std::string_view ref,
+                                                     const Interaction& interaction);
+
+/// Verifies a DER or raw (r||s) ECDSA signature / RSA signature over `message` with `pub`.
+Result<void> verify_signature(EVP_PKEY* pub, std::span<const unsigned char> message,
+                              std::span<const unsigned char> signature);
+
+/// A Signer over an EVP_PKEY that OpenSSL can sign with directly (file keys, libp11 keys,
+/// provider keys). `keep_alive` holds whatever the key needs (a PKCS#11 session, a provider).
+class EvpSigner : public Signer {
+ public:
+  EvpSigner(EvpPkeyPtr key, std::string description, std::shared_ptr<void> keep_alive = {},
+            OSSL_LIB_CTX* libctx = nullptr, std::string propq = {});
+  ~EvpSigner() override;
+  EVP_PKEY* public_key() const override { return public_.get(); }
+  Result<void> init_digest_sign(EVP_MD_CTX* ctx) override;
+  std::string description() const override { return description_; }
+
+ private:
+  std::shared_ptr<void> keep_alive_;  // destroyed after key_ (declared first)
+  EvpPkeyPtr key_;
+  EvpPkeyPtr public_;
+  std::string description_;
+  OSSL_LIB_CTX* libctx_;
+  std::string propq_;
+};
+
+}  // namespace grafos::hsm

@@ -1,0 +1,141 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "util/bytes.hpp"
+#include "util/file_io.hpp"
+#include "util/secret.hpp"
+
+namespace fs = std::filesystem;
+using namespace grafos;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "grafos-util-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+mode_t mode_of(const fs::path& p) {
+  struct stat st;
+  EXPECT_EQ(::lstat(p.c_str(), &st), 0);
+  return st.st_mode & 07777;
+}
+
+size_t entries(const fs::path& dir) {
+  return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+TEST(Hex, RoundTrip) {
+  const struct {
+    std::string hex;
+    bool valid;
+  } cases[] = {{"", true}, {"00ff10", true}, {"ABcd", true}, {"abc", false}, {"zz", false}};
+  for (const auto& c : cases) {
+    auto b = from_hex(c.hex);
+    EXPECT_EQ(b.has_value(), c.valid) << c.hex;
+    if (b) {
+      std::string lower = c.hex;
+      for (auto& ch : lower) ch = static_cast<char>(std::tolower(ch));
+      EXPECT_EQ(to_hex(std::span<const unsigned char>(*b)), lower);
+    }
+  }
+}
+
+TEST(ConstantTimeEqual, ComparesContentAndLength) {
+  Bytes a{1, 2, 3}, b{1, 2, 3}, c{1, 2, 4}, d{1, 2};
+  EXPECT_TRUE(constant_time_equal(a, b));
+  EXPECT_FALSE(constant_time_equal(a, c));
+  EXPECT_FALSE(constant_time_equal(a, d));
+}
+
+TEST(WriteFileAtomic, CreatesWithModeAndRefusesOverwrite) {
+  TempDir t;
+  auto p = t.path() / "key.pem";
+  ASSERT_TRUE(write_file_atomic(p, "secret", {.mode = 0600}));
+  EXPECT_EQ(mode_of(p), 0600u);
+  auto again = write_file_atomic(p, "other", {.mode = 0600});
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::exists);
+  EXPECT_EQ(*read_file(p), "secret");
+  ASSERT_TRUE(write_file_atomic(p, "other", {.mode = 0600, .overwrite = true}));
+  EXPECT_EQ(*read_file(p), "other");
+  EXPECT_EQ(entries(t.path()), 1u) << "no temp file left behind";
+}
+
+TEST(WriteFileAtomic, RefusesPlantedSymlinkAndLeavesTargetAlone) {
+  TempDir t;
+  auto target = t.path() / "target";
+  ASSERT_TRUE(write_file_atomic(target, "original"));
+  fs::create_symlink(target, t.path() / "out.pem");
+  auto r = write_file_atomic(t.path() / "out.pem", "evil");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::exists);
+  EXPECT_EQ(*read_file(target), "original");
+  // With overwrite, the link itself is replaced; the target is never written through.
+  ASSERT_TRUE(write_file_atomic(t.path() / "out.pem", "new", {.overwrite = true}));
+  EXPECT_EQ(*read_file(target), "original");
+  EXPECT_FALSE(fs::is_symlink(t.path() / "out.pem"));
+}
+
+TEST(FileTransaction, AllOrNothing) {
+  TempDir t;
+  ASSERT_TRUE(write_file_atomic(t.path() / "b", "existing"));
+  {
+    FileTransaction tx;
+    ASSERT_TRUE(tx.stage(t.path() / "a", "A"));
+    auto r = tx.stage(t.path() / "b", "B");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::exists);
+  }
+  EXPECT_FALSE(fs::exists(t.path() / "a"));
+  EXPECT_EQ(entries(t.path()), 1u);
+  FileTransaction tx;
+  ASSERT_TRUE(tx.stage(t.path() / "a", "A", {.mode = 0600}));
+  ASSERT_TRUE(tx.stage(t.path() / "c", "C"));
+  ASSERT_TRUE(tx.commit());
+  EXPECT_EQ(*read_file(t.path() / "a"), "A");
+  EXPECT_EQ(mode_of(t.path() / "a"), 0600u);
+}
+
+TEST(ReadFile, MissingAndNonRegular) {
+  TempDir t;
+  auto missing = read_file(t.path() / "nope");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+  auto dir = read_file(t.path());
+  ASSERT_FALSE(dir);
+  EXPECT_EQ(dir.error().code, Errc::invalid_input);
+}
+
+TEST(SafePathComponent, Table) {
+  const struct {
+    const char* name;
+    bool safe;
+  } cases[] = {{"acme", true}, {"cell-1", true}, {"", false}, {".", false},
+               {"..", false}, {"a/b", false}, {"a\nb", false}};
+  for (const auto& c : cases) EXPECT_EQ(is_safe_path_component(c.name), c.safe) << c.name;
+}
+
+TEST(Secret, FileStripsNewlineAndErrorOmitsContent) {
+  TempDir t;
+  ASSERT_TRUE(write_file_atomic(t.path() / "pin", "1234\n", {.mode = 0600}));
+  auto s = read_secret_file((t.path() / "pin").string());
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->view(), "1234");
+  auto missing = read_secret_file((t.path() / "missing").string());
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("missing"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,97 @@
+#include "tools/common/tool.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+namespace grafos::tools {
+
+int exit_status_for(Errc code) {
+  switch (code) {
+    case Errc::usage: return kExitUsage;
+    case Errc::invalid_input: return kExitInvalidInput;
+    case Errc::exists: return kExitExists;
+    case Errc::not_found: return kExitIo;
+    case Errc::io: return kExitIo;
+    case Errc::crypto: return kExitCrypto;
+    case Errc::key_backend: return kExitKey;
+    case Errc::pin: return kExitKey;
+    case Errc::policy: return kExitPolicy;
+    case Errc::mismatch: return kExitMismatch;
+    case Errc::network: return kExitNetwork;
+    case Errc::tls: return kExitTls;
+    case Errc::unauthorized: return kExitUnauthorized;
+    case Errc::forbidden: return kExitForbidden;
+    case Errc::conflict: return kExitConflict;
+    case Errc::internal: return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+void Context::fail(const Error& e) {
+  std::string msg = e.message;
+  for (auto& c : msg)
+    if (c == '\n') c = ' ';  // one line per error
+  std::cerr << tool << ": error: " << msg << '\n';
+  exit_code = exit_status_for(e.code);
+}
+
+void Context::note(std::string_view message) const {
+  std::cerr << tool << ": note: " << message << '\n';
+}
+
+hsm::Interaction Context::interaction() const {
+  hsm::Interaction in;
+  if (::isatty(STDIN_FILENO)) in.prompt_secret = [](std::string_view p) { return prompt_secret(p); };
+  std::string t = tool;
+  in.warn = [t](std::string_view w) { std::cerr << t << ": warning: " << w << '\n'; };
+  return in;
+}
+
+bool Context::color_stdout() const {
+  return !global.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDOUT_FILENO);
+}
+
+void add_global_options(CLI::App& app, GlobalOptions& g) {
+  app.add_option("--fabric", g.fabric, "Fabric address (host:port). Overrides GRAFOS_FABRIC env var")
+      ->envname("GRAFOS_FABRIC");
+  app.add_flag("--json", g.json, "Output in JSON format for scripting");
+  app.add_flag("--wide", g.wide, "Show additional columns in table output");
+  app.add_flag("--no-color", g.no_color, "Disable color output");
+  app.add_option("--pool", g.pool, "Pool name (default: \"default\")")->capture_default_str();
+}
+
+int run_app(CLI::App& app, Context& ctx, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << ctx.tool << ": error: " << e.what() << "\nRun with --help for more information.\n";
+    return kExitUsage;
+  }
+  return ctx.exit_code;
+}
+
+std::string format_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  std::string out;
+  for (auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out += line + '\n';
+  }
+  return out;
+}
+
+}  // namespace grafos::tools

@@ -1,0 +1,15 @@
+// Subcommands of grafos-ca; one cmd_<verb>.cpp each declares its options and calls the library.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "tools/common/tool.hpp"
+
+namespace grafos::tools::ca {
+
+void add_init_ca(CLI::App& app, Context& ctx);
+void add_issue_cert(CLI::App& app, Context& ctx);
+void add_issue_server_cert(CLI::App& app, Context& ctx);
+void add_image_provenance(CLI::App& app, Context& ctx);
+
+}  // namespace grafos::tools::ca

@@ -1,0 +1,226 @@
+#include "util/file_io.hpp"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "util/bytes.hpp"
+
+namespace grafos {
+namespace fs = std::filesystem;
+
+namespace {
+
+Error errno_error(Errc code, std::string_view what, const fs::path& path, int err) {
+  return Error{code, std::string(what) + " '" + path.string() + "': " + std::strerror(err)};
+}
+
+fs::path temp_path_for(const fs::path& dest) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  unsigned char r[8];
+  for (auto& b : r) b = static_cast<unsigned char>(rng());
+  fs::path dir = dest.parent_path();
+  if (dir.empty()) dir = ".";
+  return dir / ("." + dest.filename().string() + ".tmp-" + to_hex(std::span(r)));
+}
+
+Result<void> write_all(int fd, std::string_view data, const fs::path& path) {
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error(Errc::io, "writing", path, errno);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return ok();
+}
+
+bool exists_no_follow(const fs::path& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// Writes `data` to a new temp file next to `dest` (created O_EXCL|O_NOFOLLOW with its final mode).
+Result<fs::path> write_temp(const fs::path& dest, std::string_view data, const WriteOptions& o) {
+  fs::path tmp = temp_path_for(dest);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, o.mode);
+  if (fd < 0) return errno_error(Errc::io, "creating", tmp, errno);
+  // The umask may have narrowed the mode; fchmod on our own fresh fd is not a race.
+  if (::fchmod(fd, o.mode) != 0) {
+    int e = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return errno_error(Errc::io, "setting mode of", tmp, e);
+  }
+  auto w = write_all(fd, data, tmp);
+  if (w && o.durable && ::fsync(fd) != 0) w = errno_error(Errc::io, "syncing", tmp, errno);
+  if (::close(fd) != 0 && w) w = errno_error(Errc::io, "closing", tmp, errno);
+  if (!w) {
+    ::unlink(tmp.c_str());
+    return std::move(w).error();
+  }
+  return tmp;
+}
+
+// Moves tmp to dest. Without overwrite, RENAME_NOREPLACE makes the existence check atomic.
+Result<void> place(const fs::path& tmp, const fs::path& dest, bool overwrite) {
+  unsigned flags = overwrite ? 0u : RENAME_NOREPLACE;
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dest.c_str(), flags) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    if (e == EEXIST)
+      return Error{Errc::exists,
+                   "refusing to overwrite existing '" + dest.string() + "' (use --force)"};
+    return errno_error(Errc::io, "renaming into", dest, e);
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<void> sync_directory(const fs::path& dir) {
+  fs::path d = dir.empty() ? fs::path(".") : dir;
+  int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_error(Errc::io, "opening directory", d, errno);
+  int rc = ::fsync(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) return errno_error(Errc::io, "syncing directory", d, e);
+  return ok();
+}
+
+Result<void> sync_filesystem(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error(Errc::io, "opening", path, errno);
+  int rc = ::syncfs(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) return errno_error(Errc::io, "syncing filesystem of", path, e);
+  return ok();
+}
+
+Result<void> write_file_atomic(const fs::path& path, std::string_view data,
+                               const WriteOptions& options) {
+  if (!options.overwrite && exists_no_follow(path))
+    return Error{Errc::exists, "refusing to overwrite existing '" + path.string() + "' (use --force)"};
+  auto tmp = write_temp(path, data, options);
+  if (!tmp) return std::move(tmp).error();
+  if (auto r = place(*tmp, path, options.overwrite); !r) return r;
+  if (options.durable) return sync_directory(path.parent_path());
+  return ok();
+}
+
+FileTransaction::~FileTransaction() { abort(); }
+
+void FileTransaction::abort() noexcept {
+  for (auto& s : staged_) ::unlink(s.tmp.c_str());
+  staged_.clear();
+}
+
+Result<void> FileTransaction::stage(const fs::path& path, std::string_view data,
+                                    const WriteOptions& options) {
+  if (!options.overwrite && exists_no_follow(path))
+    return Error{Errc::exists, "refusing to overwrite existing '" + path.string() + "' (use --force)"};
+  auto tmp = write_temp(path, data, options);
+  if (!tmp) return std::move(tmp).error();
+  staged_.push_back({std::move(*tmp), path, options});
+  return ok();
+}
+
+Result<void> FileTransaction::commit() {
+  std::vector<fs::path> placed;
+  for (size_t i = 0; i < staged_.size(); ++i) {
+    auto& s = staged_[i];
+    if (auto r = place(s.tmp, s.dest, s.options.overwrite); !r) {
+      // place() removed this temp; remove the rest and undo what was already placed.
+      for (size_t j = i + 1; j < staged_.size(); ++j) ::unlink(staged_[j].tmp.c_str());
+      for (auto& p : placed) ::unlink(p.c_str());
+      staged_.clear();
+      return r;
+    }
+    placed.push_back(s.dest);
+  }
+  bool durable = false;
+  for (auto& s : staged_) durable = durable || s.options.durable;
+  std::vector<fs::path> dirs;
+  for (auto& s : staged_) {
+    fs::path d = s.dest.parent_path();
+    bool seen = false;
+    for (auto& x : dirs) seen = seen || x == d;
+    if (!seen) dirs.push_back(d);
+  }
+  staged_.clear();
+  if (durable)
+    for (auto& d : dirs)
+      if (auto r = sync_directory(d); !r) return r;
+  return ok();
+}
+
+Result<std::string> read_file(const fs::path& path, size_t max_size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno_error(errno == ENOENT ? Errc::not_found : Errc::io, "reading", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Error{Errc::invalid_input, "'" + path.string() + "' is not a regular file"};
+  }
+  if (static_cast<size_t>(st.st_size) > max_size) {
+    ::close(fd);
+    return Error{Errc::invalid_input, "'" + path.string() + "' is larger than " +
+                                          std::to_string(max_size) + " bytes"};
+  }
+  std::string out;
+  out.resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (true) {
+    if (got == out.size()) {
+      if (out.size() >= max_size) break;
+      out.resize(std::min(max_size, out.size() + 4096));
+    }
+    ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return errno_error(Errc::io, "reading", path, e);
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(got);
+  return out;
+}
+
+Result<void> ensure_directory(const fs::path& dir, mode_t mode) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode))
+      return Error{Errc::invalid_input, "'" + dir.string() + "' exists and is not a directory"};
+    return ok();
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error{Errc::io, "creating directory '" + dir.string() + "': " + ec.message()};
+  ::chmod(dir.c_str(), mode);
+  return ok();
+}
+
+bool is_safe_path_component(std::string_view name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  for (unsigned char c : name)
+    if (c == '/' || c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+}  // namespace grafos

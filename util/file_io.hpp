@@ -1,0 +1,71 @@
+// File I/O with the guarantees the tools promise: atomic replacement (temp file, fsync, rename),
+// no overwrite without being told, private modes set at creation (never chmod-ed afterwards),
+// symlinks never followed, and no partial file left behind on failure.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace grafos {
+
+/// How write_file_atomic behaves.
+struct WriteOptions {
+  mode_t mode = 0644;      ///< permissions given at creation (0600 for private keys)
+  bool overwrite = false;  ///< replace an existing file (--force); a symlink is replaced, not followed
+  bool durable = true;     ///< fsync the file and its directory before returning
+};
+
+/// Writes `data` to `path` atomically. Without `overwrite`, fails with Errc::exists when anything
+/// (file, directory, symlink) is already at `path`, and the existing entry is left untouched.
+Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view data,
+                               const WriteOptions& options = {});
+
+/// A set of files written together: each is staged to a temp file, and commit() renames them all
+/// into place only when every one was staged; on any failure nothing is left behind.
+class FileTransaction {
+ public:
+  FileTransaction() = default;
+  FileTransaction(const FileTransaction&) = delete;
+  FileTransaction& operator=(const FileTransaction&) = delete;
+  ~FileTransaction();
+
+  /// Checks the destination (unless overwrite) and writes a temp file beside it.
+  Result<void> stage(const std::filesystem::path& path, std::string_view data,
+                     const WriteOptions& options = {});
+  /// Renames every staged file into place; on failure, removes what it had already placed.
+  Result<void> commit();
+  /// Removes every staged temp file (also done by the destructor when commit() was not called).
+  void abort() noexcept;
+
+ private:
+  struct Staged {
+    std::filesystem::path tmp, dest;
+    WriteOptions options;
+  };
+  std::vector<Staged> staged_;
+};
+
+/// fsyncs a directory so that renames into it are durable.
+Result<void> sync_directory(const std::filesystem::path& dir);
+
+/// Calls syncfs(2) on the filesystem holding `path`: one flush for a whole batch of files.
+Result<void> sync_filesystem(const std::filesystem::path& path);
+
+/// Reads a whole regular file (refusing anything larger than `max_size`).
+Result<std::string> read_file(const std::filesystem::path& path,
+                              size_t max_size = 64u * 1024 * 1024);
+
+/// Creates `dir` (and parents) if missing; refuses when it exists and is not a directory.
+Result<void> ensure_directory(const std::filesystem::path& dir, mode_t mode = 0755);
+
+/// True when `name` is safe as one path component inside an output folder (no '/', not "." or
+/// "..", no NUL or control characters, not empty).
+bool is_safe_path_component(std::string_view name);
+
+}  // namespace grafos

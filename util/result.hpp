@@ -1,0 +1,109 @@
+// Result<T>: the error-or-value type every library function returns.
+//
+// g++ 12 has no std::expected in C++20, so this is a small subset of its interface. Errors
+// carry a code (mapped to documented exit statuses by the tools) and a message that callers
+// extend with context. No exception crosses a library API.
+#pragma once
+
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace grafos {
+
+/// What went wrong, coarse enough to map to a documented exit status.
+enum class Errc {
+  usage = 1,      ///< flags or arguments the command cannot accept
+  invalid_input,  ///< identity/SAN grammar, malformed file, policy refusal of a CSR
+  exists,         ///< an output already exists and --force was not given
+  not_found,      ///< an input file, token, object or record entry does not exist
+  io,             ///< reading or writing a file failed
+  crypto,         ///< an OpenSSL operation failed, or a signature did not verify
+  key_backend,    ///< PKCS#11 module, token or TPM failure, or the key does not match
+  pin,            ///< PIN rejected, locked or on its final try; passphrase wrong
+  policy,         ///< the profile linter refused a certificate before signing
+  mismatch,       ///< provenance: a binary differs from the record
+  network,        ///< connection refused, timeout, DNS
+  tls,            ///< TLS handshake or peer verification failed
+  unauthorized,   ///< HTTP 401
+  forbidden,      ///< HTTP 403
+  conflict,       ///< HTTP 409
+  internal,       ///< a bug: an invariant did not hold
+};
+
+/// Stable name of an error code, for JSON output and tests.
+std::string_view errc_name(Errc code);
+
+/// An error: a code plus a human-readable message with context.
+struct Error {
+  Errc code = Errc::internal;
+  std::string message;
+
+  /// Returns this error with `context` prefixed: "context: message".
+  [[nodiscard]] Error context(std::string_view ctx) const& {
+    return Error{code, std::string(ctx) + ": " + message};
+  }
+  [[nodiscard]] Error context(std::string_view ctx) && {
+    message.insert(0, std::string(ctx) + ": ");
+    return std::move(*this);
+  }
+};
+
+/// Builds an Error.
+inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message)}; }
+
+/// Value-or-error, modelled on std::expected.
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
+
+  bool has_value() const noexcept { return v_.index() == 0; }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  T& value() & { return check(), std::get<0>(v_); }
+  const T& value() const& { return check(), std::get<0>(v_); }
+  T&& value() && { return check(), std::get<0>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  const Error& error() const& { return std::get<1>(v_); }
+  Error&& error() && { return std::get<1>(std::move(v_)); }
+
+ private:
+  void check() const {
+    if (v_.index() != 0) std::abort();  // value() on an error is a programming bug
+  }
+  std::variant<T, Error> v_;
+};
+
+/// Result with no value.
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
+
+  bool has_value() const noexcept { return ok_; }
+  explicit operator bool() const noexcept { return ok_; }
+  void value() const {
+    if (!ok_) std::abort();
+  }
+  const Error& error() const& { return error_; }
+  Error&& error() && { return std::move(error_); }
+
+ private:
+  Error error_;
+  bool ok_ = true;
+};
+
+/// Success value for Result<void>.
+inline Result<void> ok() { return {}; }
+
+}  // namespace grafos
