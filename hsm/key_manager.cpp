@@ -10,9 +10,12 @@ namespace grafos::hsm {
 
 std::string_view backend_name(Backend b) {
   switch (b) {
-    case Backend::file: return "file";
-    case Backend::pkcs11: return "pkcs11";
-    case Backend::tpm: return "tpm";
+    case Backend::file:
+      return "file";
+    case Backend::pkcs11:
+      return "pkcs11";
+    case Backend::tpm:
+      return "tpm";
   }
   return "file";
 }
@@ -134,8 +137,8 @@ EvpSigner::~EvpSigner() {
 
 Result<void> EvpSigner::init_digest_sign(EVP_MD_CTX* ctx) {
   if (!public_) return ossl_error(Errc::key_backend, "reading the public key of " + description_);
-  if (EVP_DigestSignInit_ex(ctx, nullptr, "SHA256", libctx_, propq_.empty() ? nullptr : propq_.c_str(),
-                            key_.get(), nullptr) != 1)
+  if (EVP_DigestSignInit_ex(ctx, nullptr, "SHA256", libctx_,
+                            propq_.empty() ? nullptr : propq_.c_str(), key_.get(), nullptr) != 1)
     return ossl_error(Errc::key_backend, "initialising signing with " + description_);
   return ok();
 }

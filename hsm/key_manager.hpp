@@ -73,9 +73,9 @@ class Signer {
 
 /// What create_key makes. Only EC P-256 is supported by the CA profiles.
 struct CreateKeyRequest {
-  std::string ref;           ///< where the key goes: a path or a pkcs11: URI naming token+object
-  bool replace = false;      ///< allow replacing an existing file / token object of that name
-  std::string label;         ///< PKCS#11 CKA_LABEL (defaults to the URI's object=)
+  std::string ref;       ///< where the key goes: a path or a pkcs11: URI naming token+object
+  bool replace = false;  ///< allow replacing an existing file / token object of that name
+  std::string label;     ///< PKCS#11 CKA_LABEL (defaults to the URI's object=)
 };
 
 /// Backend-neutral key management.

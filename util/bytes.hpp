@@ -15,8 +15,8 @@ using Bytes = std::vector<std::uint8_t>;
 /// Lowercase hex of `data`.
 std::string to_hex(std::span<const unsigned char> data);
 inline std::string to_hex(std::string_view s) {
-  return to_hex(std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(s.data()),
-                                                s.size()));
+  return to_hex(
+      std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(s.data()), s.size()));
 }
 
 /// Decodes hex (either case); nullopt on odd length or a non-hex character.

@@ -111,7 +111,8 @@ Result<void> sync_filesystem(const fs::path& path) {
 Result<void> write_file_atomic(const fs::path& path, std::string_view data,
                                const WriteOptions& options) {
   if (!options.overwrite && exists_no_follow(path))
-    return Error{Errc::exists, "refusing to overwrite existing '" + path.string() + "' (use --force)"};
+    return Error{Errc::exists,
+                 "refusing to overwrite existing '" + path.string() + "' (use --force)"};
   auto tmp = write_temp(path, data, options);
   if (!tmp) return std::move(tmp).error();
   if (auto r = place(*tmp, path, options.overwrite); !r) return r;
@@ -129,7 +130,8 @@ void FileTransaction::abort() noexcept {
 Result<void> FileTransaction::stage(const fs::path& path, std::string_view data,
                                     const WriteOptions& options) {
   if (!options.overwrite && exists_no_follow(path))
-    return Error{Errc::exists, "refusing to overwrite existing '" + path.string() + "' (use --force)"};
+    return Error{Errc::exists,
+                 "refusing to overwrite existing '" + path.string() + "' (use --force)"};
   auto tmp = write_temp(path, data, options);
   if (!tmp) return std::move(tmp).error();
   staged_.push_back({std::move(*tmp), path, options});
@@ -176,8 +178,8 @@ Result<std::string> read_file(const fs::path& path, size_t max_size) {
   }
   if (static_cast<size_t>(st.st_size) > max_size) {
     ::close(fd);
-    return Error{Errc::invalid_input, "'" + path.string() + "' is larger than " +
-                                          std::to_string(max_size) + " bytes"};
+    return Error{Errc::invalid_input,
+                 "'" + path.string() + "' is larger than " + std::to_string(max_size) + " bytes"};
   }
   std::string out;
   out.resize(static_cast<size_t>(st.st_size));

@@ -16,9 +16,10 @@ namespace grafos {
 
 /// How write_file_atomic behaves.
 struct WriteOptions {
-  mode_t mode = 0644;      ///< permissions given at creation (0600 for private keys)
-  bool overwrite = false;  ///< replace an existing file (--force); a symlink is replaced, not followed
-  bool durable = true;     ///< fsync the file and its directory before returning
+  mode_t mode = 0644;  ///< permissions given at creation (0600 for private keys)
+  bool overwrite =
+      false;            ///< replace an existing file (--force); a symlink is replaced, not followed
+  bool durable = true;  ///< fsync the file and its directory before returning
 };
 
 /// Writes `data` to `path` atomically. Without `overwrite`, fails with Errc::exists when anything

@@ -61,7 +61,8 @@ Result<SecretString> read_secret_env(const char* name) {
 Result<SecretString> prompt_secret(std::string_view prompt) {
   int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
-    return Error{Errc::usage, "no terminal to prompt for a secret; provide it by file or environment"};
+    return Error{Errc::usage,
+                 "no terminal to prompt for a secret; provide it by file or environment"};
   struct termios old_t;
   bool have_t = ::tcgetattr(fd, &old_t) == 0;
   if (have_t) {

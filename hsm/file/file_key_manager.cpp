@@ -21,8 +21,9 @@ Result<SecretString> obtain_passphrase(const Interaction& in, std::string_view p
   if (!in.passphrase_file.empty()) return read_secret_file(in.passphrase_file);
   if (auto env = read_secret_env(in.passphrase_env.c_str())) return env;
   if (in.prompt_secret) return in.prompt_secret("Passphrase for " + std::string(path) + ": ");
-  return Error{Errc::pin, "key '" + std::string(path) + "' is encrypted and no passphrase was given (" +
-                              in.passphrase_env + ", --passphrase-file, or a TTY)"};
+  return Error{Errc::pin, "key '" + std::string(path) +
+                              "' is encrypted and no passphrase was given (" + in.passphrase_env +
+                              ", --passphrase-file, or a TTY)"};
 }
 
 int passphrase_cb(char* buf, int size, int /*rwflag*/, void* u) {

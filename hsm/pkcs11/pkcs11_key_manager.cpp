@@ -2,8 +2,7 @@
 
 namespace grafos::hsm {
 
-Result<std::unique_ptr<KeyManager>> make_pkcs11_key_manager(std::string_view,
-                                                            const Interaction&) {
+Result<std::unique_ptr<KeyManager>> make_pkcs11_key_manager(std::string_view, const Interaction&) {
   return Error{Errc::key_backend, "PKCS#11 backend not implemented yet"};
 }
 

@@ -10,22 +10,38 @@ namespace grafos::tools {
 
 int exit_status_for(Errc code) {
   switch (code) {
-    case Errc::usage: return kExitUsage;
-    case Errc::invalid_input: return kExitInvalidInput;
-    case Errc::exists: return kExitExists;
-    case Errc::not_found: return kExitIo;
-    case Errc::io: return kExitIo;
-    case Errc::crypto: return kExitCrypto;
-    case Errc::key_backend: return kExitKey;
-    case Errc::pin: return kExitKey;
-    case Errc::policy: return kExitPolicy;
-    case Errc::mismatch: return kExitMismatch;
-    case Errc::network: return kExitNetwork;
-    case Errc::tls: return kExitTls;
-    case Errc::unauthorized: return kExitUnauthorized;
-    case Errc::forbidden: return kExitForbidden;
-    case Errc::conflict: return kExitConflict;
-    case Errc::internal: return kExitInternal;
+    case Errc::usage:
+      return kExitUsage;
+    case Errc::invalid_input:
+      return kExitInvalidInput;
+    case Errc::exists:
+      return kExitExists;
+    case Errc::not_found:
+      return kExitIo;
+    case Errc::io:
+      return kExitIo;
+    case Errc::crypto:
+      return kExitCrypto;
+    case Errc::key_backend:
+      return kExitKey;
+    case Errc::pin:
+      return kExitKey;
+    case Errc::policy:
+      return kExitPolicy;
+    case Errc::mismatch:
+      return kExitMismatch;
+    case Errc::network:
+      return kExitNetwork;
+    case Errc::tls:
+      return kExitTls;
+    case Errc::unauthorized:
+      return kExitUnauthorized;
+    case Errc::forbidden:
+      return kExitForbidden;
+    case Errc::conflict:
+      return kExitConflict;
+    case Errc::internal:
+      return kExitInternal;
   }
   return kExitInternal;
 }
@@ -44,7 +60,8 @@ void Context::note(std::string_view message) const {
 
 hsm::Interaction Context::interaction() const {
   hsm::Interaction in;
-  if (::isatty(STDIN_FILENO)) in.prompt_secret = [](std::string_view p) { return prompt_secret(p); };
+  if (::isatty(STDIN_FILENO))
+    in.prompt_secret = [](std::string_view p) { return prompt_secret(p); };
   std::string t = tool;
   in.warn = [t](std::string_view w) { std::cerr << t << ": warning: " << w << '\n'; };
   return in;
@@ -55,7 +72,8 @@ bool Context::color_stdout() const {
 }
 
 void add_global_options(CLI::App& app, GlobalOptions& g) {
-  app.add_option("--fabric", g.fabric, "Fabric address (host:port). Overrides GRAFOS_FABRIC env var")
+  app.add_option("--fabric", g.fabric,
+                 "Fabric address (host:port). Overrides GRAFOS_FABRIC env var")
       ->envname("GRAFOS_FABRIC");
   app.add_flag("--json", g.json, "Output in JSON format for scripting");
   app.add_flag("--wide", g.wide, "Show additional columns in table output");

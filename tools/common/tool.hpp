@@ -24,21 +24,21 @@ struct GlobalOptions {
 /// Documented exit statuses (see the man pages, EXIT STATUS).
 enum ExitStatus : int {
   kExitOk = 0,
-  kExitMismatch = 1,      ///< verification failed: a binary, signature or chain does not match
-  kExitUsage = 2,         ///< bad flags or arguments
-  kExitInvalidInput = 3,  ///< input refused: identity/SAN grammar, malformed file, CSR policy
-  kExitExists = 4,        ///< an output exists and --force was not given
-  kExitKey = 5,           ///< key backend: module, token, PIN, passphrase, key/cert mismatch
-  kExitIo = 6,            ///< file not found or unreadable/unwritable
-  kExitCrypto = 7,        ///< an OpenSSL operation failed
-  kExitPolicy = 8,        ///< the profile linter refused the certificate before signing
-  kExitNetwork = 10,      ///< connection refused, timeout, DNS
-  kExitTls = 11,          ///< TLS handshake or server verification failed
-  kExitUnauthorized = 12, ///< HTTP 401
-  kExitForbidden = 13,    ///< HTTP 403
-  kExitConflict = 14,     ///< HTTP 409
-  kExitNotFound = 15,     ///< HTTP 404
-  kExitInternal = 70,     ///< a bug
+  kExitMismatch = 1,       ///< verification failed: a binary, signature or chain does not match
+  kExitUsage = 2,          ///< bad flags or arguments
+  kExitInvalidInput = 3,   ///< input refused: identity/SAN grammar, malformed file, CSR policy
+  kExitExists = 4,         ///< an output exists and --force was not given
+  kExitKey = 5,            ///< key backend: module, token, PIN, passphrase, key/cert mismatch
+  kExitIo = 6,             ///< file not found or unreadable/unwritable
+  kExitCrypto = 7,         ///< an OpenSSL operation failed
+  kExitPolicy = 8,         ///< the profile linter refused the certificate before signing
+  kExitNetwork = 10,       ///< connection refused, timeout, DNS
+  kExitTls = 11,           ///< TLS handshake or server verification failed
+  kExitUnauthorized = 12,  ///< HTTP 401
+  kExitForbidden = 13,     ///< HTTP 403
+  kExitConflict = 14,      ///< HTTP 409
+  kExitNotFound = 15,      ///< HTTP 404
+  kExitInternal = 70,      ///< a bug
 };
 
 /// Maps an error code to its exit status.

@@ -122,8 +122,8 @@ TEST(SafePathComponent, Table) {
   const struct {
     const char* name;
     bool safe;
-  } cases[] = {{"acme", true}, {"cell-1", true}, {"", false}, {".", false},
-               {"..", false}, {"a/b", false}, {"a\nb", false}};
+  } cases[] = {{"acme", true}, {"cell-1", true}, {"", false},    {".", false},
+               {"..", false},  {"a/b", false},   {"a\nb", false}};
   for (const auto& c : cases) EXPECT_EQ(is_safe_path_component(c.name), c.safe) << c.name;
 }
 
@@ -136,6 +136,42 @@ TEST(Secret, FileStripsNewlineAndErrorOmitsContent) {
   auto missing = read_secret_file((t.path() / "missing").string());
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("missing"), std::string::npos);
+}
+
+}  // namespace
+
+#include "util/json.hpp"
+
+namespace {
+
+TEST(ParseJsonStrict, Table) {
+  const struct {
+    const char* text;
+    bool ok;
+    const char* needle;
+  } cases[] = {
+      {R"({"a":1,"b":[1,2,{"c":null}]})", true, ""},
+      {R"({"a":1,"a":2})", false, "duplicate JSON key \"a\""},
+      {R"({"x":{"a":1,"a":1}})", false, "duplicate"},
+      {R"([{"a":1},{"a":2}])", true, ""},
+      {R"({"a":1} x)", false, "malformed"},
+      {R"({"a":)", false, "malformed"},
+      {"", false, "malformed"},
+  };
+  for (const auto& c : cases) {
+    auto r = grafos::parse_json_strict(c.text);
+    EXPECT_EQ(r.has_value(), c.ok) << c.text;
+    if (!r) {
+      EXPECT_NE(r.error().message.find(c.needle), std::string::npos) << r.error().message;
+    }
+  }
+}
+
+TEST(ParseJsonStrict, DepthLimit) {
+  std::string deep(100, '[');
+  deep += std::string(100, ']');
+  EXPECT_FALSE(grafos::parse_json_strict(deep, 64));
+  EXPECT_TRUE(grafos::parse_json_strict(deep, 200));
 }
 
 }  // namespace

@@ -1,0 +1,54 @@
+#include "util/json.hpp"
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace grafos {
+
+Result<nlohmann::json> parse_json_strict(std::string_view text, int max_depth) {
+  using nlohmann::json;
+  std::vector<std::set<std::string>> keys;  // one key set per open object
+  std::string problem;
+  auto cb = [&](int depth, json::parse_event_t event, json& parsed) -> bool {
+    if (!problem.empty()) return false;
+    if (depth > max_depth) {
+      problem = "JSON nesting is deeper than " + std::to_string(max_depth);
+      return false;
+    }
+    switch (event) {
+      case json::parse_event_t::object_start:
+        keys.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        keys.pop_back();
+        break;
+      case json::parse_event_t::key: {
+        const auto& k = parsed.get_ref<const std::string&>();
+        if (!keys.back().insert(k).second) {
+          problem = "duplicate JSON key \"" + k + "\"";
+          return false;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    return true;
+  };
+  json out = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false);
+  if (!problem.empty()) return Error{Errc::invalid_input, problem};
+  if (out.is_discarded()) {
+    // Parse again with exceptions only to obtain the position of the syntax error.
+    try {
+      json again = json::parse(text.begin(), text.end());
+      (void)again;
+    } catch (const json::parse_error& e) {
+      return Error{Errc::invalid_input, std::string("malformed JSON: ") + e.what()};
+    }
+    return Error{Errc::invalid_input, "malformed JSON"};
+  }
+  return out;
+}
+
+}  // namespace grafos
