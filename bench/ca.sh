@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# CA benchmark: one command, results and ratios on stdout (see bench/README.md, section "CA").
+#
+#   bench/ca.sh [BUILD_DIR]          (default BUILD_DIR: build; needs grafos-ca and ca_issue_bench)
+#
+# Environment knobs: BENCH_N (per-certificate runs, default 100), BENCH_LIB_COUNT (library
+# issuances, default 20000), BENCH_BATCH (batch size, default 10000).
+#
+# 1. Per-certificate wall time of `grafos-ca issue-cert --csr` as a process against
+#    `openssl x509 -req` with an equivalent extensions file and the same file CA key, interleaved
+#    in the same loop (same run, same environment); once with the environment as it is and once
+#    with SSL_CERT_FILE pointing at an empty file. grafos-ca runs with the CA key in a file and
+#    with the CA key in a private SoftHSMv2 token. Targets: file/openssl <= 1.0, softhsm/openssl
+#    <= 1.3.
+# 2. Library issuance throughput with the CA key in SoftHSM (bench/ca_issue_bench.cpp): leaf key
+#    generation, lint, sign, verify-before-release, no disk I/O. Target >= 2,000 certs/s.
+# 3. `grafos-ca issue-cert --batch` of BENCH_BATCH cell identities with the SoftHSM key, files
+#    durable at return: throughput (target >= 500 certs/s) and peak RSS (target < 50 MB) from
+#    /usr/bin/time -v.
+set -euo pipefail
+
+BUILD=${1:-build}
+GRAFOS_CA=${GRAFOS_CA:-$BUILD/tools/grafos-ca/grafos-ca}
+ISSUE_BENCH=${ISSUE_BENCH:-$BUILD/bench/ca_issue_bench}
+N=${BENCH_N:-100}
+LIB_COUNT=${BENCH_LIB_COUNT:-20000}
+BATCH=${BENCH_BATCH:-10000}
+for f in "$GRAFOS_CA" "$ISSUE_BENCH"; do
+  [ -x "$f" ] || { echo "ca.sh: error: $f not built (ninja -C $BUILD)" >&2; exit 2; }
+done
+GRAFOS_CA=$(realpath "$GRAFOS_CA")
+ISSUE_BENCH=$(realpath "$ISSUE_BENCH")
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/grafos-bench-ca.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+
+now_ns() { date +%s%N; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ms() { awk -v t="$1" -v n="$2" 'BEGIN { printf "%.2f", t / n / 1e6 }'; }
+verdict() { awk -v v="$1" -v t="$2" -v op="$3" \
+  'BEGIN { ok = (op == "<=") ? (v <= t) : (op == ">=") ? (v >= t) : (v < t);
+           print ok ? "met" : "MISSED" }'; }
+
+echo "# grafos-ca CA benchmark"
+echo "date:        $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "host:        $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "openssl:     $(openssl version)"
+echo "SSL_CERT_FILE in the environment: ${SSL_CERT_FILE:-<unset>}"
+echo
+
+# --- setup (not timed) ---
+mkdir -p "$W/softhsm/tokens"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+  "$W/softhsm/tokens" >"$W/softhsm/softhsm2.conf"
+export SOFTHSM2_CONF="$W/softhsm/softhsm2.conf"
+MODULE=/usr/lib/softhsm/libsofthsm2.so
+[ -e "$MODULE" ] || MODULE=$(ls /usr/lib/*/softhsm/libsofthsm2.so | head -1)
+(umask 077 && od -An -N12 -tx1 /dev/urandom | tr -d ' \n' >"$W/softhsm/user.pin")
+softhsm2-util --init-token --free --label bench-ca --so-pin "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" \
+  --pin "$(cat "$W/softhsm/user.pin")" >/dev/null
+HSM_KEY="pkcs11:token=bench-ca;object=ca-key?module-path=$MODULE&pin-source=file:$W/softhsm/user.pin"
+
+"$GRAFOS_CA" init-ca --out "$W/ca-file" >/dev/null
+"$GRAFOS_CA" init-ca --out "$W/ca-hsm" --key "$HSM_KEY" >/dev/null
+: >"$W/empty.pem"
+
+# The openssl reference signs with the same file CA key and an extensions file equivalent to
+# the tenant profile (DESIGN.md section 4); random serial (OpenSSL 3 default without -CAserial).
+mkdir -p "$W/csr" "$W/ext"
+for i in $(seq "$N"); do
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=t$i" \
+    -keyout /dev/null -out "$W/csr/$i.csr" 2>/dev/null
+  cat >"$W/ext/$i.cnf" <<EOF
+[v3]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = URI:urn:fabricbios:tenant:t$i
+EOF
+done
+
+# --- 1. per-certificate wall time, interleaved ---
+per_cert() { # per_cert LABEL: runs the three issuers N times each, interleaved.
+  local label=$1 d="$W/run-$label" t0 t1 t2 t3 i
+  local t_ossl=0 t_file=0 t_hsm=0
+  mkdir -p "$d"
+  for i in $(seq "$N"); do
+    mkdir -p "$d/file-$i" "$d/hsm-$i"
+    t0=$(now_ns)
+    openssl x509 -req -in "$W/csr/$i.csr" -CA "$W/ca-file/ca.pem" -CAkey "$W/ca-file/ca-key.pem" \
+      -days 365 -extfile "$W/ext/$i.cnf" -extensions v3 -out "$d/ossl-$i.pem" 2>/dev/null
+    t1=$(now_ns)
+    "$GRAFOS_CA" issue-cert --csr "$W/csr/$i.csr" --ca-cert "$W/ca-file/ca.pem" \
+      --ca-key "$W/ca-file/ca-key.pem" --role tenant --tenant "t$i" --out "$d/file-$i" >/dev/null
+    t2=$(now_ns)
+    "$GRAFOS_CA" issue-cert --csr "$W/csr/$i.csr" --ca-cert "$W/ca-hsm/ca.pem" \
+      --ca-key "$HSM_KEY" --role tenant --tenant "t$i" --out "$d/hsm-$i" >/dev/null
+    t3=$(now_ns)
+    t_ossl=$((t_ossl + t1 - t0)); t_file=$((t_file + t2 - t1)); t_hsm=$((t_hsm + t3 - t2))
+  done
+  # Sanity: the certificates are real and equivalent in shape.
+  openssl verify -CAfile "$W/ca-file/ca.pem" -purpose sslclient "$d/ossl-1.pem" "$d/file-1/client.pem" >/dev/null
+  openssl verify -CAfile "$W/ca-hsm/ca.pem" -purpose sslclient "$d/hsm-1/client.pem" >/dev/null
+  local r_file r_hsm
+  r_file=$(ratio "$t_file" "$t_ossl"); r_hsm=$(ratio "$t_hsm" "$t_ossl")
+  printf '%-34s %8s ms/cert\n' "openssl x509 -req (file key)" "$(ms "$t_ossl" "$N")"
+  printf '%-34s %8s ms/cert   ratio %s (target <= 1.0: %s)\n' "grafos-ca issue-cert --csr (file)" \
+    "$(ms "$t_file" "$N")" "$r_file" "$(verdict "$r_file" 1.0 '<=')"
+  printf '%-34s %8s ms/cert   ratio %s (target <= 1.3: %s)\n' "grafos-ca issue-cert --csr (softhsm)" \
+    "$(ms "$t_hsm" "$N")" "$r_hsm" "$(verdict "$r_hsm" 1.3 '<=')"
+}
+
+echo "## 1. per-certificate wall time, $N runs each, interleaved"
+echo "### environment as is (SSL_CERT_FILE=${SSL_CERT_FILE:-<unset>})"
+per_cert env
+echo "### SSL_CERT_FILE=<empty file>"
+SSL_CERT_FILE="$W/empty.pem" per_cert empty
+echo
+
+# --- 2. library throughput ---
+echo "## 2. library issuance throughput (ca_issue_bench, in memory, $LIB_COUNT certs)"
+echo "### CA key in SoftHSMv2"
+"$ISSUE_BENCH" --ca-cert "$W/ca-hsm/ca.pem" --ca-key "$HSM_KEY" --count "$LIB_COUNT" | tee "$W/lib-hsm.txt"
+lib_rate=$(awk '/^throughput/ { print $2 }' "$W/lib-hsm.txt")
+echo "target >= 2000 certs/s: $(verdict "$lib_rate" 2000 '>=')"
+echo "### CA key in a file (for comparison)"
+"$ISSUE_BENCH" --ca-cert "$W/ca-file/ca.pem" --ca-key "$W/ca-file/ca-key.pem" --count "$LIB_COUNT"
+echo
+
+# --- 3. batch ---
+echo "## 3. issue-cert --batch of $BATCH cell identities, CA key in SoftHSMv2"
+for i in $(seq "$BATCH"); do echo "cell bench $i"; done >"$W/batch.txt"
+mkdir -p "$W/batch"
+/usr/bin/time -v -o "$W/batch.time" "$GRAFOS_CA" issue-cert --batch "$W/batch.txt" \
+  --ca-cert "$W/ca-hsm/ca.pem" --ca-key "$HSM_KEY" --out "$W/batch" >/dev/null
+wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;
+  for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$W/batch.time")
+rss_kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$W/batch.time")
+issued=$(find "$W/batch" -name client.pem | wc -l)
+rate=$(awk -v n="$issued" -v s="$wall" 'BEGIN { printf "%.0f", n / s }')
+rss_mb=$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
+openssl verify -CAfile "$W/ca-hsm/ca.pem" -purpose sslclient "$W/batch/cell-bench-$BATCH/client.pem" >/dev/null
+echo "issued:      $issued certificates (+ keys) in $wall s"
+echo "throughput:  $rate certs/s (target >= 500: $(verdict "$rate" 500 '>='))"
+echo "peak RSS:    $rss_mb MB (target < 50: $(verdict "$rss_mb" 50 '<'))"
+echo "user/sys:    $(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { print u " s / " s " s" }' "$W/batch.time")"
+if command -v strace >/dev/null; then
+  # Durability work of a small batch (strace slows it down; not timed).
+  for i in $(seq 200); do echo "cell strace $i"; done >"$W/batch-small.txt"
+  mkdir -p "$W/batch-small"
+  strace -f -c -e trace=fsync,fdatasync,syncfs,sync,sync_file_range -o "$W/strace.txt" \
+    "$GRAFOS_CA" issue-cert --batch "$W/batch-small.txt" --ca-cert "$W/ca-hsm/ca.pem" \
+    --ca-key "$HSM_KEY" --out "$W/batch-small" >/dev/null
+  echo "sync calls for a 200-identity batch (strace -c):"
+  awk '$NF ~ /^(fsync|fdatasync|syncfs|sync|sync_file_range)$/ { print "  " $NF ": " $4 }' \
+    "$W/strace.txt"
+fi
+echo
+echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
