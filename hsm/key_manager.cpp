@@ -28,6 +28,8 @@ Backend classify_key_ref(std::string_view ref) {
   std::string first;
   if (in && std::getline(in, first) && first.starts_with("-----BEGIN TSS2 PRIVATE KEY-----"))
     return Backend::tpm;
+  // A key still to be created names its backend by suffix: "ca-key.tss2.pem" goes to the TPM.
+  if (!in && ref.ends_with(".tss2.pem")) return Backend::tpm;
   return Backend::file;
 }
 

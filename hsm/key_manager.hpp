@@ -31,7 +31,8 @@ enum class Backend { file, pkcs11, tpm };
 std::string_view backend_name(Backend b);
 
 /// Decides the backend from a key reference: "pkcs11:" -> pkcs11; "handle:0x..." or a file whose
-/// PEM label is "TSS2 PRIVATE KEY" -> tpm; anything else -> file.
+/// PEM label is "TSS2 PRIVATE KEY" -> tpm; a path that does not exist yet and ends in ".tss2.pem"
+/// -> tpm (so create_key can make a TPM key); anything else -> file.
 Backend classify_key_ref(std::string_view ref);
 
 /// A key reference with secrets removed, safe for messages and logs.

@@ -1,0 +1,190 @@
+#include "hsm/uri.hpp"
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <vector>
+
+namespace grafos::hsm {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Error uri_error(std::string_view what) {
+  return Error{Errc::invalid_input, "invalid PKCS#11 URI: " + std::string(what) + " (RFC 7512)"};
+}
+
+constexpr std::array<std::string_view, 13> kPathAttrs = {"token",
+                                                         "object",
+                                                         "id",
+                                                         "serial",
+                                                         "slot-id",
+                                                         "manufacturer",
+                                                         "model",
+                                                         "type",
+                                                         "library-manufacturer",
+                                                         "library-description",
+                                                         "library-version",
+                                                         "slot-description",
+                                                         "slot-manufacturer"};
+constexpr std::array<std::string_view, 4> kQueryAttrs = {"module-path", "module-name", "pin-source",
+                                                         "pin-value"};
+
+template <size_t N>
+bool known(const std::array<std::string_view, N>& names, std::string_view n) {
+  for (auto k : names)
+    if (k == n) return true;
+  return false;
+}
+
+}  // namespace
+
+Result<std::string> percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      int hi = i + 1 < in.size() ? hex_value(in[i + 1]) : -1;
+      int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
+      if (hi < 0 || lo < 0) return uri_error("'%' must be followed by two hex digits");
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return uri_error("spaces and control characters must be percent-encoded");
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view uri) {
+  constexpr std::string_view kScheme = "pkcs11:";
+  if (uri.size() < kScheme.size()) return uri_error("it must start with 'pkcs11:'");
+  for (size_t i = 0; i < kScheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(uri[i])) != kScheme[i])
+      return uri_error("it must start with 'pkcs11:'");
+  std::string_view rest = uri.substr(kScheme.size());
+  if (rest.find('#') != std::string_view::npos) return uri_error("a fragment ('#') is not allowed");
+  std::string_view path = rest, query;
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    path = rest.substr(0, q);
+    query = rest.substr(q + 1);
+    if (query.find('?') != std::string_view::npos)
+      return uri_error("'?' may appear only once, before the query attributes");
+  }
+
+  Pkcs11Uri out;
+  std::vector<std::string> seen;
+  auto split = [](std::string_view s, char sep, auto&& fn) -> Result<void> {
+    size_t i = 0;
+    while (i <= s.size() && !s.empty()) {
+      size_t end = s.find(sep, i);
+      std::string_view part = s.substr(i, end == std::string_view::npos ? end : end - i);
+      if (auto r = fn(part); !r) return r;
+      if (end == std::string_view::npos) break;
+      i = end + 1;
+    }
+    return ok();
+  };
+
+  auto path_attr = [&](std::string_view part) -> Result<void> {
+    if (part.empty()) return uri_error("empty path attribute (stray ';')");
+    auto eq = part.find('=');
+    if (eq == std::string_view::npos)
+      return uri_error("path attribute '" + std::string(part) + "' has no '='");
+    std::string name(part.substr(0, eq));
+    if (!known(kPathAttrs, name) && !name.starts_with("x-"))
+      return uri_error("unknown path attribute '" + name + "'");
+    for (auto& s : seen)
+      if (s == name) return uri_error("path attribute '" + name + "' appears more than once");
+    seen.push_back(name);
+    auto value = percent_decode(part.substr(eq + 1));
+    if (!value) return std::move(value).error().context("attribute '" + name + "'");
+    if (name == "token") {
+      out.token = std::move(*value);
+    } else if (name == "object") {
+      out.object = std::move(*value);
+    } else if (name == "id") {
+      if (value->empty()) return uri_error("id= must not be empty");
+      out.id = Bytes(value->begin(), value->end());
+    } else if (name == "serial") {
+      out.serial = std::move(*value);
+    } else if (name == "slot-id") {
+      unsigned long n = 0;
+      auto [p, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+      if (value->empty() || ec != std::errc() || p != value->data() + value->size())
+        return uri_error("slot-id= must be a decimal number");
+      out.slot_id = n;
+    } else if (name == "manufacturer") {
+      out.manufacturer = std::move(*value);
+    } else if (name == "model") {
+      out.model = std::move(*value);
+    } else if (name == "type") {
+      if (*value != "private" && *value != "public" && *value != "cert" && *value != "secret-key" &&
+          *value != "data")
+        return uri_error("type= must be one of public, private, cert, secret-key, data");
+      out.type = std::move(*value);
+    }
+    return ok();
+  };
+
+  auto query_attr = [&](std::string_view part) -> Result<void> {
+    if (part.empty()) return uri_error("empty query attribute (stray '&')");
+    auto eq = part.find('=');
+    if (eq == std::string_view::npos) {
+      // Never echo a part that might be a secret.
+      return uri_error("a query attribute has no '='");
+    }
+    std::string name(part.substr(0, eq));
+    if (!known(kQueryAttrs, name) && !name.starts_with("x-"))
+      return uri_error("unknown query attribute '" + name + "'");
+    for (auto& s : seen)
+      if (s == name) return uri_error("query attribute '" + name + "' appears more than once");
+    seen.push_back(name);
+    auto value = percent_decode(part.substr(eq + 1));
+    if (!value) {
+      if (name == "pin-value") return uri_error("pin-value= has a malformed percent-escape");
+      return std::move(value).error().context("attribute '" + name + "'");
+    }
+    if (name == "module-path") {
+      if (value->empty() || (*value)[0] != '/')
+        return uri_error("module-path= must be an absolute path to a PKCS#11 module");
+      out.module_path = std::move(*value);
+    } else if (name == "module-name") {
+      out.module_name = std::move(*value);
+    } else if (name == "pin-source") {
+      std::string_view v = *value;
+      if (!v.starts_with("file:"))
+        return uri_error(
+            "pin-source= must be a file: URI (e.g. pin-source=file:/run/ca.pin); other sources "
+            "(commands, env:) are refused: use GRAFOS_PKCS11_PIN or a PIN file");
+      v.remove_prefix(5);
+      if (v.starts_with("//")) {
+        // file://host/path: only an empty host (or localhost) names this machine.
+        v.remove_prefix(2);
+        if (v.starts_with("localhost/")) v.remove_prefix(9);
+        if (!v.starts_with("/")) return uri_error("pin-source=file:// must name a local path");
+      }
+      if (v.empty()) return uri_error("pin-source=file: names no file");
+      out.pin_file = std::string(v);
+    } else if (name == "pin-value") {
+      out.pin_value = SecretString(std::move(*value));
+    }
+    return ok();
+  };
+
+  if (auto r = split(path, ';', path_attr); !r) return std::move(r).error();
+  if (auto r = split(query, '&', query_attr); !r) return std::move(r).error();
+  if (out.pin_file && out.pin_value)
+    return uri_error("pin-source= and pin-value= must not both be given");
+  return out;
+}
+
+}  // namespace grafos::hsm

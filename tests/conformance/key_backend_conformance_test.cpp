@@ -1,0 +1,580 @@
+// One set of test bodies run against every key backend: file, SoftHSMv2, swtpm + tpm2-pkcs11 and
+// swtpm + the tpm2 OpenSSL provider. Each backend is started by this test binary with its state
+// in a temporary directory (tests/support/fixtures.hpp) and stopped at exit. A backend is skipped
+// only when its tool is not installed.
+#include <gtest/gtest.h>
+#include <p11-kit/pkcs11.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include "hsm/key_manager.hpp"
+#include "hsm/pkcs11/pkcs11_key_manager.hpp"
+#include "tests/support/fixtures.hpp"
+#include "util/file_io.hpp"
+
+namespace fs = std::filesystem;
+using namespace grafos;
+using namespace grafos::hsm;
+using grafos::test::Pkcs11Probe;
+
+namespace {
+
+const char kPin[] = "246813";
+const char kWrongPin[] = "975319";
+
+/// One backend under test.
+class BackendUnderTest {
+ public:
+  virtual ~BackendUnderTest() = default;
+  /// Why the backend cannot run here ("" when it can).
+  virtual std::string unavailable() const { return ""; }
+  /// A reference for a new key called `name`.
+  virtual std::string ref(const std::string& name) = 0;
+  /// PKCS#11 only: the module, the token label, and a reference with another PIN source.
+  virtual std::string module() const { return ""; }
+  virtual std::string token() const { return ""; }
+  virtual std::string ref_with_query(const std::string& name, const std::string& query) {
+    (void)name;
+    (void)query;
+    return "";
+  }
+  virtual grafos::test::Swtpm* swtpm() { return nullptr; }
+  virtual grafos::test::SoftHsmToken* softhsm() { return nullptr; }
+};
+
+class FileBackend : public BackendUnderTest {
+ public:
+  std::string ref(const std::string& name) override {
+    return (dir_.path() / (name + ".pem")).string();
+  }
+
+ private:
+  grafos::test::TempDir dir_{"grafos-conf-file"};
+};
+
+class SoftHsmBackend : public BackendUnderTest {
+ public:
+  SoftHsmBackend() {
+    if (unavailable().empty())
+      token_ = std::make_unique<grafos::test::SoftHsmToken>("conf-softhsm", kPin);
+  }
+  std::string unavailable() const override {
+    if (!fs::exists(grafos::test::kSoftHsmModule)) return "SoftHSMv2 module not installed";
+    if (!grafos::test::have_program("softhsm2-util")) return "softhsm2-util not installed";
+    return "";
+  }
+  std::string ref(const std::string& name) override { return token_->uri(name); }
+  std::string module() const override { return token_->module_path(); }
+  std::string token() const override { return token_->label(); }
+  std::string ref_with_query(const std::string& name, const std::string& query) override {
+    return "pkcs11:token=" + token_->label() + ";object=" + name + "?module-path=" + module() +
+           (query.empty() ? "" : "&" + query);
+  }
+  grafos::test::SoftHsmToken* softhsm() override { return token_.get(); }
+
+ private:
+  std::unique_ptr<grafos::test::SoftHsmToken> token_;
+};
+
+class Tpm2Pkcs11Backend : public BackendUnderTest {
+ public:
+  Tpm2Pkcs11Backend() {
+    if (!tools_missing().empty()) return;
+    tpm_ = std::make_unique<grafos::test::Swtpm>();
+    if (!tpm_->running()) return;
+    tpm_->set_lockout(1000);
+    token_ = std::make_unique<grafos::test::Tpm2Pkcs11Token>(*tpm_, "conf-tpm", kPin);
+  }
+  std::string tools_missing() const {
+    if (!fs::exists(grafos::test::kTpm2Pkcs11Module)) return "tpm2-pkcs11 module not installed";
+    for (auto p : {"swtpm", "pkcs11-tool", "tpm2_getcap"})
+      if (!grafos::test::have_program(p)) return std::string(p) + " not installed";
+    return "";
+  }
+  std::string unavailable() const override {
+    if (auto m = tools_missing(); !m.empty()) return m;
+    // Installed but failing is a test failure, not a skip: report it through the bodies.
+    return "";
+  }
+  std::string ref(const std::string& name) override { return token_->uri(name); }
+  std::string module() const override { return token_->module_path(); }
+  std::string token() const override { return token_->label(); }
+  std::string ref_with_query(const std::string& name, const std::string& query) override {
+    return "pkcs11:token=" + token_->label() + ";object=" + name + "?module-path=" + module() +
+           (query.empty() ? "" : "&" + query);
+  }
+  grafos::test::Swtpm* swtpm() override { return tpm_.get(); }
+  bool healthy(std::string& why) const {
+    if (!tpm_ || !tpm_->running()) {
+      why = "swtpm did not start";
+      return false;
+    }
+    if (!token_->ok()) {
+      why = token_->error();
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  std::unique_ptr<grafos::test::Swtpm> tpm_;
+  std::unique_ptr<grafos::test::Tpm2Pkcs11Token> token_;
+};
+
+class TpmProviderBackend : public BackendUnderTest {
+ public:
+  TpmProviderBackend() {
+    if (!unavailable().empty()) return;
+    tpm_ = std::make_unique<grafos::test::Swtpm>();
+    ::setenv("TPM2OPENSSL_TCTI", tpm_->tcti().c_str(), 1);
+  }
+  std::string unavailable() const override {
+    if (!fs::exists("/usr/lib/x86_64-linux-gnu/ossl-modules/tpm2.so"))
+      return "tpm2-openssl provider not installed";
+    if (!grafos::test::have_program("swtpm")) return "swtpm not installed";
+    return "";
+  }
+  std::string ref(const std::string& name) override {
+    return (dir_.path() / (name + ".tss2.pem")).string();
+  }
+  grafos::test::Swtpm* swtpm() override { return tpm_.get(); }
+
+ private:
+  grafos::test::TempDir dir_{"grafos-conf-tpm"};
+  std::unique_ptr<grafos::test::Swtpm> tpm_;
+};
+
+/// Backends live for the whole test run and are stopped at exit.
+std::map<std::string, std::unique_ptr<BackendUnderTest>>& backends() {
+  static std::map<std::string, std::unique_ptr<BackendUnderTest>> all;
+  return all;
+}
+
+class BackendsEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override { backends().clear(); }
+};
+const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new BackendsEnvironment);
+
+BackendUnderTest& backend(const std::string& name) {
+  auto& b = backends()[name];
+  if (!b) {
+    if (name == "file") b = std::make_unique<FileBackend>();
+    if (name == "softhsm") b = std::make_unique<SoftHsmBackend>();
+    if (name == "tpm2_pkcs11") b = std::make_unique<Tpm2Pkcs11Backend>();
+    if (name == "tpm2_provider") b = std::make_unique<TpmProviderBackend>();
+  }
+  return *b;
+}
+
+std::string unique_name(const std::string& base) {
+  static std::atomic<int> n{0};
+  return base + "-" + std::to_string(++n);
+}
+
+CreateKeyRequest req(const std::string& ref, bool replace = false) {
+  CreateKeyRequest r;
+  r.ref = ref;
+  r.replace = replace;
+  return r;
+}
+
+std::string param_name(const ::testing::TestParamInfo<std::string>& p) { return p.param; }
+
+Bytes message() { return Bytes{'t', 'o', '-', 'b', 'e', '-', 's', 'i', 'g', 'n', 'e', 'd'}; }
+
+class KeyBackendTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    b_ = &backend(GetParam());
+    if (auto why = b_->unavailable(); !why.empty()) GTEST_SKIP() << why;
+    if (auto* t = dynamic_cast<Tpm2Pkcs11Backend*>(b_)) {
+      std::string why;
+      ASSERT_TRUE(t->healthy(why)) << why;
+    }
+    if (b_->swtpm()) {
+      ASSERT_TRUE(b_->swtpm()->running()) << "swtpm did not start";
+    }
+  }
+
+  void TearDown() override { between_sessions(); }
+
+  /// Between two sessions with a swtpm, flush what the previous one left loaded.
+  void between_sessions() {
+    if (b_ && b_->swtpm() && b_->swtpm()->running()) {
+      // Without a resource manager (the kernel's /dev/tpmrm0 flushes a client's objects when it
+      // closes), swtpm keeps what tpm2-pkcs11 left loaded; it has room for only 3 objects.
+      b_->swtpm()->flush_transient();
+    }
+  }
+
+  std::unique_ptr<KeyManager> open(const std::string& ref, const Interaction& in = {}) {
+    auto m = open_key_manager(ref, in);
+    EXPECT_TRUE(m) << m.error().message;
+    return m ? std::move(*m) : nullptr;
+  }
+
+  BackendUnderTest* b_ = nullptr;
+};
+
+TEST_P(KeyBackendTest, CreateKeyThenSignAndVerify) {
+  std::string ref = b_->ref(unique_name("roundtrip"));
+  auto mgr = open(ref);
+  ASSERT_TRUE(mgr);
+  auto signer = mgr->create_key(req(ref));
+  ASSERT_TRUE(signer) << signer.error().message;
+  auto sig = (*signer)->sign(message());
+  ASSERT_TRUE(sig) << sig.error().message;
+  EXPECT_TRUE(verify_signature((*signer)->public_key(), message(), *sig));
+  Bytes other = message();
+  other[0] ^= 1;
+  EXPECT_FALSE(verify_signature((*signer)->public_key(), other, *sig));
+  EXPECT_EQ(EVP_PKEY_get_bits((*signer)->public_key()), 256);
+
+  // A second signer from the reference signs with the same key.
+  auto again = mgr->create_signer(ref);
+  ASSERT_TRUE(again) << again.error().message;
+  auto sig2 = (*again)->sign(message());
+  ASSERT_TRUE(sig2) << sig2.error().message;
+  EXPECT_TRUE(verify_signature((*signer)->public_key(), message(), *sig2));
+}
+
+TEST_P(KeyBackendTest, GetPublicKeyMatchesSignerKey) {
+  std::string ref = b_->ref(unique_name("pub"));
+  auto mgr = open(ref);
+  ASSERT_TRUE(mgr);
+  auto signer = mgr->create_key(req(ref));
+  ASSERT_TRUE(signer) << signer.error().message;
+  auto pub = mgr->get_public_key(ref);
+  ASSERT_TRUE(pub) << pub.error().message;
+  EXPECT_TRUE(public_keys_equal(pub->get(), (*signer)->public_key()));
+  // ... and from a fresh manager (a new login / provider load).
+  signer = Error{Errc::internal, ""};
+  mgr.reset();
+  auto mgr2 = open(ref);
+  ASSERT_TRUE(mgr2);
+  auto pub2 = mgr2->get_public_key(ref);
+  ASSERT_TRUE(pub2) << pub2.error().message;
+  EXPECT_TRUE(public_keys_equal(pub->get(), pub2->get()));
+}
+
+TEST_P(KeyBackendTest, CreateKeyRefusesExistingKeyUnlessReplace) {
+  std::string ref = b_->ref(unique_name("exists"));
+  EvpPkeyPtr first_pub;
+  {
+    auto mgr = open(ref);
+    ASSERT_TRUE(mgr);
+    auto first = mgr->create_key(req(ref));
+    ASSERT_TRUE(first) << first.error().message;
+    first_pub.reset(EVP_PKEY_dup((*first)->public_key()));
+  }
+  between_sessions();
+  auto mgr = open(ref);
+  ASSERT_TRUE(mgr);
+  auto second = mgr->create_key(req(ref));
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, Errc::exists) << second.error().message;
+  // Nothing was replaced: the key under that name is still the first one.
+  auto pub = mgr->get_public_key(ref);
+  ASSERT_TRUE(pub) << pub.error().message;
+  EXPECT_TRUE(public_keys_equal(pub->get(), first_pub.get()));
+
+  auto replaced = mgr->create_key(req(ref, true));
+  ASSERT_TRUE(replaced) << replaced.error().message;
+  EXPECT_FALSE(public_keys_equal((*replaced)->public_key(), first_pub.get()));
+  auto pub3 = mgr->get_public_key(ref);
+  ASSERT_TRUE(pub3) << pub3.error().message;
+  EXPECT_TRUE(public_keys_equal(pub3->get(), (*replaced)->public_key()));
+}
+
+TEST_P(KeyBackendTest, OneSignerSignsManyTimes) {
+  std::string ref = b_->ref(unique_name("many"));
+  auto mgr = open(ref);
+  ASSERT_TRUE(mgr);
+  auto signer = mgr->create_key(req(ref));
+  ASSERT_TRUE(signer) << signer.error().message;
+  for (int i = 0; i < 20; ++i) {
+    Bytes m = message();
+    m.push_back(static_cast<unsigned char>(i));
+    auto sig = (*signer)->sign(m);
+    ASSERT_TRUE(sig) << sig.error().message;
+    ASSERT_TRUE(verify_signature((*signer)->public_key(), m, *sig));
+  }
+}
+
+TEST_P(KeyBackendTest, MissingKeyIsNotFound) {
+  std::string ref = b_->ref(unique_name("absent"));
+  auto mgr = open(ref);
+  ASSERT_TRUE(mgr);
+  auto s = mgr->create_signer(ref);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::not_found) << s.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, KeyBackendTest,
+                         ::testing::Values("file", "softhsm", "tpm2_pkcs11", "tpm2_provider"),
+                         param_name);
+
+// ---- PKCS#11 tokens: SoftHSMv2 and swtpm + tpm2-pkcs11 ------------------------------------
+
+class TokenBackendTest : public KeyBackendTest {
+ protected:
+  /// A reference whose PIN comes from a file holding `pin`.
+  std::string ref_with_pin_file(const std::string& name, const std::string& pin) {
+    auto path = pins_.path() / unique_name("pin");
+    grafos::test::write_private_file(path, pin + "\n");
+    return b_->ref_with_query(name, "pin-source=file:" + path.string());
+  }
+  grafos::test::TempDir pins_{"grafos-conf-pins"};
+};
+
+TEST_P(TokenBackendTest, GeneratedKeyIsSensitiveNonExtractableSignOnly) {
+  std::string name = unique_name("attrs");
+  std::string ref = b_->ref(name);
+  auto mgr = open(ref);
+  ASSERT_TRUE(mgr);
+  auto signer = mgr->create_key(req(ref));
+  ASSERT_TRUE(signer) << signer.error().message;
+  Pkcs11Probe probe(b_->module());
+  ASSERT_TRUE(probe.ok());
+  unsigned long rv = probe.login(b_->token(), kPin);
+  ASSERT_TRUE(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) << rv;
+  auto privs = probe.bool_attributes(
+      b_->token(), name, CKO_PRIVATE_KEY,
+      {CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_SIGN, CKA_DECRYPT, CKA_UNWRAP,
+       CKA_DERIVE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE});
+  ASSERT_EQ(privs.size(), 1u);
+  auto& a = privs[0];
+  EXPECT_TRUE(a[CKA_TOKEN]);
+  EXPECT_TRUE(a[CKA_PRIVATE]);
+  EXPECT_TRUE(a[CKA_SENSITIVE]);
+  EXPECT_FALSE(a[CKA_EXTRACTABLE]);
+  EXPECT_TRUE(a[CKA_SIGN]);
+  EXPECT_FALSE(a[CKA_DECRYPT]);
+  EXPECT_FALSE(a[CKA_UNWRAP]);
+  EXPECT_FALSE(a[CKA_DERIVE]);
+  EXPECT_TRUE(a[CKA_ALWAYS_SENSITIVE]);
+  EXPECT_TRUE(a[CKA_NEVER_EXTRACTABLE]);
+  // The public half is a token object too (tpm2-pkcs11 derives its CKA_VERIFY from the TPM
+  // object's attributes, so that one is not asserted; signatures are verified by OpenSSL).
+  auto pubs = probe.bool_attributes(b_->token(), name, CKO_PUBLIC_KEY, {CKA_TOKEN});
+  ASSERT_EQ(pubs.size(), 1u);
+  EXPECT_TRUE(pubs[0][CKA_TOKEN]);
+}
+
+TEST_P(TokenBackendTest, WrongPinIsRefusedOnceAndNeverEchoed) {
+  // A key to open, made with the right PIN (which also clears SoftHSM's failure flag).
+  std::string name = unique_name("wrongpin");
+  {
+    auto mgr = open(b_->ref(name));
+    ASSERT_TRUE(mgr);
+    ASSERT_TRUE(mgr->create_key(req(b_->ref(name))));
+  }
+  long before = b_->swtpm() ? b_->swtpm()->lockout_counter() : 0;
+  {
+    Pkcs11Probe probe(b_->module());
+    auto flags = probe.token_flags(b_->token());
+    ASSERT_TRUE(flags);
+    EXPECT_FALSE(*flags & CKF_USER_PIN_COUNT_LOW);
+  }
+  std::string ref = ref_with_pin_file(name, kWrongPin);
+  {
+    auto mgr = open(ref);
+    ASSERT_TRUE(mgr);
+    auto s = mgr->create_signer(ref);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, Errc::pin);
+    EXPECT_NE(s.error().message.find("CKR_PIN_INCORRECT"), std::string::npos) << s.error().message;
+    EXPECT_NE(s.error().message.find("token=" + b_->token()), std::string::npos);
+    EXPECT_EQ(s.error().message.find(kWrongPin), std::string::npos);
+    EXPECT_EQ(s.error().message.find(kPin), std::string::npos);
+    // The manager never tries that PIN again.
+    auto s2 = mgr->create_signer(ref);
+    ASSERT_FALSE(s2);
+    EXPECT_EQ(s2.error().message, s.error().message);
+    auto k = mgr->create_key(req(b_->ref_with_query(unique_name("x"), "")));
+    ASSERT_FALSE(k);
+    EXPECT_EQ(k.error().code, Errc::pin);
+  }
+  if (b_->swtpm()) {
+    // The TPM counts authorisation failures itself: exactly one.
+    EXPECT_EQ(b_->swtpm()->lockout_counter(), before + 1);
+  } else {
+    Pkcs11Probe probe(b_->module());
+    auto flags = probe.token_flags(b_->token());
+    ASSERT_TRUE(flags);
+    EXPECT_TRUE(*flags & CKF_USER_PIN_COUNT_LOW);
+    EXPECT_FALSE(*flags & (CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED));
+  }
+}
+
+TEST_P(TokenBackendTest, PinFromEnvironmentAndPinValueWarns) {
+  std::string name = unique_name("pinsrc");
+  std::string env_name = "GRAFOS_TEST_PIN_" + std::to_string(::getpid());
+  ::setenv(env_name.c_str(), kPin, 1);
+  Interaction in;
+  in.pin_env = env_name;
+  std::string ref = b_->ref_with_query(name, "");
+  {
+    auto mgr = open(ref, in);
+    ASSERT_TRUE(mgr);
+    auto s = mgr->create_key(req(ref));
+    ASSERT_TRUE(s) << s.error().message;
+  }
+  ::unsetenv(env_name.c_str());
+  std::vector<std::string> warnings;
+  in.warn = [&](std::string_view w) { warnings.emplace_back(w); };
+  std::string pv = b_->ref_with_query(name, std::string("pin-value=") + kPin);
+  auto mgr = open(pv, in);
+  ASSERT_TRUE(mgr);
+  auto s = mgr->create_signer(pv);
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("pin-value"), std::string::npos);
+  EXPECT_EQ(warnings[0].find(kPin), std::string::npos);
+  EXPECT_EQ((*s)->description().find(kPin), std::string::npos);
+}
+
+TEST_P(TokenBackendTest, NoPinSourceIsAClearError) {
+  std::string ref = b_->ref_with_query(unique_name("nopin"), "");
+  Interaction in;
+  in.pin_env = "GRAFOS_TEST_PIN_UNSET_VARIABLE";
+  auto mgr = open(ref, in);
+  ASSERT_TRUE(mgr);
+  auto s = mgr->create_key(req(ref));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::pin);
+  EXPECT_NE(s.error().message.find("needs a user PIN"), std::string::npos) << s.error().message;
+}
+
+TEST_P(TokenBackendTest, MissingModuleIsAClearError) {
+  std::string ref = "pkcs11:token=" + b_->token() +
+                    ";object=k?module-path=/nonexistent/libnot-a-module.so&pin-value=1234";
+  auto m = open_key_manager(ref, {});
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code, Errc::key_backend);
+  EXPECT_NE(m.error().message.find("/nonexistent/libnot-a-module.so' does not exist"),
+            std::string::npos)
+      << m.error().message;
+  EXPECT_EQ(m.error().message.find("1234"), std::string::npos);
+}
+
+TEST_P(TokenBackendTest, UnknownTokenNamesTheTokensPresent) {
+  std::string ref = "pkcs11:token=no-such-token;object=k?module-path=" + b_->module();
+  auto m = open_key_manager(ref, {});
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code, Errc::not_found);
+  EXPECT_NE(m.error().message.find("'" + b_->token() + "'"), std::string::npos)
+      << m.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Tokens, TokenBackendTest, ::testing::Values("softhsm", "tpm2_pkcs11"),
+                         param_name);
+
+// ---- token safety on SoftHSMv2 -------------------------------------------------------------
+
+// SoftHSMv2 has no retry limit: wrong PINs only ever set CKF_USER_PIN_COUNT_LOW, never
+// FINAL_TRY or LOCKED. The flags are therefore set in the token's own persisted state (while the
+// module is not loaded), and SoftHSM itself reports them through C_GetTokenInfo.
+class SoftHsmSafetyTest : public ::testing::TestWithParam<unsigned long> {};
+
+TEST_P(SoftHsmSafetyTest, TokenOnFinalTryOrLockedIsRefusedWithoutLogin) {
+  auto& b = backend("softhsm");
+  if (auto why = b.unavailable(); !why.empty()) GTEST_SKIP() << why;
+  std::string label = unique_name(GetParam() == CKF_USER_PIN_LOCKED ? "locked" : "final");
+  auto pin_file = b.softhsm()->add_token(label, kWrongPin);  // the token's PIN
+  ASSERT_TRUE(b.softhsm()->set_persisted_token_flags(label, GetParam()));
+  {
+    Pkcs11Probe probe(b.module());
+    auto flags = probe.token_flags(label);
+    ASSERT_TRUE(flags);
+    ASSERT_TRUE(*flags & GetParam()) << "SoftHSM does not report the flag";
+    ASSERT_FALSE(*flags & CKF_USER_PIN_COUNT_LOW);
+  }
+  // The URI carries a wrong PIN: a login attempt would set CKF_USER_PIN_COUNT_LOW.
+  grafos::test::TempDir d;
+  grafos::test::write_private_file(d.path() / "pin", std::string(kPin) + "\n");
+  std::string ref = "pkcs11:token=" + label + ";object=k?module-path=" + b.module() +
+                    "&pin-source=file:" + (d.path() / "pin").string();
+  {
+    auto mgr = open_key_manager(ref, {});
+    ASSERT_TRUE(mgr) << mgr.error().message;
+    auto s = (*mgr)->create_key(req(ref));
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, Errc::pin);
+    const char* flag =
+        GetParam() == CKF_USER_PIN_LOCKED ? "CKF_USER_PIN_LOCKED" : "CKF_USER_PIN_FINAL_TRY";
+    EXPECT_NE(s.error().message.find(flag), std::string::npos) << s.error().message;
+    EXPECT_NE(s.error().message.find("not"), std::string::npos);
+  }
+  Pkcs11Probe probe(b.module());
+  auto flags = probe.token_flags(label);
+  ASSERT_TRUE(flags);
+  EXPECT_FALSE(*flags & CKF_USER_PIN_COUNT_LOW) << "a login was attempted";
+  (void)pin_file;
+}
+
+INSTANTIATE_TEST_SUITE_P(Flags, SoftHsmSafetyTest,
+                         ::testing::Values(CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED),
+                         [](const ::testing::TestParamInfo<unsigned long>& p) {
+                           return std::string(p.param == CKF_USER_PIN_LOCKED ? "Locked"
+                                                                             : "FinalTry");
+                         });
+
+// ---- tpm2 provider specifics ---------------------------------------------------------------
+
+class TpmProviderTest : public KeyBackendTest {};
+
+TEST_P(TpmProviderTest, KeyFileIsTss2PemWithMode0600) {
+  std::string ref = b_->ref(unique_name("mode"));
+  EXPECT_EQ(classify_key_ref(ref), Backend::tpm);  // a new *.tss2.pem goes to the TPM
+  auto mgr = open(ref);
+  ASSERT_TRUE(mgr);
+  ASSERT_TRUE(mgr->create_key(req(ref)));
+  struct stat st;
+  ASSERT_EQ(::stat(ref.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto pem = read_file(ref, 1 << 20);
+  ASSERT_TRUE(pem);
+  EXPECT_TRUE(pem->starts_with("-----BEGIN TSS2 PRIVATE KEY-----"));
+  EXPECT_EQ(classify_key_ref(ref), Backend::tpm);
+}
+
+TEST_P(TpmProviderTest, PersistentHandleSignsAndCreateAtHandleIsRefused) {
+  // Persist a key with tpm2-tools while this process holds no connection to the TPM.
+  auto* tpm = b_->swtpm();
+  grafos::test::TempDir d;
+  auto env = tpm->env();
+  auto p = [&](const char* f) { return (d.path() / f).string(); };
+  for (auto& argv : std::vector<std::vector<std::string>>{
+           {"tpm2_createprimary", "-C", "o", "-G", "ecc", "-c", p("primary.ctx")},
+           {"tpm2_create", "-C", p("primary.ctx"), "-G", "ecc256:ecdsa", "-u", p("k.pub"), "-r",
+            p("k.priv")},
+           {"tpm2_load", "-C", p("primary.ctx"), "-u", p("k.pub"), "-r", p("k.priv"), "-c",
+            p("k.ctx")},
+           {"tpm2_evictcontrol", "-C", "o", "-c", p("k.ctx"), "0x81000010"}}) {
+    auto r = grafos::test::run_command(argv, env);
+    ASSERT_EQ(r.status, 0) << argv[0] << ": " << r.output;
+    tpm->flush_transient();  // tpm2-tools leave objects loaded (no resource manager)
+  }
+  auto mgr = open("handle:0x81000010");
+  ASSERT_TRUE(mgr);
+  auto s = mgr->create_signer("handle:0x81000010");
+  ASSERT_TRUE(s) << s.error().message;
+  auto sig = (*s)->sign(message());
+  ASSERT_TRUE(sig) << sig.error().message;
+  EXPECT_TRUE(verify_signature((*s)->public_key(), message(), *sig));
+
+  auto c = mgr->create_key(req("handle:0x81000011"));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, Errc::usage);
+  EXPECT_NE(c.error().message.find("not supported"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tpm, TpmProviderTest, ::testing::Values("tpm2_provider"), param_name);
+
+}  // namespace
