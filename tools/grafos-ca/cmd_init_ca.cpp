@@ -1,12 +1,46 @@
-// PLACEHOLDER: grafos-ca init-ca, being implemented (see issues).
+// grafos-ca init-ca: create the fabric CA key (PEM file or PKCS#11 token) and ca.pem.
+#include <iostream>
+
+#include "pki/ceremony.hpp"
 #include "tools/grafos-ca/commands.hpp"
+#include "tools/grafos-ca/output.hpp"
 
 namespace grafos::tools::ca {
 
 void add_init_ca(CLI::App& app, Context& ctx) {
-  auto* sub = app.add_subcommand("init-ca", "init-ca (not implemented yet)");
+  auto* sub = app.add_subcommand(
+      "init-ca",
+      "Generate a new fabric CA (key + self-signed certificate).\n"
+      "Creates an ECDSA P-256 CA key pair and self-signed certificate. The CA is used to sign all "
+      "client and server certificates in the fabric.\n"
+      "Output files: ca-key.pem - CA private key (keep secure!; not written when --key names a "
+      "PKCS#11 token) ca.pem - CA certificate (distribute to all hosts)\n"
+      "Example: grafos-ca init-ca --out /etc/fabricbios/ca --days 3650");
+  auto req = std::make_shared<pki::InitCaRequest>();
+  auto out = std::make_shared<std::string>(".");
+  sub->add_option("--out", *out, "Output directory for ca-key.pem and ca.pem")
+      ->capture_default_str();
+  sub->add_option("--cn", req->common_name, "CA common name")->capture_default_str();
+  sub->add_option("--days", req->days, "Validity in days")->capture_default_str();
+  sub->add_option("--key", req->key,
+                  "Where the CA key is created: a PEM path (default: <out>/ca-key.pem, mode "
+                  "0600) or a PKCS#11 URI (pkcs11:token=...;object=...?module-path=...&pin-source="
+                  "file:...), in which case the key is generated inside the token and no key file "
+                  "is written");
+  sub->add_option("--path-len", req->path_len,
+                  "basicConstraints pathLenConstraint of the CA certificate (0-16)")
+      ->capture_default_str();
+  sub->add_flag("--force", req->force, "Replace an existing ca.pem / ca-key.pem");
+  sub->add_flag("--replace-key", req->replace_key,
+                "Replace an existing key object of the same name in the token");
   add_global_options(*sub, ctx.global);
-  sub->callback([&ctx] { ctx.fail(Error{Errc::internal, "init-ca is not implemented yet"}); });
+  sub->footer(kExitStatusFooter);
+  sub->callback([&ctx, req, out] {
+    req->out = *out;
+    auto w = pki::init_ca(*req, ctx.interaction());
+    if (!w) return ctx.fail(w.error().context("init-ca"));
+    print_written(ctx, {*w});
+  });
 }
 
 }  // namespace grafos::tools::ca

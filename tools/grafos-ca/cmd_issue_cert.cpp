@@ -1,12 +1,158 @@
-// PLACEHOLDER: grafos-ca issue-cert, being implemented (see issues).
+// grafos-ca issue-cert: one client certificate (tenant, fabric-observer, fabric-admin, cell,
+// provenance-signer), from a CSR, or a whole batch file in one CA key session.
+#include <iostream>
+
+#include "pki/ceremony.hpp"
 #include "tools/grafos-ca/commands.hpp"
+#include "tools/grafos-ca/output.hpp"
 
 namespace grafos::tools::ca {
+namespace {
+
+struct IssueCertOptions {
+  std::string ca_cert, ca_key, tenant, role = "tenant", provider, cell_id, pipeline, out = ".";
+  std::string csr, batch;
+  int days = 365;
+  bool force = false;
+};
+
+// Builds the identity from the role flags; usage errors for missing or misplaced flags.
+Result<pki::Identity> identity_from_flags(const IssueCertOptions& o, const CLI::App& sub,
+                                          const Context& ctx) {
+  auto role = pki::parse_leaf_role(o.role);
+  if (!role) return role.error();
+  auto only_for = [&](const char* flag, bool given, pki::Role wanted) -> Result<void> {
+    if (given && *role != wanted)
+      return Error{Errc::usage, std::string(flag) + " is only used with --role " +
+                                    std::string(pki::role_name(wanted))};
+    return ok();
+  };
+  if (auto r = only_for("--provider", sub.count("--provider") > 0, pki::Role::cell); !r)
+    return r.error();
+  if (auto r = only_for("--cell-id", sub.count("--cell-id") > 0, pki::Role::cell); !r)
+    return r.error();
+  if (auto r = only_for("--pipeline", sub.count("--pipeline") > 0, pki::Role::provenance_signer);
+      !r)
+    return r.error();
+  switch (*role) {
+    case pki::Role::tenant:
+      if (o.tenant.empty()) return Error{Errc::usage, "--tenant is required for --role tenant"};
+      return pki::make_tenant_identity(o.tenant);
+    case pki::Role::fabric_observer:
+    case pki::Role::fabric_admin:
+      if (sub.count("--tenant") > 0)
+        ctx.note("--tenant is ignored for --role " + std::string(pki::role_name(*role)) +
+                 ": that principal is fabric-wide and has no tenant scope");
+      return *role == pki::Role::fabric_observer ? pki::make_fabric_observer_identity()
+                                                 : pki::make_fabric_admin_identity();
+    case pki::Role::cell:
+      if (sub.count("--tenant") > 0)
+        return Error{Errc::usage, "--tenant is not used with --role cell"};
+      if (sub.count("--provider") == 0 || sub.count("--cell-id") == 0)
+        return Error{Errc::usage, "--role cell requires --provider and --cell-id"};
+      return pki::make_cell_identity(o.provider, o.cell_id);
+    case pki::Role::provenance_signer:
+      if (sub.count("--tenant") > 0)
+        return Error{Errc::usage, "--tenant is not used with --role provenance-signer"};
+      if (sub.count("--pipeline") == 0)
+        return Error{Errc::usage, "--role provenance-signer requires --pipeline"};
+      return pki::make_provenance_signer_identity(o.pipeline);
+    default:
+      return Error{Errc::usage, "unsupported --role"};
+  }
+}
+
+void run_batch(const IssueCertOptions& o, const CLI::App& sub, Context& ctx) {
+  for (const char* flag : {"--role", "--tenant", "--provider", "--cell-id", "--pipeline", "--csr"})
+    if (sub.count(flag) > 0)
+      return ctx.fail(Error{Errc::usage, std::string("--batch takes the identities from its file; "
+                                                     "do not combine it with ") +
+                                             flag});
+  pki::BatchRequest req{o.ca_cert, o.ca_key, o.batch, o.out, std::nullopt, o.force};
+  if (sub.count("--days") > 0) req.days = o.days;
+  std::vector<std::string> json;
+  auto n = pki::issue_batch(req, ctx.interaction(), [&](const pki::WrittenCert& w) {
+    if (ctx.global.json) json.push_back(written_json(w));
+  });
+  if (!n) return ctx.fail(n.error().context("issue-cert --batch"));
+  if (ctx.global.json) {
+    std::cout << '[';
+    for (size_t i = 0; i < json.size(); ++i) std::cout << (i ? ",\n" : "") << json[i];
+    std::cout << "]\n";
+  } else {
+    std::cout << "issued " << *n << " certificates into " << o.out << '\n';
+  }
+}
+
+}  // namespace
 
 void add_issue_cert(CLI::App& app, Context& ctx) {
-  auto* sub = app.add_subcommand("issue-cert", "issue-cert (not implemented yet)");
+  auto* sub = app.add_subcommand(
+      "issue-cert",
+      "Issue a client certificate for a tenant, signed by the fabric CA.\n"
+      "The certificate embeds the principal's identity as a URI SAN: urn:fabricbios:tenant:<name>, "
+      "urn:fabricbios:fabric-observer, urn:fabricbios:fabric-admin, "
+      "urn:fabricbios:cell:<provider>:<cell_id> or urn:fabricbios:provenance-signer:<pipeline>.\n"
+      "Output files: client-key.pem - client private key (not written with --csr) client.pem - "
+      "client certificate\n"
+      "Example: grafos-ca issue-cert --ca-cert ca/ca.pem --ca-key ca/ca-key.pem --tenant acme "
+      "--out /home/acme/.grafos/");
+  auto o = std::make_shared<IssueCertOptions>();
+  sub->add_option("--ca-cert", o->ca_cert, "Path to CA certificate (PEM)")->required();
+  sub->add_option("--ca-key", o->ca_key,
+                  "CA private key: a PEM path, a PKCS#11 URI (pkcs11:token=...;object=...?"
+                  "module-path=...&pin-source=file:...) or a TPM key (TSS2 PEM or handle:0x81...)")
+      ->required();
+  sub->add_option("--tenant", o->tenant,
+                  "Tenant name. Required for --role tenant (default); ignored for --role "
+                  "fabric-observer and --role fabric-admin since those principals are fabric-wide "
+                  "and have no tenant scope. 1-63 of [A-Za-z0-9._-], starting with a letter or "
+                  "digit");
+  sub->add_option("--role", o->role,
+                  "Principal role encoded in the cert's URI SAN: tenant (default) -> "
+                  "urn:fabricbios:tenant:<tenant>; fabric-observer -> "
+                  "urn:fabricbios:fabric-observer (cross-tenant read-only); fabric-admin -> "
+                  "urn:fabricbios:fabric-admin; cell -> urn:fabricbios:cell:<provider>:<cell_id> "
+                  "(cell agents); provenance-signer -> "
+                  "urn:fabricbios:provenance-signer:<pipeline> (EKU codeSigning, signs image "
+                  "provenance)")
+      ->capture_default_str();
+  sub->add_option("--provider", o->provider,
+                  "Provider name for --role cell. Must be lowercase letters, digits, or '-' "
+                  "(matches the orchestrator's provider name rules)");
+  sub->add_option("--cell-id", o->cell_id,
+                  "Numeric cell id for --role cell. Must be a u64 decimal");
+  sub->add_option("--pipeline", o->pipeline,
+                  "Pipeline name for --role provenance-signer (tenant name grammar)");
+  sub->add_option("--out", o->out, "Output directory for client-key.pem and client.pem")
+      ->capture_default_str();
+  sub->add_option("--days", o->days, "Validity in days (never beyond the CA certificate's)")
+      ->capture_default_str();
+  sub->add_option("--csr", o->csr,
+                  "Sign this PKCS#10 CSR (PEM or DER) instead of generating a key: its signature "
+                  "must verify and its key must be EC P-256/P-384 or RSA 2048-4096; its requested "
+                  "extensions are ignored. Only client.pem is written");
+  sub->add_option("--batch", o->batch,
+                  "Issue one certificate per line of FILE with one CA key session, each into "
+                  "its own folder under --out. Lines: 'tenant <name>', 'fabric-observer', "
+                  "'fabric-admin', 'cell <provider> <cell_id>', 'provenance-signer <pipeline>', "
+                  "'server <san>[,<san>...]'; blank lines and '#' comments are ignored. Folders: "
+                  "tenant-<name>, fabric-observer, fabric-admin, cell-<provider>-<cell_id>, "
+                  "provenance-signer-<pipeline>, server-<first SAN>. The whole file is validated "
+                  "before anything is issued")
+      ->option_text("FILE");
+  sub->add_flag("--force", o->force, "Replace existing output files");
   add_global_options(*sub, ctx.global);
-  sub->callback([&ctx] { ctx.fail(Error{Errc::internal, "issue-cert is not implemented yet"}); });
+  sub->footer(kExitStatusFooter);
+  sub->callback([&ctx, o, sub] {
+    if (!o->batch.empty()) return run_batch(*o, *sub, ctx);
+    auto id = identity_from_flags(*o, *sub, ctx);
+    if (!id) return ctx.fail(id.error().context("issue-cert"));
+    pki::LeafRequest req{o->ca_cert, o->ca_key, std::move(*id), o->out, o->days, o->csr, o->force};
+    auto w = pki::issue_leaf(req, ctx.interaction());
+    if (!w) return ctx.fail(w.error().context("issue-cert"));
+    print_written(ctx, {*w});
+  });
 }
 
 }  // namespace grafos::tools::ca

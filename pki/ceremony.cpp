@@ -1,0 +1,476 @@
+#include "pki/ceremony.hpp"
+
+#include <openssl/pem.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <unordered_map>
+
+#include "pki/csr.hpp"
+#include "pki/lint.hpp"
+#include "util/file_io.hpp"
+#include "util/secret.hpp"
+
+namespace grafos::pki {
+namespace fs = std::filesystem;
+namespace {
+
+// Refuses a symlink or directory at `path` always, and an existing file unless `force`.
+Result<void> check_output(const fs::path& path, bool force) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return ok();
+    if (errno == ENOTDIR)
+      return Error{Errc::invalid_input, "'" + path.parent_path().string() + "' is not a directory"};
+    return Error{Errc::io, "cannot inspect '" + path.string() + "': " + std::strerror(errno)};
+  }
+  if (S_ISLNK(st.st_mode))
+    return Error{Errc::invalid_input,
+                 "'" + path.string() + "' is a symbolic link; refusing to write through it"};
+  if (!S_ISREG(st.st_mode))
+    return Error{Errc::invalid_input, "'" + path.string() + "' exists and is not a regular file"};
+  if (!force)
+    return Error{Errc::exists,
+                 "refusing to overwrite existing '" + path.string() + "' (use --force)"};
+  return ok();
+}
+
+// Checks that `dir` is a directory or does not exist yet (it is created when writing).
+Result<void> check_out_dir(const fs::path& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return ok();
+    return Error{Errc::io, "cannot inspect '" + dir.string() + "': " + std::strerror(errno)};
+  }
+  if (!S_ISDIR(st.st_mode))
+    return Error{Errc::invalid_input, "--out '" + dir.string() + "' exists and is not a directory"};
+  return ok();
+}
+
+// Creates `dir` when missing; tells whether it did (so a failed command can remove it again).
+Result<bool> make_dir(const fs::path& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode))
+      return Error{Errc::invalid_input, "'" + dir.string() + "' exists and is not a directory"};
+    return false;
+  }
+  if (auto r = ensure_directory(dir); !r) return std::move(r).error();
+  return true;
+}
+
+std::string subject_text(X509* cert) {
+  X509_NAME* n = X509_get_subject_name(cert);
+  int idx = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
+  if (idx < 0) return {};
+  ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, idx));
+  return "CN=" + std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                             static_cast<size_t>(ASN1_STRING_length(s)));
+}
+
+WrittenCert describe(X509* cert, const Identity& id) {
+  WrittenCert w;
+  w.role = id.role;
+  w.identity = identity_label(id);
+  w.subject = subject_text(cert);
+  w.serial = serial_hex(cert);
+  w.sha256 = x509_sha256_fingerprint(cert);
+  w.not_before = rfc3339(X509_get0_notBefore(cert));
+  w.not_after = rfc3339(X509_get0_notAfter(cert));
+  w.san = san_strings(cert);
+  return w;
+}
+
+Result<EvpPkeyPtr> new_leaf_key() {
+  EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  if (!key) return ossl_error(Errc::crypto, "generating an EC P-256 key");
+  return key;
+}
+
+// PEM of a new CA key: encrypted PKCS#8 (AES-256-CBC) when a passphrase is configured.
+Result<std::string> ca_key_pem(EVP_PKEY* key, const hsm::Interaction& in) {
+  std::optional<SecretString> pass;
+  if (!in.passphrase_file.empty()) {
+    auto p = read_secret_file(in.passphrase_file);
+    if (!p) return std::move(p).error();
+    pass = std::move(*p);
+  } else if (auto p = read_secret_env(in.passphrase_env.c_str())) {
+    pass = std::move(*p);
+  }
+  BioPtr bio(BIO_new(BIO_s_secmem()));
+  int rc = 0;
+  if (pass)
+    rc = bio ? PEM_write_bio_PKCS8PrivateKey(bio.get(), key, EVP_aes_256_cbc(), pass->c_str(),
+                                             static_cast<int>(pass->size()), nullptr, nullptr)
+             : 0;
+  else
+    rc = bio ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) : 0;
+  if (rc != 1) return ossl_error(Errc::crypto, "encoding the CA key");
+  return bio_to_string(bio.get());
+}
+
+struct Wiped {
+  std::string s;
+  ~Wiped() { OPENSSL_cleanse(s.data(), s.size()); }
+};
+
+}  // namespace
+
+std::pair<std::string, std::string> output_names(Role role) {
+  switch (role) {
+    case Role::ca:
+      return {"ca.pem", "ca-key.pem"};
+    case Role::server:
+      return {"server.pem", "server-key.pem"};
+    default:
+      return {"client.pem", "client-key.pem"};
+  }
+}
+
+Result<Issuer> load_issuer(const std::string& ca_cert, const std::string& ca_key,
+                           const hsm::Interaction& interaction) {
+  auto pem = read_file(ca_cert, 1024 * 1024);
+  if (!pem) return std::move(pem).error().context("reading --ca-cert");
+  auto cert = x509_from_pem(*pem);
+  if (!cert) return std::move(cert).error().context("reading --ca-cert '" + ca_cert + "'");
+  std::string what = "loading CA key '" + hsm::redact_key_ref(ca_key) + "'";
+  auto km = hsm::open_key_manager(ca_key, interaction);
+  if (!km) return std::move(km).error().context(what);
+  auto signer = (*km)->create_signer(ca_key);
+  if (!signer) return std::move(signer).error().context(what);
+  return Issuer::create(std::move(*cert), std::move(*signer));
+}
+
+Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& interaction) {
+  auto id = make_ca_identity(req.common_name, req.path_len);
+  if (!id) return std::move(id).error();
+  if (auto r = check_days(req.days); !r) return r.error();
+  if (auto r = check_out_dir(req.out); !r) return r.error();
+  const fs::path cert_path = req.out / "ca.pem";
+  if (auto r = check_output(cert_path, req.force); !r) return r.error();
+
+  const std::string key_ref = req.key.empty() ? (req.out / "ca-key.pem").string() : req.key;
+  const hsm::Backend backend = hsm::classify_key_ref(key_ref);
+  WrittenCert w;
+  X509Ptr cert;
+  Wiped key_pem;
+
+  if (backend == hsm::Backend::file) {
+    if (auto r = check_output(key_ref, req.force); !r) return r.error();
+    auto key = new_leaf_key();
+    if (!key) return std::move(key).error();
+    auto pem = ca_key_pem(key->get(), interaction);
+    if (!pem) return std::move(pem).error();
+    key_pem.s = std::move(*pem);
+    hsm::EvpSigner signer(std::move(*key), key_ref);
+    auto c = create_ca_certificate(*id, signer, req.days);
+    if (!c) return std::move(c).error();
+    cert = std::move(*c);
+    w.private_key = key_ref;
+  } else {
+    std::string what = "creating the CA key '" + hsm::redact_key_ref(key_ref) + "'";
+    auto km = hsm::open_key_manager(key_ref, interaction);
+    if (!km) return std::move(km).error().context(what);
+    auto signer = (*km)->create_key({.ref = key_ref, .replace = req.replace_key, .label = {}});
+    if (!signer) return std::move(signer).error().context(what);
+    auto c = create_ca_certificate(*id, **signer, req.days);
+    if (!c)
+      return std::move(c).error().context(
+          "the key was created in the token but no certificate "
+          "was written (rerun with --replace-key)");
+    cert = std::move(*c);
+  }
+  w.key_ref = hsm::redact_key_ref(key_ref);
+
+  auto cert_pem = x509_to_pem(cert.get());
+  if (!cert_pem) return std::move(cert_pem).error();
+  auto created = make_dir(req.out);
+  if (!created) return std::move(created).error();
+  FileTransaction tx;
+  Result<void> r = ok();
+  if (!key_pem.s.empty()) {
+    fs::path kp(key_ref);
+    if (kp.has_parent_path()) r = ensure_directory(kp.parent_path());
+    if (r) r = tx.stage(kp, key_pem.s, {.mode = 0600, .overwrite = req.force, .durable = true});
+  }
+  if (r)
+    r = tx.stage(cert_path, *cert_pem, {.mode = 0644, .overwrite = req.force, .durable = true});
+  if (r) r = tx.commit();
+  if (!r) {
+    tx.abort();
+    if (*created) ::rmdir(req.out.c_str());
+    return std::move(r).error();
+  }
+  WrittenCert d = describe(cert.get(), *id);
+  d.certificate = cert_path;
+  d.private_key = w.private_key;
+  d.key_ref = w.key_ref;
+  return d;
+}
+
+Result<WrittenCert> issue_leaf(const LeafRequest& req, const hsm::Interaction& interaction) {
+  const Identity& id = req.identity;
+  if (id.role == Role::ca) return Error{Errc::internal, "issue_leaf cannot issue a CA"};
+  const int days = req.days.value_or(profile_for(id).default_days);
+  if (auto r = check_days(days); !r) return r.error();
+  auto [cert_name, key_name] = output_names(id.role);
+  const fs::path cert_path = req.out / cert_name;
+  const fs::path key_path = req.out / key_name;
+  const bool with_csr = !req.csr.empty();
+  if (auto r = check_out_dir(req.out); !r) return r.error();
+  if (auto r = check_output(cert_path, req.force); !r) return r.error();
+  if (!with_csr)
+    if (auto r = check_output(key_path, req.force); !r) return r.error();
+
+  // Everything that needs no CA key first: the CSR, the CA certificate's validity.
+  EvpPkeyPtr subject_key;
+  if (with_csr) {
+    auto data = read_file(req.csr, 1024 * 1024);
+    if (!data) return std::move(data).error().context("reading --csr");
+    auto k = csr_public_key(*data);
+    if (!k) return std::move(k).error().context("--csr '" + req.csr + "'");
+    subject_key = std::move(*k);
+  }
+  {
+    auto pem = read_file(req.ca_cert, 1024 * 1024);
+    if (!pem) return std::move(pem).error().context("reading --ca-cert");
+    auto ca = x509_from_pem(*pem);
+    if (!ca) return std::move(ca).error().context("reading --ca-cert '" + req.ca_cert + "'");
+    if (auto r = check_validity_within_ca(ca->get(), days); !r) return r.error();
+  }
+
+  auto issuer = load_issuer(req.ca_cert, req.ca_key, interaction);
+  if (!issuer) return std::move(issuer).error();
+  if (!with_csr) {
+    auto k = new_leaf_key();
+    if (!k) return std::move(k).error();
+    subject_key = std::move(*k);
+  }
+  auto cert = issuer->issue(id, subject_key.get(), days);
+  if (!cert) return std::move(cert).error();
+
+  auto cert_pem = x509_to_pem(cert->get());
+  if (!cert_pem) return std::move(cert_pem).error();
+  Wiped key_pem;
+  if (!with_csr) {
+    auto k = private_key_to_pem(subject_key.get());
+    if (!k) return std::move(k).error();
+    key_pem.s = std::move(*k);
+  }
+  auto created = make_dir(req.out);
+  if (!created) return std::move(created).error();
+  FileTransaction tx;
+  Result<void> r = ok();
+  if (!with_csr) r = tx.stage(key_path, key_pem.s, {.mode = 0600, .overwrite = req.force});
+  if (r) r = tx.stage(cert_path, *cert_pem, {.mode = 0644, .overwrite = req.force});
+  if (r) r = tx.commit();
+  if (!r) {
+    tx.abort();
+    if (*created) ::rmdir(req.out.c_str());
+    return std::move(r).error();
+  }
+  WrittenCert w = describe(cert->get(), id);
+  w.certificate = cert_path;
+  if (!with_csr) w.private_key = key_path;
+  return w;
+}
+
+std::string batch_folder_name(const Identity& id) {
+  switch (id.role) {
+    case Role::tenant:
+      return "tenant-" + id.name;
+    case Role::fabric_observer:
+      return "fabric-observer";
+    case Role::fabric_admin:
+      return "fabric-admin";
+    case Role::cell:
+      return "cell-" + id.provider + "-" + std::to_string(id.cell_id);
+    case Role::provenance_signer:
+      return "provenance-signer-" + id.name;
+    case Role::server:
+      return "server-" + (id.server_sans.empty() ? std::string() : id.server_sans[0].value);
+    case Role::ca:
+      return {};
+  }
+  return {};
+}
+
+Result<std::vector<BatchEntry>> parse_batch(std::string_view text) {
+  std::vector<BatchEntry> out;
+  std::unordered_map<std::string, size_t> folders;
+  size_t line_no = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    auto fail = [&](const Error& e) {
+      return Error{e.code == Errc::usage ? Errc::invalid_input : e.code,
+                   "batch file line " + std::to_string(line_no) + ": " + e.message};
+    };
+    std::vector<std::string_view> f;
+    size_t i = 0;
+    while (i < line.size()) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      size_t start = i;
+      while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+      if (i > start) f.push_back(line.substr(start, i - start));
+    }
+    if (f.empty() || f[0].starts_with("#")) continue;
+    auto want = [&](size_t n, const char* format) -> Result<void> {
+      if (f.size() == n) return ok();
+      return Error{Errc::invalid_input, "expected '" + std::string(format) + "', found " +
+                                            std::to_string(f.size()) + " fields"};
+    };
+    Result<Identity> id = Error{Errc::invalid_input, ""};
+    if (f[0] == "tenant") {
+      if (auto r = want(2, "tenant <name>"); !r) return fail(r.error());
+      id = make_tenant_identity(f[1]);
+    } else if (f[0] == "fabric-observer") {
+      if (auto r = want(1, "fabric-observer"); !r) return fail(r.error());
+      id = make_fabric_observer_identity();
+    } else if (f[0] == "fabric-admin") {
+      if (auto r = want(1, "fabric-admin"); !r) return fail(r.error());
+      id = make_fabric_admin_identity();
+    } else if (f[0] == "cell") {
+      if (auto r = want(3, "cell <provider> <cell_id>"); !r) return fail(r.error());
+      id = make_cell_identity(f[1], f[2]);
+    } else if (f[0] == "provenance-signer") {
+      if (auto r = want(2, "provenance-signer <pipeline>"); !r) return fail(r.error());
+      id = make_provenance_signer_identity(f[1]);
+    } else if (f[0] == "server") {
+      if (auto r = want(2, "server <san>[,<san>...]"); !r) return fail(r.error());
+      id = make_server_identity({std::string(f[1])});
+    } else {
+      return fail(
+          Error{Errc::invalid_input, "unknown role '" + printable(f[0]) +
+                                         "' (expected tenant, fabric-observer, fabric-admin, cell, "
+                                         "provenance-signer or server)"});
+    }
+    if (!id) return fail(id.error());
+    std::string folder = batch_folder_name(*id);
+    if (!is_safe_path_component(folder))
+      return fail(Error{Errc::invalid_input, "unsafe folder name '" + printable(folder) + "'"});
+    auto [it, inserted] = folders.emplace(folder, line_no);
+    if (!inserted)
+      return fail(Error{Errc::invalid_input, "repeats the identity of line " +
+                                                 std::to_string(it->second) + " (" + folder + ")"});
+    out.push_back({line_no, std::move(*id)});
+  }
+  if (out.empty()) return Error{Errc::invalid_input, "the batch file lists no identity"};
+  return out;
+}
+
+Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& interaction,
+                           const std::function<void(const WrittenCert&)>& on_issued) {
+  auto text = read_file(req.batch_file);
+  if (!text) return std::move(text).error().context("reading --batch");
+  auto entries = parse_batch(*text);
+  if (!entries) return std::move(entries).error().context("--batch '" + req.batch_file + "'");
+  text->clear();
+  text->shrink_to_fit();
+
+  // Validate every output and the validity of every certificate before the CA key is loaded.
+  if (auto r = check_out_dir(req.out); !r) return r.error();
+  {
+    auto pem = read_file(req.ca_cert, 1024 * 1024);
+    if (!pem) return std::move(pem).error().context("reading --ca-cert");
+    auto ca = x509_from_pem(*pem);
+    if (!ca) return std::move(ca).error().context("reading --ca-cert '" + req.ca_cert + "'");
+    std::set<int> day_values;
+    for (const auto& e : *entries)
+      day_values.insert(req.days.value_or(profile_for(e.identity).default_days));
+    for (int d : day_values)
+      if (auto r = check_validity_within_ca(ca->get(), d); !r) return r.error();
+  }
+  for (const auto& e : *entries) {
+    fs::path dir = req.out / batch_folder_name(e.identity);
+    auto [cn, kn] = output_names(e.identity.role);
+    struct stat st;
+    if (::lstat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+      return Error{Errc::invalid_input, "'" + dir.string() +
+                                            "' exists and is not a directory (batch line " +
+                                            std::to_string(e.line) + ")"};
+    for (const auto& name : {cn, kn})
+      if (auto r = check_output(dir / name, req.force); !r)
+        return std::move(r).error().context("batch line " + std::to_string(e.line));
+  }
+
+  auto issuer = load_issuer(req.ca_cert, req.ca_key, interaction);
+  if (!issuer) return std::move(issuer).error();
+  auto out_created = make_dir(req.out);
+  if (!out_created) return std::move(out_created).error();
+
+  // What this run wrote, so that a failure can take it back.
+  std::vector<bool> dir_created(entries->size(), false);
+  size_t done = 0;
+  auto rollback = [&] {
+    for (size_t i = 0; i < done; ++i) {
+      fs::path dir = req.out / batch_folder_name((*entries)[i].identity);
+      auto [cn, kn] = output_names((*entries)[i].identity.role);
+      ::unlink((dir / cn).c_str());
+      ::unlink((dir / kn).c_str());
+      if (dir_created[i]) ::rmdir(dir.c_str());
+    }
+    if (*out_created) ::rmdir(req.out.c_str());
+  };
+
+  for (const auto& e : *entries) {
+    auto step = [&]() -> Result<WrittenCert> {
+      fs::path dir = req.out / batch_folder_name(e.identity);
+      auto [cn, kn] = output_names(e.identity.role);
+      auto key = new_leaf_key();
+      if (!key) return std::move(key).error();
+      auto cert = issuer->issue(e.identity, key->get(), req.days);
+      if (!cert) return std::move(cert).error();
+      auto cert_pem = x509_to_pem(cert->get());
+      if (!cert_pem) return std::move(cert_pem).error();
+      auto kp = private_key_to_pem(key->get());
+      if (!kp) return std::move(kp).error();
+      Wiped key_pem{std::move(*kp)};
+      auto created = make_dir(dir);
+      if (!created) return std::move(created).error();
+      dir_created[done] = *created;
+      FileTransaction tx;
+      if (auto r = tx.stage(dir / kn, key_pem.s,
+                            {.mode = 0600, .overwrite = req.force, .durable = false});
+          !r)
+        return r.error();
+      if (auto r = tx.stage(dir / cn, *cert_pem,
+                            {.mode = 0644, .overwrite = req.force, .durable = false});
+          !r)
+        return r.error();
+      if (auto r = tx.commit(); !r) return r.error();
+      WrittenCert w = describe(cert->get(), e.identity);
+      w.certificate = dir / cn;
+      w.private_key = dir / kn;
+      return w;
+    };
+    auto w = step();
+    if (!w) {
+      if (dir_created[done]) ::rmdir((req.out / batch_folder_name(e.identity)).c_str());
+      rollback();
+      return std::move(w).error().context(
+          "batch line " + std::to_string(e.line) + " (" + identity_label(e.identity) + "); the " +
+          std::to_string(done) + " certificates already written by this run were removed");
+    }
+    ++done;
+    if (on_issued) on_issued(*w);
+  }
+
+  // Durability for the whole batch: one filesystem flush, then the directory entries.
+  Result<void> r = sync_filesystem(req.out);
+  for (size_t i = 0; r && i < entries->size(); ++i)
+    if (dir_created[i]) r = sync_directory(req.out / batch_folder_name((*entries)[i].identity));
+  if (r) r = sync_directory(req.out);
+  if (r && *out_created && req.out.has_parent_path()) r = sync_directory(req.out.parent_path());
+  if (!r) return std::move(r).error().context("making the batch durable");
+  return done;
+}
+
+}  // namespace grafos::pki

@@ -1,0 +1,112 @@
+// The CA ceremonies behind grafos-ca's certificate commands: init-ca, issue-cert (one identity,
+// from a CSR, or a batch file) and issue-server-cert. Each validates everything it can before the
+// CA key is touched, and writes its outputs together or not at all.
+//
+// Output names (the seed's contract): ca.pem + ca-key.pem, client.pem + client-key.pem,
+// server.pem + server-key.pem. Private keys are created 0600 with O_EXCL|O_NOFOLLOW; an existing
+// output is never replaced without `force`, and a symbolic link at an output path is always
+// refused.
+//
+// Batch file format (issue-cert --batch), one identity per line, fields separated by blanks:
+//   tenant <name>
+//   fabric-observer
+//   fabric-admin
+//   cell <provider> <cell_id>
+//   provenance-signer <pipeline>
+//   server <san>[,<san>...]
+// Blank lines and lines whose first non-blank character is '#' are ignored. Each identity is
+// written to its own folder under the output folder: tenant-<name>, fabric-observer,
+// fabric-admin, cell-<provider>-<cell_id>, provenance-signer-<pipeline>, server-<first SAN>.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hsm/key_manager.hpp"
+#include "pki/identity.hpp"
+#include "pki/issuer.hpp"
+
+namespace grafos::pki {
+
+/// What a command wrote, for the tool's human or --json output.
+struct WrittenCert {
+  Role role = Role::tenant;
+  std::string identity;               ///< identity_label()
+  std::filesystem::path certificate;  ///< the certificate file
+  std::filesystem::path private_key;  ///< the key file; empty when none was written
+  std::string key_ref;                ///< CA key reference (redacted) for init-ca
+  std::string subject;                ///< "CN=..."
+  std::string serial;                 ///< lowercase hex
+  std::string sha256;                 ///< SHA-256 fingerprint of the DER certificate
+  std::string not_before, not_after;  ///< RFC 3339 UTC
+  std::vector<std::string> san;       ///< "URI:...", "DNS:...", "IP:..."
+};
+
+/// init-ca.
+struct InitCaRequest {
+  std::filesystem::path out = ".";  ///< folder for ca.pem (and ca-key.pem)
+  std::string common_name = "fabricBIOS Fabric CA";
+  int days = 3650;
+  std::string key;  ///< path or pkcs11: URI; empty: <out>/ca-key.pem
+  int path_len = 1;
+  bool force = false;        ///< replace existing ca.pem / ca-key.pem
+  bool replace_key = false;  ///< replace an existing token object of that name
+};
+
+/// Creates the CA key (a new 0600 PEM file, or inside a token) and the self-signed ca.pem.
+Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& interaction);
+
+/// One leaf (issue-cert or issue-server-cert).
+struct LeafRequest {
+  std::string ca_cert;  ///< path of ca.pem
+  std::string ca_key;   ///< path or pkcs11: URI of the CA key
+  Identity identity;    ///< validated identity
+  std::filesystem::path out = ".";
+  std::optional<int> days;  ///< default: the profile's (365)
+  std::string csr;          ///< sign this CSR instead of generating a key
+  bool force = false;
+};
+
+/// Issues one certificate into `out` (client.pem/client-key.pem or server.pem/server-key.pem).
+Result<WrittenCert> issue_leaf(const LeafRequest& req, const hsm::Interaction& interaction);
+
+/// issue-cert --batch.
+struct BatchRequest {
+  std::string ca_cert;
+  std::string ca_key;
+  std::string batch_file;
+  std::filesystem::path out = ".";
+  std::optional<int> days;
+  bool force = false;
+};
+
+/// Validates the whole batch file, loads the CA key once (one token login), then issues every
+/// identity into its own folder. Files are written without per-file fsync; one syncfs plus
+/// directory syncs make everything durable before it returns. On failure, what this run wrote
+/// is removed again. `on_issued` is called after each identity is written.
+Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& interaction,
+                           const std::function<void(const WrittenCert&)>& on_issued);
+
+/// One parsed batch line.
+struct BatchEntry {
+  size_t line = 0;
+  Identity identity;
+};
+
+/// Parses a batch file (format above); errors name the line and the rule.
+Result<std::vector<BatchEntry>> parse_batch(std::string_view text);
+
+/// The folder name of a batch identity ("cell-aws-42").
+std::string batch_folder_name(const Identity& id);
+
+/// Reads the CA certificate and opens the CA key as a Signer that matches it.
+Result<Issuer> load_issuer(const std::string& ca_cert, const std::string& ca_key,
+                           const hsm::Interaction& interaction);
+
+/// Certificate and key file names for a role: {"client.pem","client-key.pem"} and so on.
+std::pair<std::string, std::string> output_names(Role role);
+
+}  // namespace grafos::pki

@@ -1,0 +1,72 @@
+#include <gtest/gtest.h>
+
+#include "pki/ceremony.hpp"
+
+using namespace grafos;
+using namespace grafos::pki;
+
+namespace {
+
+TEST(Batch, ParsesEveryLineForm) {
+  auto r = parse_batch(
+      "# ceremony 2026-11-23\n"
+      "\n"
+      "tenant acme\n"
+      "  fabric-observer  \n"
+      "fabric-admin\r\n"
+      "cell aws 42\n"
+      "cell\tgcp-eu\t7\n"
+      "provenance-signer ami-bake\n"
+      "server sched.example,10.0.0.1\n"
+      "   # indented comment\n");
+  ASSERT_TRUE(r) << r.error().message;
+  std::vector<std::string> folders;
+  for (auto& e : *r) folders.push_back(batch_folder_name(e.identity));
+  EXPECT_EQ(folders, (std::vector<std::string>{
+                         "tenant-acme", "fabric-observer", "fabric-admin", "cell-aws-42",
+                         "cell-gcp-eu-7", "provenance-signer-ami-bake", "server-sched.example"}));
+  EXPECT_EQ((*r)[0].line, 3u);
+  EXPECT_EQ((*r)[3].identity.cell_id, 42u);
+}
+
+TEST(Batch, RefusesBadLinesNamingTheLine) {
+  const struct {
+    std::string text;
+    std::string fragment;
+  } cases[] = {
+      {"tenant acme\ntenant ac:me\n", "line 2: invalid tenant"},
+      {"cell aws 042\n", "line 1: invalid cell id"},
+      {"cell AWS 1\n", "line 1: invalid provider"},
+      {"cell aws\n", "expected 'cell <provider> <cell_id>'"},
+      {"tenant\n", "expected 'tenant <name>'"},
+      {"tenant a b\n", "found 3 fields"},
+      {"fabric-admin extra\n", "expected 'fabric-admin'"},
+      {"root ca\n", "unknown role 'root'"},
+      {"tenant acme\ncell aws 1\ntenant acme\n", "line 3: repeats the identity of line 1"},
+      {"server a.example,,b.example\n", "empty entry"},
+      {"provenance-signer ../x\n", "invalid pipeline"},
+      {"# only comments\n\n", "lists no identity"},
+      {"", "lists no identity"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_batch(c.text);
+    ASSERT_FALSE(r) << c.text;
+    EXPECT_EQ(r.error().code, Errc::invalid_input);
+    EXPECT_NE(r.error().message.find(c.fragment), std::string::npos)
+        << c.text << " -> " << r.error().message;
+  }
+}
+
+TEST(Batch, FolderNamesStayInsideTheOutputFolder) {
+  // Every identity the grammar admits maps to one safe path component.
+  for (const char* t : {"a", "a.", "a..", "A_b-c.d"}) {
+    auto id = make_tenant_identity(t);
+    ASSERT_TRUE(id);
+    std::string f = batch_folder_name(*id);
+    EXPECT_EQ(f.find('/'), std::string::npos);
+    EXPECT_NE(f, "..");
+    EXPECT_NE(f, ".");
+  }
+}
+
+}  // namespace
