@@ -1,0 +1,55 @@
+// Who is calling: roles read from a client certificate's URN SAN or from a bearer token, the
+// tenant-name grammar, and bearer-token generation and digests.
+#pragma once
+
+#include <openssl/x509.h>
+
+#include <string>
+#include <string_view>
+
+#include "util/result.hpp"
+#include "util/secret.hpp"
+
+namespace grafos::registry {
+
+/// The roles of DESIGN.md section 6.
+enum class Role { tenant, fabric_observer, fabric_admin, cell };
+
+/// "tenant", "fabric-observer", "fabric-admin", "cell".
+std::string_view role_name(Role r);
+
+/// An authenticated caller.
+struct Principal {
+  Role role = Role::tenant;
+  std::string name;    ///< the URN ("urn:fabricbios:...") or "token:<name>" / "admin-token:<name>"
+  std::string tenant;  ///< Role::tenant: the tenant it is scoped to
+  std::string provider;  ///< Role::cell
+  std::string cell_id;   ///< Role::cell
+  bool via_token = false;
+  bool admin_token = false;  ///< a valid FabricAdmin bearer token was presented
+};
+
+/// DESIGN.md section 4 tenant grammar: 1-63 of [A-Za-z0-9._-], first a letter or digit.
+bool valid_tenant_name(std::string_view s);
+/// Provider grammar: 1-63 of [a-z0-9-], not starting or ending with '-'.
+bool valid_provider(std::string_view s);
+/// Canonical unsigned 64-bit decimal.
+bool valid_cell_id(std::string_view s);
+
+/// Parses a fabric identity URN exactly (case-sensitive, no percent-decoding).
+Result<Principal> principal_from_urn(std::string_view urn);
+
+/// Reads the role from a verified client certificate: exactly one URN SAN, matched exactly.
+Result<Principal> principal_from_cert(X509* cert);
+
+/// Checks a client certificate beyond chain verification: not a CA, EKU present with clientAuth.
+/// Returns the reason on refusal.
+Result<void> check_client_cert_profile(X509* cert);
+
+/// A fresh bearer token: `prefix` + 64 lowercase hex digits from the CSPRNG.
+Result<SecretString> generate_token(std::string_view prefix = "gfr_");
+
+/// Lowercase hex SHA-256 of a token (what the database stores).
+std::string token_digest(std::string_view token);
+
+}  // namespace grafos::registry

@@ -1,0 +1,945 @@
+#include "registry/server.hpp"
+
+#include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <future>
+#include <limits>
+
+#include "admin/wire.hpp"
+#include "registry/auth.hpp"
+#include "util/bytes.hpp"
+#include "util/json.hpp"
+#include "util/ossl.hpp"
+
+namespace grafos::registry {
+namespace {
+
+using nlohmann::json;
+
+// TLS 1.2: ECDHE with AEAD only. TLS 1.3: the three standard AEAD suites.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr const char* kTls13Suites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+std::int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// What an endpoint demands of its caller.
+enum class Access {
+  admin_write,  // fabric-admin; under mtls+token also a FabricAdmin bearer token
+  read,         // fabric-admin, fabric-observer; tenants see only their own tenant
+  admin_read,   // fabric-admin, fabric-observer
+  lease,        // tenant (own tenant only) or fabric-admin
+  cell,         // cell only
+};
+
+// A handler's answer.
+struct Reply {
+  int status = 200;
+  json body;
+  bool audited = false;  // the store already wrote the audit entry (mutations)
+  std::string detail;
+};
+
+Reply error_reply(int status, const std::string& code, const std::string& message) {
+  Reply r;
+  r.status = status;
+  r.body = admin::ErrorBody{code, message};
+  r.detail = code + ": " + message;
+  return r;
+}
+
+int status_for(Errc c) {
+  switch (c) {
+    case Errc::invalid_input:
+    case Errc::usage:
+      return 400;
+    case Errc::not_found:
+      return 404;
+    case Errc::exists:
+    case Errc::conflict:
+      return 409;
+    case Errc::unauthorized:
+      return 401;
+    case Errc::forbidden:
+      return 403;
+    default:
+      return 500;
+  }
+}
+
+std::string default_code(int status) {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 409:
+      return "conflict";
+    case 413:
+      return "payload_too_large";
+    case 414:
+      return "uri_too_long";
+    default:
+      return status >= 500 ? "internal" : "bad_request";
+  }
+}
+
+Reply ok_reply(int status, json body) {
+  Reply r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Reply from_error(const Error& e) {
+  int status = status_for(e.code);
+  auto [code, msg] = split_wire_code(e.message);
+  if (code.empty()) code = default_code(status);
+  if (status == 500) msg = "internal error (see the server log)";
+  return error_reply(status, code, msg);
+}
+
+std::string outcome_for(int status) {
+  if (status < 400) return "allowed";
+  if (status == 401 || status == 403) return "denied";
+  return "error";
+}
+
+// ---- strict body decoding ----
+
+using Fields = std::vector<std::string>;
+
+Result<json> parse_body(const httplib::Request& req, const Fields& allowed) {
+  if (req.body.empty()) return json::object();
+  auto j = parse_json_strict(req.body, 16);
+  if (!j)
+    return make_error(Errc::invalid_input,
+                      "bad_request: malformed JSON body: " + j.error().message);
+  if (!j->is_object())
+    return make_error(Errc::invalid_input, "bad_request: body must be a JSON object");
+  for (auto& [k, v] : j->items())
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+      return make_error(Errc::invalid_input, "bad_request: unknown field '" + k + "'");
+  return std::move(*j);
+}
+
+Result<std::uint64_t> get_u64(const json& j, const char* k, bool required, std::uint64_t dflt = 0) {
+  auto it = j.find(k);
+  if (it == j.end() || it->is_null()) {
+    if (required)
+      return make_error(Errc::invalid_input, std::string("bad_request: missing field '") + k + "'");
+    return dflt;
+  }
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<std::int64_t>() >= 0))
+    return make_error(Errc::invalid_input,
+                      std::string("bad_request: field '") + k + "' must be a non-negative integer");
+  auto v = it->get<std::uint64_t>();
+  if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return make_error(Errc::invalid_input,
+                      std::string("bad_request: field '") + k + "' is too large");
+  return v;
+}
+
+Result<bool> get_bool(const json& j, const char* k) {
+  auto it = j.find(k);
+  if (it == j.end() || it->is_null()) return false;
+  if (!it->is_boolean())
+    return make_error(Errc::invalid_input,
+                      std::string("bad_request: field '") + k + "' must be a boolean");
+  return it->get<bool>();
+}
+
+Result<std::string> get_str(const json& j, const char* k, bool required) {
+  auto it = j.find(k);
+  if (it == j.end() || it->is_null()) {
+    if (required)
+      return make_error(Errc::invalid_input, std::string("bad_request: missing field '") + k + "'");
+    return std::string();
+  }
+  if (!it->is_string())
+    return make_error(Errc::invalid_input,
+                      std::string("bad_request: field '") + k + "' must be a string");
+  return it->get<std::string>();
+}
+
+Result<std::int64_t> parse_i64(const std::string& name, const std::string& v, bool non_negative) {
+  if (v.empty() || v.size() > 19)
+    return make_error(Errc::invalid_input,
+                      "bad_request: query parameter '" + name + "' must be an integer");
+  size_t i = 0;
+  if (v[0] == '-' && !non_negative) i = 1;
+  if (i == v.size())
+    return make_error(Errc::invalid_input,
+                      "bad_request: query parameter '" + name + "' must be an integer");
+  for (; i < v.size(); ++i)
+    if (v[i] < '0' || v[i] > '9')
+      return make_error(Errc::invalid_input,
+                        "bad_request: query parameter '" + name + "' must be " +
+                            (non_negative ? "a non-negative integer" : "an integer"));
+  return static_cast<std::int64_t>(std::stoll(v));
+}
+
+Result<bool> parse_flag(const httplib::Request& req, const char* name) {
+  if (!req.has_param(name)) return false;
+  auto v = req.get_param_value(name);
+  if (v == "true" || v == "1") return true;
+  if (v == "false" || v == "0" || v.empty()) return false;
+  return make_error(Errc::invalid_input, std::string("bad_request: query parameter '") + name +
+                                             "' must be true or false");
+}
+
+Result<std::string> canonical_lease_id(std::string id) {
+  if (id.starts_with("0x") || id.starts_with("0X")) id = id.substr(2);
+  if (id.size() != 16)
+    return make_error(Errc::invalid_input, "bad_request: lease id must be 16 hex digits");
+  for (auto& c : id) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return make_error(Errc::invalid_input, "bad_request: lease id must be 16 hex digits");
+  }
+  return id;
+}
+
+Result<void> check_name(const std::string& name) {
+  if (!valid_tenant_name(name))
+    return make_error(Errc::invalid_input,
+                      "bad_name: tenant name '" + name.substr(0, 80) +
+                          "' must be 1-63 characters of [A-Za-z0-9._-] starting with a letter or "
+                          "digit");
+  return ok();
+}
+
+int ssl_ctx_index() {
+  static int idx = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return idx;
+}
+
+std::string cert_label(X509* cert) {
+  if (!cert) return "unknown";
+  auto p = principal_from_cert(cert);
+  if (p) return p->name;
+  char buf[256];
+  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
+  return std::string("cert:") + buf;
+}
+
+struct ParsedUrl {
+  std::string host;
+  int port = 443;
+};
+
+Result<ParsedUrl> parse_https_url(const std::string& url) {
+  if (!url.starts_with("https://"))
+    return make_error(Errc::usage, "cell URL '" + url + "' must start with https://");
+  std::string rest = url.substr(8);
+  if (auto slash = rest.find('/'); slash != std::string::npos) rest = rest.substr(0, slash);
+  ParsedUrl u;
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos || (rest[0] == '[' && rest.back() == ']')) {
+    u.host = rest;
+  } else {
+    u.host = rest.substr(0, colon);
+    try {
+      u.port = std::stoi(rest.substr(colon + 1));
+    } catch (...) {
+      return make_error(Errc::usage, "cell URL '" + url + "' has a bad port");
+    }
+  }
+  if (u.host.size() > 2 && u.host.front() == '[') u.host = u.host.substr(1, u.host.size() - 2);
+  if (u.host.empty()) return make_error(Errc::usage, "cell URL '" + url + "' has no host");
+  return u;
+}
+
+}  // namespace
+
+// ---- server key ----
+
+Result<EvpPkeyPtr> load_server_key(const std::string& ref, const hsm::Interaction& interaction) {
+  if (hsm::classify_key_ref(ref) != hsm::Backend::file) {
+    (void)interaction;
+    return make_error(Errc::key_backend,
+                      "server key " + hsm::redact_key_ref(ref) +
+                          ": only PEM key files are supported by grafos-registry serve in this "
+                          "build (PKCS#11/TPM server keys are not wired yet)");
+  }
+  BioPtr bio(BIO_new_file(ref.c_str(), "r"));
+  if (!bio) return make_error(Errc::io, "cannot read server key " + ref);
+  std::string pass;
+  if (!interaction.passphrase_file.empty()) {
+    auto s = read_secret_file(interaction.passphrase_file);
+    if (!s) return s.error();
+    pass = std::string(s->view());
+  } else if (const char* e = std::getenv(interaction.passphrase_env.c_str())) {
+    pass = e;
+  }
+  EVP_PKEY* k =
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, pass.empty() ? nullptr : pass.data());
+  OPENSSL_cleanse(pass.data(), pass.size());
+  if (!k) return ossl_error(Errc::key_backend, "loading server key " + ref);
+  return EvpPkeyPtr(k);
+}
+
+// ---- implementation ----
+
+struct Server::Impl {
+  ServerConfig cfg;
+  Store* store = nullptr;
+  std::unique_ptr<httplib::SSLServer> http;
+  EvpPkeyPtr key;
+  int port = 0;
+
+  // -- TLS --
+  static int verify_cb(int preverify_ok, X509_STORE_CTX* sctx) {
+    SSL* ssl =
+        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto* self =
+        ssl ? static_cast<Impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ssl_ctx_index()))
+            : nullptr;
+    X509* leaf = X509_STORE_CTX_get0_cert(sctx);
+    int depth = X509_STORE_CTX_get_error_depth(sctx);
+    std::string why;
+    if (!preverify_ok) {
+      why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(sctx));
+    } else if (depth == 0) {
+      auto r = check_client_cert_profile(X509_STORE_CTX_get_current_cert(sctx));
+      if (!r) {
+        why = r.error().message;
+        X509_STORE_CTX_set_error(sctx, X509_V_ERR_INVALID_PURPOSE);
+      }
+    }
+    if (why.empty()) return 1;
+    if (self) {
+      admin::AuditEntry e;
+      e.time = now_s();
+      e.kind = "auth";
+      e.principal = cert_label(leaf);
+      e.action = "TLS handshake";
+      e.outcome = "denied";
+      e.detail = "client certificate refused: " + why;
+      self->store->audit(std::move(e));
+    }
+    return 0;
+  }
+
+  bool setup_ctx(SSL_CTX& c) {
+    SSL_CTX* ctx = &c;
+    SSL_CTX_set_ex_data(ctx, ssl_ctx_index(), this);
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) return false;
+    if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) return false;
+    if (SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1) return false;
+    if (SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") != 1) return false;
+    SSL_CTX_set_options(
+        ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg.cert_path.c_str()) != 1) return false;
+    if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1) return false;
+    if (SSL_CTX_check_private_key(ctx) != 1) return false;
+    static const unsigned char sid[] = "grafos-registry";
+    SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+    if (cfg.auth == AuthMode::token) {
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+      return true;
+    }
+    X509_STORE* anchors = X509_STORE_new();
+    if (!anchors || X509_STORE_load_file(anchors, cfg.client_ca.c_str()) != 1) {
+      X509_STORE_free(anchors);
+      return false;
+    }
+    SSL_CTX_set_cert_store(ctx, anchors);  // takes ownership; no default verify paths
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(cfg.client_ca.c_str());
+    if (names) SSL_CTX_set_client_CA_list(ctx, names);
+    SSL_CTX_set_verify_depth(ctx, 4);
+    // Without FAIL_IF_NO_PEER_CERT: a caller without a certificate gets an audited 401 instead
+    // of a bare handshake failure. Any presented certificate that fails is refused in the
+    // handshake (and audited by verify_cb).
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, &Impl::verify_cb);
+    return true;
+  }
+
+  // -- authentication --
+  Result<Principal> bearer_principal(const std::string& header, bool required) {
+    if (header.empty()) {
+      if (required) return make_error(Errc::unauthorized, "unauthorized: bearer token required");
+      return Principal{};
+    }
+    if (!header.starts_with("Bearer ") || header.size() > 7 + 256)
+      return make_error(Errc::unauthorized, "unauthorized: Authorization must be 'Bearer <token>'");
+    std::string digest = token_digest(std::string_view(header).substr(7));
+    auto owner = store->find_token(digest);
+    if (!owner) return owner.error();
+    if (!*owner) return make_error(Errc::unauthorized, "unauthorized: invalid bearer token");
+    auto& o = **owner;
+    if (!constant_time_equal(
+            std::span(reinterpret_cast<const unsigned char*>(o.digest.data()), o.digest.size()),
+            std::span(reinterpret_cast<const unsigned char*>(digest.data()), digest.size())))
+      return make_error(Errc::unauthorized, "unauthorized: invalid bearer token");
+    if (o.status != "active")
+      return make_error(
+          Errc::unauthorized,
+          "unauthorized: the token's " +
+              std::string(o.kind == TokenOwner::Kind::tenant ? "tenant" : "admin token") + " '" +
+              o.name + "' is disabled");
+    Principal p;
+    p.via_token = true;
+    if (o.kind == TokenOwner::Kind::tenant) {
+      p.role = Role::tenant;
+      p.tenant = o.name;
+      p.name = "token:" + o.name;
+      store->touch_tenant(o.id, now_s());
+    } else {
+      p.role = o.role == "fabric-observer" ? Role::fabric_observer : Role::fabric_admin;
+      p.admin_token = p.role == Role::fabric_admin;
+      p.name = "admin-token:" + o.name;
+    }
+    return p;
+  }
+
+  Result<Principal> authenticate(const httplib::Request& req) {
+    std::string auth = req.get_header_value("Authorization");
+    if (cfg.auth == AuthMode::token) return bearer_principal(auth, true);
+    X509* cert = req.ssl ? SSL_get0_peer_certificate(req.ssl) : nullptr;
+    if (!cert)
+      return make_error(Errc::unauthorized,
+                        "unauthorized: a client certificate issued by the fabric CA is required");
+    if (SSL_get_verify_result(req.ssl) != X509_V_OK)
+      return make_error(Errc::unauthorized, "unauthorized: client certificate not verified");
+    auto p = principal_from_cert(cert);
+    if (!p) return make_error(Errc::forbidden, "forbidden: " + p.error().message);
+    if (cfg.auth == AuthMode::mtls_token && !auth.empty()) {
+      auto b = bearer_principal(auth, false);
+      if (!b) return b.error();
+      p->admin_token = b->admin_token;
+    }
+    return p;
+  }
+
+  Result<void> authorize(const Principal& p, Access a) {
+    auto deny = [&](const std::string& need) {
+      return make_error(Errc::forbidden, "forbidden: requires role " + need + " (caller " + p.name +
+                                             " has role " + std::string(role_name(p.role)) + ")");
+    };
+    switch (a) {
+      case Access::admin_write:
+        if (p.role != Role::fabric_admin) return deny("fabric-admin");
+        if (cfg.auth == AuthMode::mtls_token && !p.admin_token)
+          return make_error(Errc::unauthorized,
+                            "unauthorized: writes require a FabricAdmin bearer token under "
+                            "--auth mtls+token");
+        return ok();
+      case Access::read:
+        if (p.role == Role::cell) return deny("fabric-observer, fabric-admin or tenant");
+        return ok();
+      case Access::admin_read:
+        if (p.role != Role::fabric_admin && p.role != Role::fabric_observer)
+          return deny("fabric-observer or fabric-admin");
+        return ok();
+      case Access::lease:
+        if (p.role != Role::fabric_admin && p.role != Role::tenant)
+          return deny("tenant or fabric-admin");
+        return ok();
+      case Access::cell:
+        if (p.role != Role::cell) return deny("cell");
+        return ok();
+    }
+    return ok();
+  }
+
+  admin::AuditEntry audit_for(const std::string& kind, const Principal& p,
+                              const httplib::Request& req) {
+    admin::AuditEntry e;
+    e.time = now_s();
+    e.kind = kind;
+    e.principal = p.name;
+    e.action = req.method + " " + req.path;
+    return e;
+  }
+
+  // -- routing --
+  using Handler = std::function<Reply(const httplib::Request&, const Principal&)>;
+
+  void route(const char* method, const std::string& pattern, const std::string& kind, Access access,
+             Handler h) {
+    auto wrapped = [this, kind, access, h](const httplib::Request& req, httplib::Response& res) {
+      Reply r;
+      Principal p;
+      std::string audit_kind = kind;
+      auto who = authenticate(req);
+      if (!who) {
+        r = from_error(who.error());
+        audit_kind = "auth";
+        if (req.ssl)
+          if (X509* c = SSL_get0_peer_certificate(req.ssl)) p.name = cert_label(c);
+        if (p.name.empty()) p.name = "anonymous";
+      } else {
+        p = *who;
+        auto allowed = authorize(p, access);
+        if (!allowed) {
+          r = from_error(allowed.error());
+          audit_kind = "auth";
+        } else {
+          try {
+            r = h(req, p);
+          } catch (const std::exception& ex) {
+            r = error_reply(500, "internal", "internal error (see the server log)");
+            r.detail = std::string("exception: ") + ex.what();
+          }
+        }
+      }
+      if (!r.audited) {
+        auto e = audit_for(audit_kind, p, req);
+        if (p.role == Role::tenant && !p.tenant.empty() && who) {
+          // tenant_id is resolved lazily; the tenant name is in the principal.
+        }
+        e.outcome = outcome_for(r.status);
+        e.detail = r.detail;
+        store->audit(std::move(e));
+      }
+      res.status = r.status;
+      res.set_content(r.body.dump(), "application/json");
+    };
+    std::string full = "/api/v1" + pattern;
+    std::string m = method;
+    if (m == "GET")
+      http->Get(full, wrapped);
+    else if (m == "POST")
+      http->Post(full, wrapped);
+    else if (m == "DELETE")
+      http->Delete(full, wrapped);
+  }
+
+  void install_routes();
+  Reply fan_out_audit(const httplib::Request& req, const AuditFilter& f, bool all);
+  Reply fan_out_fenced(bool all);
+  std::unique_ptr<httplib::SSLClient> cell_client(const ParsedUrl& u);
+};
+
+std::unique_ptr<httplib::SSLClient> Server::Impl::cell_client(const ParsedUrl& u) {
+  std::unique_ptr<httplib::SSLClient> c;
+  if (!cfg.cell_cert.empty())
+    c = std::make_unique<httplib::SSLClient>(u.host, u.port, cfg.cell_cert, cfg.cell_key);
+  else
+    c = std::make_unique<httplib::SSLClient>(u.host, u.port);
+  c->set_ca_cert_path(cfg.cell_ca.empty() ? cfg.client_ca.c_str() : cfg.cell_ca.c_str());
+  c->enable_server_certificate_verification(true);
+  auto ms = std::chrono::milliseconds(cfg.cell_timeout_ms);
+  c->set_connection_timeout(ms);
+  c->set_read_timeout(ms);
+  c->set_write_timeout(ms);
+  if (!cfg.cell_bearer.empty()) c->set_bearer_token_auth(std::string(cfg.cell_bearer.view()));
+  return c;
+}
+
+namespace {
+// Fetches `path` from every cell in parallel; each result is the parsed JSON or an error text.
+std::vector<std::pair<std::string, Result<json>>> fetch_all(
+    const std::vector<std::string>& cells,
+    const std::function<std::unique_ptr<httplib::SSLClient>(const ParsedUrl&)>& make,
+    const std::string& path) {
+  std::vector<std::future<Result<json>>> fs;
+  for (auto& url : cells)
+    fs.push_back(std::async(std::launch::async, [&, url]() -> Result<json> {
+      auto u = parse_https_url(url);
+      if (!u) return u.error();
+      auto c = make(*u);
+      auto res = c->Get(path);
+      if (!res)
+        return make_error(
+            Errc::network,
+            "cannot reach cell (" + httplib::to_string(res.error()) + ")" +
+                (c->get_openssl_verify_result() != X509_V_OK
+                     ? std::string(" (") +
+                           X509_verify_cert_error_string(c->get_openssl_verify_result()) + ")"
+                     : std::string()));
+      if (res->status != 200) {
+        std::string msg = "HTTP " + std::to_string(res->status);
+        if (auto j = parse_json_strict(res->body); j && j->is_object() && j->contains("message"))
+          msg += ": " + j->value("message", "");
+        return make_error(Errc::network, msg);
+      }
+      auto j = parse_json_strict(res->body);
+      if (!j) return j.error().context("cell answer");
+      return j;
+    }));
+  std::vector<std::pair<std::string, Result<json>>> out;
+  for (size_t i = 0; i < cells.size(); ++i) out.emplace_back(cells[i], fs[i].get());
+  return out;
+}
+}  // namespace
+
+Reply Server::Impl::fan_out_audit(const httplib::Request& req, const AuditFilter& f, bool all) {
+  AuditFilter local = f;
+  bool fan = all && cfg.mode == ServerMode::orchestrator;
+  if (fan) {
+    local.skip = 0;
+    local.limit = std::min<std::int64_t>(f.skip + f.limit, kMaxAuditLimit);
+  }
+  auto entries = store->query_audit(local);
+  if (!entries) return from_error(entries.error());
+  std::vector<admin::AuditEntry> merged = std::move(*entries);
+  std::vector<admin::Source> sources;
+  sources.push_back({cfg.self_url, true, "", static_cast<std::int64_t>(merged.size())});
+  if (fan) {
+    for (auto& e : merged) e.source = cfg.self_url;
+    httplib::Params q;
+    for (auto& k : f.kinds) q.emplace("kind", k);
+    for (auto& o : f.outcomes) q.emplace("outcome", o);
+    if (f.tenant_id) q.emplace("tenant_id", std::to_string(*f.tenant_id));
+    if (!f.principal.empty()) q.emplace("principal", f.principal);
+    if (f.since) q.emplace("since", std::to_string(*f.since));
+    if (f.until) q.emplace("until", std::to_string(*f.until));
+    q.emplace("limit", std::to_string(local.limit));
+    std::string path = httplib::append_query_params("/api/v1/admin/audit", q);
+    auto results = fetch_all(
+        cfg.cells, [this](const ParsedUrl& u) { return cell_client(u); }, path);
+    for (auto& [url, r] : results) {
+      admin::Source s{url, false, "", 0};
+      if (!r) {
+        s.error = r.error().message;
+      } else {
+        try {
+          auto list = r->at("entries").get<std::vector<admin::AuditEntry>>();
+          for (auto& e : list) {
+            e.source = url;
+            merged.push_back(std::move(e));
+          }
+          s.ok = true;
+          s.count = static_cast<std::int64_t>(list.size());
+        } catch (const std::exception& ex) {
+          s.error = std::string("malformed answer: ") + ex.what();
+        }
+      }
+      sources.push_back(std::move(s));
+    }
+    std::stable_sort(merged.begin(), merged.end(), [](const auto& a, const auto& b) {
+      if (a.time != b.time) return a.time > b.time;
+      return a.id > b.id;
+    });
+    auto skip = std::min<size_t>(static_cast<size_t>(f.skip), merged.size());
+    merged.erase(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(skip));
+    if (merged.size() > static_cast<size_t>(f.limit)) merged.resize(static_cast<size_t>(f.limit));
+  }
+  (void)req;
+  Reply r;
+  r.body = json{{"entries", merged}, {"sources", sources}};
+  return r;
+}
+
+Reply Server::Impl::fan_out_fenced(bool all) {
+  auto leases = store->list_fenced();
+  if (!leases) return from_error(leases.error());
+  std::vector<admin::FencedLease> merged = std::move(*leases);
+  std::vector<admin::Source> sources;
+  sources.push_back({cfg.self_url, true, "", static_cast<std::int64_t>(merged.size())});
+  if (all && cfg.mode == ServerMode::orchestrator) {
+    for (auto& l : merged) l.source = cfg.self_url;
+    auto results = fetch_all(
+        cfg.cells, [this](const ParsedUrl& u) { return cell_client(u); },
+        "/api/v1/admin/fenced-leases");
+    for (auto& [url, r] : results) {
+      admin::Source s{url, false, "", 0};
+      if (!r) {
+        s.error = r.error().message;
+      } else {
+        try {
+          auto list = r->at("leases").get<std::vector<admin::FencedLease>>();
+          for (auto& l : list) {
+            l.source = url;
+            merged.push_back(std::move(l));
+          }
+          s.ok = true;
+          s.count = static_cast<std::int64_t>(list.size());
+        } catch (const std::exception& ex) {
+          s.error = std::string("malformed answer: ") + ex.what();
+        }
+      }
+      sources.push_back(std::move(s));
+    }
+    std::stable_sort(merged.begin(), merged.end(),
+                     [](const auto& a, const auto& b) { return a.fenced_at > b.fenced_at; });
+  }
+  Reply r;
+  r.body = json{{"leases", merged}, {"sources", sources}};
+  return r;
+}
+
+void Server::Impl::install_routes() {
+  // POST /tenants {"name","quota_mem"[,"quota_cpu"]}
+  route("POST", "/tenants", "tenant", Access::admin_write, [this](auto& req, auto& p) {
+    auto body = parse_body(req, {"name", "quota_mem", "quota_cpu"});
+    if (!body) return from_error(body.error());
+    auto name = get_str(*body, "name", true);
+    if (!name) return from_error(name.error());
+    if (auto c = check_name(*name); !c) return from_error(c.error());
+    auto mem = get_u64(*body, "quota_mem", false);
+    if (!mem) return from_error(mem.error());
+    auto cpu = get_u64(*body, "quota_cpu", false);
+    if (!cpu) return from_error(cpu.error());
+    auto t = store->create_tenant(*name, *mem, *cpu, "", now_s(), audit_for("tenant", p, req));
+    Reply r = t ? ok_reply(201, json(*t)) : from_error(t.error());
+    r.audited = true;
+    return r;
+  });
+  route("GET", "/tenants", "tenant", Access::read, [this](auto&, auto& p) {
+    auto ts = store->list_tenants(now_s());
+    if (!ts) return from_error(ts.error());
+    if (p.role == Role::tenant)
+      std::erase_if(*ts, [&](const admin::Tenant& t) { return t.name != p.tenant; });
+    return ok_reply(200, json{{"tenants", *ts}});
+  });
+  route("POST", R"(/tenants/([^/]+)/quota)", "tenant", Access::admin_write,
+        [this](auto& req, auto& p) {
+          std::string name = req.matches[1];
+          if (auto c = check_name(name); !c) return from_error(c.error());
+          auto body = parse_body(req, {"mem", "cpu", "force"});
+          if (!body) return from_error(body.error());
+          auto mem = get_u64(*body, "mem", false);
+          if (!mem) return from_error(mem.error());
+          auto cpu = get_u64(*body, "cpu", false);
+          if (!cpu) return from_error(cpu.error());
+          auto force = get_bool(*body, "force");
+          if (!force) return from_error(force.error());
+          auto t = store->set_quota(name, *mem, *cpu, *force, now_s(), audit_for("tenant", p, req));
+          Reply r = t ? ok_reply(200, json(*t)) : from_error(t.error());
+          r.audited = true;
+          return r;
+        });
+  route("DELETE", R"(/tenants/([^/]+))", "tenant", Access::admin_write, [this](auto& req, auto& p) {
+    std::string name = req.matches[1];
+    if (auto c = check_name(name); !c) return from_error(c.error());
+    auto force = parse_flag(req, "force");
+    if (!force) return from_error(force.error());
+    auto n = store->delete_tenant(name, *force, now_s(), audit_for("tenant", p, req));
+    Reply r =
+        n ? ok_reply(200, json{{"deleted", name}, {"released_leases", *n}}) : from_error(n.error());
+    r.audited = true;
+    return r;
+  });
+  // Leases.
+  route("POST", R"(/tenants/([^/]+)/leases)", "lease", Access::lease, [this](auto& req, auto& p) {
+    std::string name = req.matches[1];
+    if (auto c = check_name(name); !c) return from_error(c.error());
+    if (p.role == Role::tenant && p.tenant != name)
+      return error_reply(403, "forbidden",
+                         "forbidden: tenant '" + p.tenant + "' may only mint its own leases");
+    auto body = parse_body(req, {"mem", "cpu", "ttl_seconds"});
+    if (!body) return from_error(body.error());
+    auto mem = get_u64(*body, "mem", false);
+    if (!mem) return from_error(mem.error());
+    auto cpu = get_u64(*body, "cpu", false);
+    if (!cpu) return from_error(cpu.error());
+    auto ttl = get_u64(*body, "ttl_seconds", false, 3600);
+    if (!ttl) return from_error(ttl.error());
+    if (*mem == 0 && *cpu == 0)
+      return error_reply(400, "bad_request", "a lease needs mem or cpu greater than 0");
+    if (*ttl == 0 || *ttl > 366ull * 86400)
+      return error_reply(400, "bad_request", "ttl_seconds must be 1..31622400");
+    auto a = audit_for("lease", p, req);
+    auto l = store->mint_lease(name, *mem, *cpu, static_cast<std::int64_t>(*ttl), p.name,
+                               cfg.node_id, now_s(), a);
+    Reply r;
+    if (l) {
+      r = ok_reply(201, json(*l));
+      r.audited = true;
+    } else {
+      r = from_error(l.error());
+      r.audited = true;
+    }
+    return r;
+  });
+  route("POST", R"(/leases/([^/]+)/release)", "lease", Access::lease, [this](auto& req, auto& p) {
+    auto id = canonical_lease_id(req.matches[1]);
+    if (!id) return from_error(id.error());
+    if (auto b = parse_body(req, {}); !b) return from_error(b.error());
+    if (p.role == Role::tenant) {
+      auto l = store->get_lease(*id);
+      if (!l) return from_error(l.error());
+      if (l->tenant != p.tenant)
+        return error_reply(403, "forbidden",
+                           "forbidden: lease " + *id + " belongs to another tenant");
+    }
+    auto l = store->release_lease(*id, now_s(), audit_for("lease", p, req));
+    Reply r = l ? ok_reply(200, json(*l)) : from_error(l.error());
+    r.audited = true;
+    return r;
+  });
+  route("POST", R"(/admin/leases/([^/]+)/fence)", "lease", Access::admin_write,
+        [this](auto& req, auto& p) {
+          auto id = canonical_lease_id(req.matches[1]);
+          if (!id) return from_error(id.error());
+          auto body = parse_body(req, {"reason"});
+          if (!body) return from_error(body.error());
+          auto reason = get_str(*body, "reason", false);
+          if (!reason) return from_error(reason.error());
+          if (reason->empty()) *reason = "fenced";
+          if (*reason != "fenced" && *reason != "failed" && *reason != "skipped")
+            return error_reply(400, "bad_request", "reason must be fenced, failed or skipped");
+          auto f = store->fence_lease(*id, *reason, now_s(), audit_for("lease", p, req));
+          Reply r = f ? ok_reply(200, json(*f)) : from_error(f.error());
+          r.audited = true;
+          return r;
+        });
+  route("POST", R"(/admin/fenced-leases/([^/]+)/unfence)", "lease", Access::admin_write,
+        [this](auto& req, auto& p) {
+          auto id = canonical_lease_id(req.matches[1]);
+          if (!id) return from_error(id.error());
+          if (auto b = parse_body(req, {}); !b) return from_error(b.error());
+          auto f = store->unfence_lease(*id, now_s(), audit_for("lease", p, req));
+          Reply r = f ? ok_reply(200, json(*f)) : from_error(f.error());
+          r.audited = true;
+          return r;
+        });
+  route("GET", "/admin/fenced-leases", "admin", Access::admin_read,
+        [this](auto&, auto&) { return fan_out_fenced(false); });
+  route("GET", "/admin/fenced-leases/all", "admin", Access::admin_read,
+        [this](auto&, auto&) { return fan_out_fenced(true); });
+  route("GET", "/admin/audit", "admin", Access::admin_read, [this](auto& req, auto&) {
+    AuditFilter f;
+    for (auto& [k, v] : req.params) {
+      if (k == "kind") {
+        f.kinds.push_back(v);
+      } else if (k == "outcome") {
+        f.outcomes.push_back(v);
+      } else if (k == "principal") {
+        f.principal = v;
+      } else if (k == "tenant_id" || k == "since" || k == "until" || k == "skip" || k == "limit") {
+        auto n = parse_i64(k, v, k == "skip" || k == "limit" || k == "tenant_id");
+        if (!n) return from_error(n.error());
+        if (k == "tenant_id") f.tenant_id = *n;
+        if (k == "since") f.since = *n;
+        if (k == "until") f.until = *n;
+        if (k == "skip") f.skip = *n;
+        if (k == "limit") f.limit = std::min(*n, kMaxAuditLimit);
+      } else if (k != "all") {
+        return error_reply(400, "bad_request", "unknown query parameter '" + k.substr(0, 40) + "'");
+      }
+    }
+    auto all = parse_flag(req, "all");
+    if (!all) return from_error(all.error());
+    return fan_out_audit(req, f, *all);
+  });
+  // Cells.
+  route("POST", "/cells/register", "cell", Access::cell, [this](auto& req, auto& p) {
+    if (auto b = parse_body(req, {}); !b) return from_error(b.error());
+    auto c = store->register_cell(p.provider, p.cell_id, now_s(), audit_for("cell", p, req));
+    Reply r = c ? ok_reply(200, json{{"provider", c->provider},
+                                     {"cell_id", c->cell_id},
+                                     {"registered_at", c->registered_at}})
+                : from_error(c.error());
+    r.audited = true;
+    return r;
+  });
+  route("GET", "/cells/work/poll", "cell", Access::cell, [this](auto&, auto& p) {
+    auto reg = store->cell_registered(p.provider, p.cell_id);
+    if (!reg) return from_error(reg.error());
+    if (!*reg)
+      return error_reply(409, "not_registered",
+                         "cell " + p.provider + ":" + p.cell_id +
+                             " is not registered; POST /cells/register first");
+    return ok_reply(200, json{{"work", json::array()}, {"poll_after_seconds", 30}});
+  });
+  route("POST", "/cells/work/complete", "cell", Access::cell, [](auto& req, auto&) {
+    auto body = parse_body(req, {"work_id", "result"});
+    if (!body) return from_error(body.error());
+    auto id = get_str(*body, "work_id", true);
+    if (!id) return from_error(id.error());
+    return error_reply(404, "not_found", "no outstanding work item '" + id->substr(0, 64) + "'");
+  });
+  // Anything else under the API: authenticated 404 (audited like the rest).
+  for (const char* m : {"GET", "POST", "DELETE"})
+    route(m, "/.*", "auth", Access::read, [](auto& req, auto&) {
+      return error_reply(404, "not_found", "no such endpoint " + req.path.substr(0, 100));
+    });
+}
+
+Server::~Server() = default;
+
+int Server::port() const { return impl_->port; }
+
+Result<std::unique_ptr<Server>> Server::create(ServerConfig config, Store& store) {
+  std::unique_ptr<Server> s(new Server());
+  s->impl_ = std::make_unique<Impl>();
+  Impl& im = *s->impl_;
+  im.cfg = std::move(config);
+  im.store = &store;
+  auto key = load_server_key(im.cfg.key_ref, im.cfg.interaction);
+  if (!key) return key.error();
+  im.key = std::move(*key);
+  if (im.cfg.auth != AuthMode::token && im.cfg.client_ca.empty())
+    return make_error(Errc::usage, "--client-ca is required with --auth mtls and mtls+token");
+  for (auto& url : im.cfg.cells)
+    if (auto u = parse_https_url(url); !u) return u.error();
+  ERR_clear_error();
+  im.http = std::make_unique<httplib::SSLServer>([&im](SSL_CTX& ctx) { return im.setup_ctx(ctx); });
+  if (!im.http->is_valid())
+    return ossl_error(Errc::tls, "setting up TLS (certificate " + im.cfg.cert_path +
+                                     ", client CA " + im.cfg.client_ca + ")");
+  int threads = im.cfg.threads;
+  im.http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  im.http->set_payload_max_length(im.cfg.max_body);
+  im.http->set_tcp_nodelay(true);
+  im.http->set_keep_alive_max_count(100000);
+  im.http->set_keep_alive_timeout(10);
+  im.http->set_read_timeout(10, 0);
+  im.http->set_write_timeout(10, 0);
+  im.http->set_error_handler(httplib::Server::HandlerWithResponse(
+      [&im](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        // Refused before any route ran (413 body too large, 400 bad request line, 404 outside
+        // /api).
+        admin::AuditEntry e;
+        e.time = now_s();
+        e.kind = "auth";
+        e.principal = "unauthenticated";
+        if (req.ssl)
+          if (X509* c = SSL_get0_peer_certificate(req.ssl)) e.principal = cert_label(c);
+        e.action = req.method + " " + req.path.substr(0, 200);
+        e.outcome = "error";
+        e.detail = "HTTP " + std::to_string(res.status);
+        im.store->audit(std::move(e));
+        std::string code = default_code(res.status);
+        std::string msg = res.status == 413
+                              ? "request body exceeds " + std::to_string(im.cfg.max_body) + " bytes"
+                              : "request refused (HTTP " + std::to_string(res.status) + ")";
+        res.set_content(json(admin::ErrorBody{code, msg}).dump(), "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  im.install_routes();
+  if (im.cfg.port == 0)
+    im.port = im.http->bind_to_any_port(im.cfg.host);
+  else
+    im.port = im.http->bind_to_port(im.cfg.host, im.cfg.port) ? im.cfg.port : -1;
+  if (im.port <= 0)
+    return make_error(Errc::network, "cannot listen on " + im.cfg.host + ":" +
+                                         std::to_string(im.cfg.port) + ": " + strerror(errno));
+  if (im.cfg.self_url.empty())
+    im.cfg.self_url = "https://" + im.cfg.host + ":" + std::to_string(im.port);
+  return s;
+}
+
+Result<void> Server::run() {
+  if (!impl_->http->listen_after_bind())
+    return make_error(Errc::network, "the accept loop stopped with an error");
+  return ok();
+}
+
+void Server::stop() { impl_->http->stop(); }
+
+}  // namespace grafos::registry

@@ -1,0 +1,71 @@
+// The grafos-registry HTTPS server: TLS setup (TLS 1.3, TLS 1.2 AEAD only, client certificates
+// checked against the fabric CA only), authentication (mTLS roles, bearer tokens), role checks,
+// the handlers of the admin wire API (admin/wire.hpp) and the orchestrator fan-out.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hsm/key_manager.hpp"
+#include "registry/store.hpp"
+#include "util/result.hpp"
+#include "util/secret.hpp"
+
+namespace grafos::registry {
+
+/// How callers authenticate.
+enum class AuthMode { mtls, token, mtls_token };
+
+/// What the server runs as.
+enum class ServerMode { cell, orchestrator };
+
+/// Everything `grafos-registry serve` configures.
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 9100;
+  std::string cert_path;  ///< server certificate chain (PEM)
+  std::string key_ref;    ///< server key: PEM path or pkcs11: URI
+  std::string client_ca;  ///< fabric ca.pem: the only trust anchor for client certificates
+  AuthMode auth = AuthMode::mtls;
+  ServerMode mode = ServerMode::cell;
+  std::vector<std::string> cells;  ///< orchestrator: https://host:port of each cell
+  std::string cell_cert;           ///< orchestrator's client certificate towards cells
+  std::string cell_key;
+  std::string cell_ca;  ///< CA that verifies the cells' server certificates
+  SecretString cell_bearer;
+  int cell_timeout_ms = 3000;
+  std::string self_url;  ///< how entries from this server are tagged in a fan-out
+  std::string node_id = "node-0";
+  int threads = 32;
+  std::size_t max_body = 64 * 1024;
+  hsm::Interaction interaction;
+};
+
+/// Loads the server's private key (PEM file, or a pkcs11: URI through the hsm backends).
+Result<EvpPkeyPtr> load_server_key(const std::string& ref, const hsm::Interaction& interaction);
+
+/// A configured, bound server.
+class Server {
+ public:
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Sets up TLS and routes, and binds the listening socket (port 0 picks a free port).
+  static Result<std::unique_ptr<Server>> create(ServerConfig config, Store& store);
+  /// The bound port.
+  int port() const;
+  /// Serves until stop(). Returns an error if the accept loop fails.
+  Result<void> run();
+  /// Stops serving (thread-safe; callable from a signal-watching thread).
+  void stop();
+
+  struct Impl;
+
+ private:
+  Server() = default;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace grafos::registry

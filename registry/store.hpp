@@ -1,0 +1,206 @@
+// The registry's state in one SQLite database: tenants (quotas, bearer-token digests), admin
+// tokens, leases, fences and the audit log.
+//
+// Durability: WAL journal with synchronous=FULL, so every acknowledged write (a committed
+// transaction) survives SIGKILL and power loss. A mutation and its audit entry commit in the same
+// transaction. Audit entries of reads and refusals, and tenant last-used times, are queued and
+// group-committed by a background thread at most kFlushInterval later (flush() forces it); a
+// SIGKILL can lose that last window of read/refusal audit entries, never a mutation.
+//
+// Errors carry the wire error code as the message prefix ("tenant_exists: ..."); see
+// split_wire_code().
+#pragma once
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "admin/wire.hpp"
+#include "util/result.hpp"
+
+namespace grafos::registry {
+
+/// Latest schema version this build writes; older databases are migrated on open.
+inline constexpr int kSchemaVersion = 1;
+/// Largest page an audit query returns, whatever `limit` asks for.
+inline constexpr std::int64_t kMaxAuditLimit = 1000;
+/// Group-commit interval of queued audit entries.
+inline constexpr std::chrono::milliseconds kFlushInterval{20};
+
+/// Splits "code: message" into {code, message}; {"", whole} when there is no code prefix.
+std::pair<std::string, std::string> split_wire_code(const std::string& message);
+
+/// One prepared-statement-caching SQLite connection.
+class Db {
+ public:
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  /// Opens `path` (creating it with mode 0600 when `create`), WAL, synchronous=FULL, busy timeout.
+  static Result<std::unique_ptr<Db>> open(const std::string& path, bool create);
+
+  /// The cached prepared statement for `sql` (reset and unbound), or an error.
+  Result<sqlite3_stmt*> prepare(const char* sql);
+  /// Runs one or more statements without parameters.
+  Result<void> exec(const char* sql);
+  /// The raw handle.
+  sqlite3* handle() const { return db_; }
+  /// An Errc::io error naming the SQLite error of this connection.
+  Error error(std::string_view what) const;
+
+ private:
+  Db() = default;
+  sqlite3* db_ = nullptr;
+  std::map<const char*, sqlite3_stmt*> stmts_;
+};
+
+/// A bearer token resolved to its owner.
+struct TokenOwner {
+  enum class Kind { tenant, admin } kind = Kind::tenant;
+  std::int64_t id = 0;
+  std::string name;
+  std::string status;  ///< "active" | "disabled"
+  std::string role;    ///< admin tokens: "fabric-admin" | "fabric-observer"
+  std::string digest;  ///< stored SHA-256 digest (hex), for the constant-time comparison
+};
+
+/// Audit query filters (all optional; since/until inclusive).
+struct AuditFilter {
+  std::vector<std::string> kinds;
+  std::optional<std::int64_t> tenant_id;
+  std::string principal;  ///< substring
+  std::vector<std::string> outcomes;
+  std::optional<std::int64_t> since;
+  std::optional<std::int64_t> until;
+  std::int64_t skip = 0;
+  std::int64_t limit = 100;
+};
+
+/// A registered cell.
+struct Cell {
+  std::string provider;
+  std::string cell_id;
+  std::int64_t registered_at = 0;
+  std::int64_t last_seen = 0;
+};
+
+/// The registry database. Thread-safe.
+class Store {
+ public:
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  /// Opens (and migrates) the database. `create`: create the file if missing.
+  static Result<std::unique_ptr<Store>> open(const std::string& path, bool create = true);
+
+  /// Starts the background group-commit thread (the server does; CLI commands need not).
+  void start_flusher();
+  /// Commits queued audit entries and last-used times now.
+  void flush();
+
+  // Tenants.
+  /// Creates a tenant; `token_digest` (hex SHA-256) may be empty. 409 tenant_exists.
+  Result<admin::Tenant> create_tenant(const std::string& name, std::uint64_t quota_mem,
+                                      std::uint64_t quota_cpu, const std::string& token_digest,
+                                      std::int64_t now, const admin::AuditEntry& audit);
+  /// All tenants with usage, by id.
+  Result<std::vector<admin::Tenant>> list_tenants(std::int64_t now);
+  /// One tenant by exact name (not_found when absent).
+  Result<admin::Tenant> get_tenant(const std::string& name, std::int64_t now);
+  /// Seed 002 resolution: all digits = id, otherwise exact name.
+  Result<admin::Tenant> resolve_tenant(const std::string& id_or_name, std::int64_t now);
+  /// Sets quotas; 409 quota_below_usage unless `force`.
+  Result<admin::Tenant> set_quota(const std::string& name, std::uint64_t mem, std::uint64_t cpu,
+                                  bool force, std::int64_t now, const admin::AuditEntry& audit);
+  /// Deletes a tenant; 409 tenant_has_active_leases unless `force` (which releases them).
+  /// Returns the number of leases released.
+  Result<std::int64_t> delete_tenant(const std::string& name, bool force, std::int64_t now,
+                                     const admin::AuditEntry& audit);
+  /// Sets a tenant's status ("active" | "disabled").
+  Result<admin::Tenant> set_tenant_status(std::int64_t id, const std::string& status,
+                                          std::int64_t now, const admin::AuditEntry& audit);
+
+  // Tokens.
+  /// Creates an admin token; 409 token_exists when the name is taken.
+  Result<std::int64_t> create_admin_token(const std::string& name, const std::string& role,
+                                          const std::string& token_digest, std::int64_t now,
+                                          const admin::AuditEntry& audit);
+  /// Finds the owner of a token digest (tenant first, then admin tokens).
+  Result<std::optional<TokenOwner>> find_token(const std::string& digest_hex);
+  /// Queues a last-used update for a tenant.
+  void touch_tenant(std::int64_t tenant_id, std::int64_t now);
+
+  // Leases.
+  /// Mints a lease for `tenant`; 409 quota_exceeded when it would exceed a quota.
+  Result<admin::Lease> mint_lease(const std::string& tenant, std::uint64_t mem, std::uint64_t cpu,
+                                  std::int64_t ttl, const std::string& holder,
+                                  const std::string& node_id, std::int64_t now,
+                                  const admin::AuditEntry& audit);
+  /// One lease by id.
+  Result<admin::Lease> get_lease(const std::string& lease_id);
+  /// Releases an active lease (409 not_active otherwise).
+  Result<admin::Lease> release_lease(const std::string& lease_id, std::int64_t now,
+                                     const admin::AuditEntry& audit);
+  /// Fences an active lease with `reason`.
+  Result<admin::FencedLease> fence_lease(const std::string& lease_id, const std::string& reason,
+                                         std::int64_t now, const admin::AuditEntry& audit);
+  /// Clears a fence and releases the capacity; 404, 409 not_fenced.
+  Result<admin::FencedLease> unfence_lease(const std::string& lease_id, std::int64_t now,
+                                           const admin::AuditEntry& audit);
+  /// Fenced leases, newest first.
+  Result<std::vector<admin::FencedLease>> list_fenced();
+
+  // Cells.
+  /// Registers (or refreshes) a cell.
+  Result<Cell> register_cell(const std::string& provider, const std::string& cell_id,
+                             std::int64_t now, const admin::AuditEntry& audit);
+  /// Whether the cell is registered.
+  Result<bool> cell_registered(const std::string& provider, const std::string& cell_id);
+
+  // Audit.
+  /// Queues an audit entry (group-committed).
+  void audit(admin::AuditEntry entry);
+  /// Commits an audit entry now (CLI commands, which exit right after).
+  Result<void> audit_now(const admin::AuditEntry& entry);
+  /// Matching entries newest first (flushes the queue first). Limit capped at kMaxAuditLimit.
+  Result<std::vector<admin::AuditEntry>> query_audit(const AuditFilter& filter);
+
+  /// PRAGMA integrity_check result ("ok" when sound).
+  Result<std::string> integrity_check();
+
+ private:
+  Store() = default;
+  struct Reader;
+  Reader acquire_reader();
+  template <class T, class F>
+  Result<T> write_tx(F&& body, const admin::AuditEntry& audit);
+  Result<void> insert_audit(Db& db, const admin::AuditEntry& e);
+  void flusher_loop();
+
+  std::string path_;
+  std::mutex write_mu_;
+  std::unique_ptr<Db> writer_;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Db>> readers_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<admin::AuditEntry> queue_;
+  std::map<std::int64_t, std::int64_t> touched_;
+  bool stop_ = false;
+  std::thread flusher_;
+};
+
+}  // namespace grafos::registry

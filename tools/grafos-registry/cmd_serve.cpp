@@ -1,0 +1,180 @@
+#include <pthread.h>
+#include <signal.h>
+
+#include <iostream>
+#include <thread>
+
+#include "registry/server.hpp"
+#include "tools/grafos-registry/commands.hpp"
+#include "util/file_io.hpp"
+
+namespace grafos::tools::registry {
+namespace {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:9100";
+  std::string db;
+  std::string cert;
+  std::string key;
+  std::string client_ca;
+  std::string auth = "mtls";
+  std::string mode = "cell";
+  std::vector<std::string> cells;
+  std::string cell_cert;
+  std::string cell_key;
+  std::string cell_ca;
+  std::string cell_bearer_file;
+  int cell_timeout_ms = 3000;
+  std::string self_url;
+  std::string node_id = "node-0";
+  int threads = 32;
+  std::size_t max_body = 64 * 1024;
+  std::string ready_file;
+  std::string key_passphrase_file;
+};
+
+Result<std::pair<std::string, int>> split_listen(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return make_error(Errc::usage, "--listen must be HOST:PORT (got '" + s + "')");
+  std::string host = s.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  int port = -1;
+  try {
+    size_t used = 0;
+    port = std::stoi(s.substr(colon + 1), &used);
+    if (used != s.size() - colon - 1) port = -1;
+  } catch (...) {
+  }
+  if (port < 0 || port > 65535)
+    return make_error(Errc::usage, "--listen port must be 0-65535 (got '" + s + "')");
+  return std::make_pair(host, port);
+}
+
+void serve(Context& ctx, ServeOptions& o) {
+  namespace reg = grafos::registry;
+  reg::ServerConfig cfg;
+  auto hp = split_listen(o.listen);
+  if (!hp) return ctx.fail(hp.error());
+  cfg.host = hp->first;
+  cfg.port = hp->second;
+  cfg.cert_path = o.cert;
+  cfg.key_ref = o.key;
+  cfg.client_ca = o.client_ca;
+  cfg.auth = o.auth == "token"        ? reg::AuthMode::token
+             : o.auth == "mtls+token" ? reg::AuthMode::mtls_token
+                                      : reg::AuthMode::mtls;
+  cfg.mode = o.mode == "orchestrator" ? reg::ServerMode::orchestrator : reg::ServerMode::cell;
+  if (cfg.mode == reg::ServerMode::cell && !o.cells.empty())
+    return ctx.fail(make_error(Errc::usage, "--cell is only meaningful with --mode orchestrator"));
+  cfg.cells = o.cells;
+  cfg.cell_cert = o.cell_cert;
+  cfg.cell_key = o.cell_key;
+  cfg.cell_ca = o.cell_ca;
+  if (!o.cell_bearer_file.empty()) {
+    auto b = read_secret_file(o.cell_bearer_file);
+    if (!b) return ctx.fail(b.error());
+    cfg.cell_bearer = std::move(*b);
+  }
+  cfg.cell_timeout_ms = o.cell_timeout_ms;
+  cfg.self_url = o.self_url;
+  cfg.node_id = o.node_id;
+  cfg.threads = o.threads;
+  cfg.max_body = o.max_body;
+  cfg.interaction = ctx.interaction();
+  cfg.interaction.passphrase_file = o.key_passphrase_file;
+
+  // Signals are handled by one thread; block them before any other thread starts.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  auto store = reg::Store::open(o.db, true);
+  if (!store) return ctx.fail(store.error());
+  (*store)->start_flusher();
+  auto server = reg::Server::create(std::move(cfg), **store);
+  if (!server) return ctx.fail(server.error());
+  reg::Server& srv = **server;
+
+  std::thread([&srv, set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    srv.stop();
+  }).detach();
+
+  std::cout << "grafos-registry: listening on https://" << hp->first << ":" << srv.port()
+            << " (auth " << o.auth << ", mode " << o.mode << ")" << std::endl;
+  if (!o.ready_file.empty()) {
+    WriteOptions wo;
+    wo.overwrite = true;
+    if (auto w = write_file_atomic(o.ready_file, std::to_string(srv.port()) + "\n", wo); !w)
+      return ctx.fail(w.error());
+  }
+  if (auto r = srv.run(); !r) return ctx.fail(r.error());
+  (*store)->flush();
+}
+
+}  // namespace
+
+void add_serve(CLI::App& app, Context& ctx) {
+  auto o = std::make_shared<ServeOptions>();
+  auto* c = app.add_subcommand(
+      "serve",
+      "Serve the admin API over HTTPS.\n"
+      "TLS 1.3, or TLS 1.2 with ECDHE+AEAD suites only. Client certificates are verified against "
+      "--client-ca only; the caller's role comes from its single URN SAN "
+      "(urn:fabricbios:tenant:<name>, :fabric-observer, :fabric-admin, :cell:<provider>:<id>).\n"
+      "Auth modes: mtls (certificate roles), token (bearer tokens from `tenant add` and "
+      "`admin-token add`; no client certificate), mtls+token (certificates, and admin writes "
+      "also need a FabricAdmin bearer token).\n"
+      "Example: grafos-registry serve --listen 127.0.0.1:9100 --db registry.db \\\n"
+      "  --cert tls/server.pem --key tls/server-key.pem --client-ca ca/ca.pem");
+  c->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0: pick a free port)")
+      ->capture_default_str();
+  c->add_option("--db", o->db, "SQLite database file (created mode 0600 if missing)")->required();
+  c->add_option("--cert", o->cert, "Server certificate chain (PEM)")->required();
+  c->add_option("--key", o->key, "Server private key: PEM file")->required();
+  c->add_option("--key-passphrase-file", o->key_passphrase_file,
+                "File holding the server key's passphrase (else GRAFOS_KEY_PASSPHRASE)");
+  c->add_option("--client-ca", o->client_ca,
+                "Fabric CA certificate (ca.pem): the only trust anchor for client certificates "
+                "(required unless --auth token)");
+  c->add_option("--auth", o->auth, "mtls | token | mtls+token")
+      ->check(CLI::IsMember({"mtls", "token", "mtls+token"}))
+      ->capture_default_str();
+  c->add_option("--mode", o->mode, "cell | orchestrator")
+      ->check(CLI::IsMember({"cell", "orchestrator"}))
+      ->capture_default_str();
+  c->add_option("--cell", o->cells,
+                "Orchestrator: https://HOST:PORT of a cell-scheduler (repeatable); --all queries "
+                "fan out to each");
+  c->add_option("--cell-cert", o->cell_cert,
+                "Orchestrator: client certificate presented to cells (fabric-observer or admin)");
+  c->add_option("--cell-key", o->cell_key, "Orchestrator: key of --cell-cert (PEM file)");
+  c->add_option("--cell-ca", o->cell_ca,
+                "Orchestrator: CA verifying the cells' server certificates (default --client-ca)");
+  c->add_option("--cell-bearer-file", o->cell_bearer_file,
+                "Orchestrator: file holding a bearer token sent to cells running --auth token");
+  c->add_option("--cell-timeout-ms", o->cell_timeout_ms,
+                "Orchestrator: connect/read timeout per cell, milliseconds")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 60000));
+  c->add_option("--self-url", o->self_url,
+                "URL this server reports as its own `source` (default https://LISTEN)");
+  c->add_option("--node-id", o->node_id, "Node id recorded on minted leases")
+      ->capture_default_str();
+  c->add_option("--threads", o->threads, "Worker threads (connections served concurrently)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  c->add_option("--max-body", o->max_body, "Largest request body accepted, bytes (else 413)")
+      ->capture_default_str()
+      ->check(CLI::Range(1024, 16 * 1024 * 1024));
+  c->add_option("--ready-file", o->ready_file,
+                "Write the bound port to this file once listening (for port 0)");
+  c->callback([&ctx, o] { serve(ctx, *o); });
+}
+
+}  // namespace grafos::tools::registry

@@ -1,0 +1,15 @@
+// Subcommands of grafos-registry: serve, tenant add|list|disable|enable, admin-token add.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "tools/common/tool.hpp"
+
+namespace grafos::tools::registry {
+
+/// `serve`: the HTTPS admin API server.
+void add_serve(CLI::App& app, Context& ctx);
+/// `tenant add|list|disable|enable` and `admin-token add`: direct database administration.
+void add_tenant(CLI::App& app, Context& ctx);
+
+}  // namespace grafos::tools::registry

@@ -1,0 +1,24 @@
+// grafos-registry: the reference admin server for grafos-admin (DESIGN.md section 6).
+#include "grafos_config.h"
+#include "tools/grafos-registry/commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace grafos::tools;
+  Context ctx;
+  ctx.tool = "grafos-registry";
+  CLI::App app{
+      "grafos-registry: reference server for the fabric admin API (tenants, quotas, leases, "
+      "fences, audit) over HTTPS with mTLS roles or bearer tokens, state in one SQLite file.\n"
+      "  serve         run the HTTPS server (cell scheduler or orchestrator)\n"
+      "  tenant        add/list/disable/enable tenants and their bearer tokens (works on the "
+      "database directly, server running or not)\n"
+      "  admin-token   create FabricAdmin bearer tokens\n"
+      "See grafos-registry(1).",
+      "grafos-registry"};
+  app.set_version_flag("-V,--version", GRAFOS_VERSION);
+  app.require_subcommand(1);
+  add_global_options(app, ctx.global);
+  registry::add_serve(app, ctx);
+  registry::add_tenant(app, ctx);
+  return run_app(app, ctx, argc, argv);
+}
