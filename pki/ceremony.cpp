@@ -136,7 +136,7 @@ Result<Issuer> load_issuer(const std::string& ca_cert, const std::string& ca_key
   if (!pem) return std::move(pem).error().context("reading --ca-cert");
   auto cert = x509_from_pem(*pem);
   if (!cert) return std::move(cert).error().context("reading --ca-cert '" + ca_cert + "'");
-  std::string what = "loading CA key '" + hsm::redact_key_ref(ca_key) + "'";
+  const std::string what = "loading the CA key";
   auto km = hsm::open_key_manager(ca_key, interaction);
   if (!km) return std::move(km).error().context(what);
   auto signer = (*km)->create_signer(ca_key);
@@ -171,11 +171,15 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
     cert = std::move(*c);
     w.private_key = key_ref;
   } else {
-    std::string what = "creating the CA key '" + hsm::redact_key_ref(key_ref) + "'";
+    const std::string what = "creating the CA key";
     auto km = hsm::open_key_manager(key_ref, interaction);
     if (!km) return std::move(km).error().context(what);
     auto signer = (*km)->create_key({.ref = key_ref, .replace = req.replace_key, .label = {}});
-    if (!signer) return std::move(signer).error().context(what);
+    if (!signer) {
+      Error e = std::move(signer).error().context(what);
+      if (e.code == Errc::exists) e.message += " (use --replace-key to replace the token object)";
+      return e;
+    }
     auto c = create_ca_certificate(*id, **signer, req.days);
     if (!c)
       return std::move(c).error().context(

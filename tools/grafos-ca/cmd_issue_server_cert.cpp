@@ -31,7 +31,8 @@ void add_issue_server_cert(CLI::App& app, Context& ctx) {
                   "Subject alternative names (IP addresses and DNS names, comma-separated; may be "
                   "repeated). DNS names are LDH labels, '*.' only as the whole leftmost label; "
                   "empty entries and duplicates are refused")
-      ->required();
+      ->required()
+      ->allow_extra_args(false);  // one value per --san; no CLI11 "[a,b]" list syntax
   sub->add_option("--out", o->out, "Output directory for server-key.pem and server.pem")
       ->capture_default_str();
   sub->add_option("--days", o->days, "Validity in days (never beyond the CA certificate's)")

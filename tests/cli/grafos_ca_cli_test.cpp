@@ -1,0 +1,772 @@
+// CLI tests of grafos-ca's certificate commands: the built executable (env GRAFOS_CA) is run as a
+// user would, against real files, real openssl and a private SoftHSMv2 token. Every refusal
+// checks the one-line error, the documented exit status and that nothing was left behind.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/fixtures.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+using grafos::test::SoftHsmToken;
+using grafos::test::TempDir;
+
+namespace {
+
+struct Proc {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs argv (argv[0] searched in PATH) with stdin from /dev/null, stdout and stderr captured
+// separately, and `env` added to (or, with an empty value, removed from) this environment.
+Proc run(std::vector<std::string> argv, const std::map<std::string, std::string>& env = {}) {
+  TempDir tmp("grafos-cli-run");
+  fs::path out = tmp.path() / "out", err = tmp.path() / "err";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  std::map<std::string, std::string> merged;
+  for (char** e = environ; *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : env) {
+    if (v.empty())
+      merged.erase(k);
+    else
+      merged[k] = v;
+  }
+  std::vector<std::string> envs;
+  for (const auto& [k, v] : merged) envs.push_back(k + "=" + v);
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  for (auto& e : envs) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  pid_t pid = 0;
+  Proc r;
+  if (posix_spawnp(&pid, cargv[0], &fa, nullptr, cargv.data(), cenv.data()) != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    r.err = "spawn failed: " + argv[0];
+    return r;
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::string grafos_ca() {
+  const char* p = std::getenv("GRAFOS_CA");
+  return p ? p : "grafos-ca";
+}
+
+Proc ca(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
+  args.insert(args.begin(), grafos_ca());
+  return run(std::move(args), env);
+}
+
+// Every entry under `dir` (recursively), with the symlink targets, sorted.
+std::vector<std::string> listing(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(dir, ec))) return {"<missing>"};
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::string e = fs::relative(it->path(), dir).string();
+    if (it->is_symlink()) e += " -> " + fs::read_symlink(it->path()).string();
+    out.push_back(e);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+mode_t mode_of(const fs::path& p) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
+  return st.st_mode & 07777;
+}
+
+int count_lines(const std::string& s) {
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
+
+// One clear line on stderr naming the problem.
+void expect_one_error_line(const Proc& r, const std::string& fragment) {
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("grafos-ca: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(fragment), std::string::npos)
+      << "expected '" << fragment << "' in " << r.err;
+}
+
+std::string openssl_verify(const fs::path& ca_pem, const fs::path& cert, const char* purpose) {
+  Proc r = run({"openssl", "verify", "-x509_strict", "-purpose", purpose, "-CAfile",
+                ca_pem.string(), cert.string()});
+  return r.out + r.err;
+}
+
+class CaCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ca_dir_ = dir_.path() / "ca";
+    Proc r = ca({"init-ca", "--out", ca_dir_.string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    ca_cert_ = (ca_dir_ / "ca.pem").string();
+    ca_key_ = (ca_dir_ / "ca-key.pem").string();
+  }
+  std::vector<std::string> issue(std::vector<std::string> extra) {
+    std::vector<std::string> a = {"issue-cert", "--ca-cert", ca_cert_, "--ca-key", ca_key_};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  std::vector<std::string> server(std::vector<std::string> extra) {
+    std::vector<std::string> a = {"issue-server-cert", "--ca-cert", ca_cert_, "--ca-key", ca_key_};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  std::string out(const std::string& name) { return (dir_.path() / name).string(); }
+
+  TempDir dir_{"grafos-cli"};
+  fs::path ca_dir_;
+  std::string ca_cert_, ca_key_;
+};
+
+TEST_F(CaCli, InitCaWritesPrivateKeyAndCaCertificate) {
+  EXPECT_EQ(listing(ca_dir_), (std::vector<std::string>{"ca-key.pem", "ca.pem"}));
+  EXPECT_EQ(mode_of(ca_dir_ / "ca-key.pem"), 0600u);
+  Proc r = run({"openssl", "x509", "-in", ca_cert_, "-noout", "-subject", "-ext",
+                "basicConstraints,keyUsage,nameConstraints"});
+  EXPECT_NE(r.out.find("CN = fabricBIOS Fabric CA"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CA:TRUE, pathlen:1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Certificate Sign, CRL Sign"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("Name Constraints"), std::string::npos) << r.out;
+}
+
+TEST_F(CaCli, InitCaFlagsAndJson) {
+  Proc r = ca({"init-ca", "--out", out("ca2"), "--cn", "Lab CA", "--days", "30", "--path-len", "0",
+               "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["subject"], "CN=Lab CA");
+  EXPECT_EQ(j["role"], "ca");
+  EXPECT_EQ(j["files"]["certificate"], out("ca2") + "/ca.pem");
+  EXPECT_EQ(j["files"]["private_key"], out("ca2") + "/ca-key.pem");
+  EXPECT_EQ(j["serial"].get<std::string>().size() <= 40, true);
+  EXPECT_EQ(j["sha256_fingerprint"].get<std::string>().size(), 64u);
+  Proc x = run({"openssl", "x509", "-in", out("ca2") + "/ca.pem", "-noout", "-ext",
+                "basicConstraints", "-enddate", "-fingerprint", "-sha256"});
+  EXPECT_NE(x.out.find("pathlen:0"), std::string::npos) << x.out;
+  std::string fp = j["sha256_fingerprint"];
+  std::string colon_fp;
+  for (size_t i = 0; i < fp.size(); i += 2)
+    colon_fp += (i ? ":" : "") + std::string(1, std::toupper(fp[i])) +
+                std::string(1, std::toupper(fp[i + 1]));
+  EXPECT_NE(x.out.find(colon_fp), std::string::npos) << x.out;
+}
+
+TEST_F(CaCli, InitCaRefusesToOverwriteWithoutForce) {
+  std::string before = slurp(ca_cert_), key_before = slurp(ca_key_);
+  Proc r = ca({"init-ca", "--out", ca_dir_.string()});
+  EXPECT_EQ(r.status, 4);
+  expect_one_error_line(r, "use --force");
+  EXPECT_EQ(slurp(ca_cert_), before);
+  EXPECT_EQ(slurp(ca_key_), key_before);
+  EXPECT_EQ(listing(ca_dir_), (std::vector<std::string>{"ca-key.pem", "ca.pem"}));
+  Proc f = ca({"init-ca", "--out", ca_dir_.string(), "--force"});
+  EXPECT_EQ(f.status, 0) << f.err;
+  EXPECT_NE(slurp(ca_key_), key_before);
+  EXPECT_EQ(mode_of(ca_key_), 0600u);
+}
+
+TEST_F(CaCli, InitCaRefusals) {
+  const struct {
+    std::vector<std::string> args;
+    int status;
+    std::string fragment;
+  } cases[] = {
+      {{"--days", "0"}, 2, "--days"},
+      {{"--days", "x"}, 2, "--days"},
+      {{"--cn", ""}, 3, "invalid --cn"},
+      {{"--cn", std::string(65, 'c')}, 3, "ub-common-name"},
+      {{"--path-len", "-1"}, 2, "--path-len"},
+      {{"--bogus"}, 2, "--bogus"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> a = {"init-ca", "--out", out("new")};
+    a.insert(a.end(), c.args.begin(), c.args.end());
+    Proc r = ca(a);
+    EXPECT_EQ(r.status, c.status) << c.fragment << ": " << r.err;
+    EXPECT_NE(r.err.find(c.fragment), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.rfind("grafos-ca: error: ", 0), 0u) << r.err;
+    EXPECT_EQ(listing(out("new")), std::vector<std::string>{"<missing>"}) << c.fragment;
+  }
+}
+
+TEST_F(CaCli, InitCaRefusesPlantedSymlink) {
+  fs::create_directory(out("trap"));
+  fs::path target = dir_.path() / "stolen-key.pem";
+  fs::create_symlink(target, out("trap") + "/ca-key.pem");
+  for (bool force : {false, true}) {
+    std::vector<std::string> a = {"init-ca", "--out", out("trap")};
+    if (force) a.push_back("--force");
+    Proc r = ca(a);
+    EXPECT_EQ(r.status, 3) << r.err;
+    expect_one_error_line(r, "symbolic link");
+    EXPECT_FALSE(fs::exists(target));
+    EXPECT_EQ(listing(out("trap")), std::vector<std::string>{"ca-key.pem -> " + target.string()});
+  }
+}
+
+TEST_F(CaCli, InitCaEncryptedKeyNeedsItsPassphrase) {
+  Proc r = ca({"init-ca", "--out", out("enc")}, {{"GRAFOS_KEY_PASSPHRASE", "correct horse"}});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(slurp(out("enc") + "/ca-key.pem").find("ENCRYPTED PRIVATE KEY"), std::string::npos);
+  std::vector<std::string> a = {"issue-cert",
+                                "--ca-cert",
+                                out("enc") + "/ca.pem",
+                                "--ca-key",
+                                out("enc") + "/ca-key.pem",
+                                "--role",
+                                "fabric-admin",
+                                "--out",
+                                out("leaf")};
+  Proc wrong = ca(a, {{"GRAFOS_KEY_PASSPHRASE", "wrong"}});
+  EXPECT_EQ(wrong.status, 5) << wrong.err;
+  expect_one_error_line(wrong, "passphrase");
+  EXPECT_EQ(wrong.err.find("wrong\n"), std::string::npos);
+  EXPECT_EQ(listing(out("leaf")), std::vector<std::string>{"<missing>"});
+  Proc good = ca(a, {{"GRAFOS_KEY_PASSPHRASE", "correct horse"}});
+  EXPECT_EQ(good.status, 0) << good.err;
+}
+
+TEST_F(CaCli, EveryRoleIssuesAndVerifies) {
+  const struct {
+    std::vector<std::string> args;
+    bool server;
+    std::string san;
+    std::string subject;
+    const char* purpose;
+  } cases[] = {
+      {{"--tenant", "acme"}, false, "URI:urn:fabricbios:tenant:acme", "CN=acme", "sslclient"},
+      {{"--role", "tenant", "--tenant", "a.b_c-1"},
+       false,
+       "URI:urn:fabricbios:tenant:a.b_c-1",
+       "CN=a.b_c-1",
+       "sslclient"},
+      {{"--role", "fabric-observer"},
+       false,
+       "URI:urn:fabricbios:fabric-observer",
+       "CN=fabric-observer",
+       "sslclient"},
+      {{"--role", "fabric-admin"},
+       false,
+       "URI:urn:fabricbios:fabric-admin",
+       "CN=fabric-admin",
+       "sslclient"},
+      {{"--role", "cell", "--provider", "aws", "--cell-id", "18446744073709551615"},
+       false,
+       "URI:urn:fabricbios:cell:aws:18446744073709551615",
+       "CN=cell aws/18446744073709551615",
+       "sslclient"},
+      {{"--role", "provenance-signer", "--pipeline", "ami-bake"},
+       false,
+       "URI:urn:fabricbios:provenance-signer:ami-bake",
+       "CN=provenance-signer ami-bake",
+       "any"},
+      {{"--san", "sched.example,10.0.0.1,::1"},
+       true,
+       "DNS:sched.example",
+       "CN=sched.example",
+       "sslserver"},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    std::string o = out("leaf" + std::to_string(n++));
+    std::vector<std::string> extra = c.args;
+    extra.insert(extra.end(), {"--out", o, "--json"});
+    Proc r = ca(c.server ? server(extra) : issue(extra));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["san"][0], c.san);
+    EXPECT_EQ(j["subject"], c.subject);
+    std::string cert = c.server ? "server.pem" : "client.pem";
+    std::string key = c.server ? "server-key.pem" : "client-key.pem";
+    EXPECT_EQ(j["files"]["certificate"], o + "/" + cert);
+    EXPECT_EQ(j["files"]["private_key"], o + "/" + key);
+    EXPECT_EQ(listing(o), (std::vector<std::string>{key, cert}));
+    EXPECT_EQ(mode_of(o + "/" + key), 0600u);
+    EXPECT_NE(openssl_verify(ca_cert_, o + "/" + cert, c.purpose).find(": OK"), std::string::npos)
+        << openssl_verify(ca_cert_, o + "/" + cert, c.purpose);
+    Proc eku =
+        run({"openssl", "x509", "-in", o + "/" + cert, "-noout", "-ext", "extendedKeyUsage"});
+    std::string want_eku = c.server                          ? "TLS Web Server Authentication"
+                           : std::string(c.purpose) == "any" ? "Code Signing"
+                                                             : "TLS Web Client Authentication";
+    EXPECT_NE(eku.out.find(want_eku), std::string::npos) << eku.out;
+    // The key file holds the certificate's key.
+    Proc pk = run({"openssl", "pkey", "-in", o + "/" + key, "-pubout"});
+    Proc ck = run({"openssl", "x509", "-in", o + "/" + cert, "-noout", "-pubkey"});
+    EXPECT_EQ(pk.out, ck.out);
+  }
+}
+
+TEST_F(CaCli, TenantIgnoredWithNoteForFabricWideRoles) {
+  for (const char* role : {"fabric-observer", "fabric-admin"}) {
+    std::string o = out(role);
+    Proc r = ca(issue({"--role", role, "--tenant", "acme", "--out", o}));
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("grafos-ca: note: --tenant is ignored"), std::string::npos) << r.err;
+    Proc x = run({"openssl", "x509", "-in", o + "/client.pem", "-noout", "-ext", "subjectAltName"});
+    EXPECT_NE(x.out.find(std::string("URI:urn:fabricbios:") + role), std::string::npos);
+    EXPECT_EQ(x.out.find("acme"), std::string::npos);
+  }
+}
+
+TEST_F(CaCli, IssueRefusalsLeaveNothingBehind) {
+  fs::path other = dir_.path() / "other";
+  ASSERT_EQ(ca({"init-ca", "--out", other.string()}).status, 0);
+  fs::path garbage = dir_.path() / "garbage.pem";
+  std::ofstream(garbage) << "not a key\n";
+  const struct {
+    std::vector<std::string> args;
+    int status;
+    std::string fragment;
+  } cases[] = {
+      // Identity grammar.
+      {{"--tenant", "ac:me"}, 3, "invalid tenant 'ac:me'"},
+      {{"--tenant", "../etc"}, 3, "invalid tenant"},
+      {{"--tenant", "-x"}, 3, "starting with a letter or digit"},
+      {{"--tenant", std::string(64, 't')}, 3, "1-63 characters"},
+      {{"--tenant", "caf\xc3\xa9"}, 3, "byte 0xc3"},
+      {{"--role", "cell", "--provider", "AWS", "--cell-id", "1"}, 3, "invalid provider"},
+      {{"--role", "cell", "--provider", "aws-", "--cell-id", "1"}, 3, "invalid provider"},
+      {{"--role", "cell", "--provider", "aws", "--cell-id", "01"}, 3, "invalid cell id"},
+      {{"--role", "cell", "--provider", "aws", "--cell-id", "-1"}, 3, "invalid cell id"},
+      {{"--role", "cell", "--provider", "aws", "--cell-id", "18446744073709551616"},
+       3,
+       "invalid cell id"},
+      {{"--role", "provenance-signer", "--pipeline", "a/b"}, 3, "invalid pipeline"},
+      // Missing or misplaced flags.
+      {{}, 2, "--tenant is required"},
+      {{"--role", "cell", "--provider", "aws"}, 2, "requires --provider and --cell-id"},
+      {{"--role", "cell", "--cell-id", "1"}, 2, "requires --provider and --cell-id"},
+      {{"--role", "provenance-signer"}, 2, "requires --pipeline"},
+      {{"--tenant", "acme", "--provider", "aws"}, 2, "--provider is only used with --role cell"},
+      {{"--role", "root"}, 2, "unknown --role 'root'"},
+      {{"--tenant", "acme", "--days", "0"}, 2, "--days"},
+      // Validity beyond the CA's.
+      {{"--tenant", "acme", "--days", "3651"}, 3, "outlive the CA certificate, which expires at"},
+      // CA certificate and key problems.
+      {{"--tenant", "acme", "--ca-key", "/nonexistent/ca-key.pem"}, 6, "No such file"},
+      {{"--tenant", "acme", "--ca-key", garbage.string()}, 3, "not a PEM private key"},
+      {{"--tenant", "acme", "--ca-key", (other / "ca-key.pem").string()},
+       5,
+       "does not match the CA certificate"},
+      {{"--tenant", "acme", "--ca-cert", "/nonexistent/ca.pem"}, 6, "--ca-cert"},
+      {{"--tenant", "acme", "--ca-cert", garbage.string()}, 3, "not a PEM certificate"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> a = {"issue-cert"};
+    auto has = [&](const char* f) {
+      return std::find(c.args.begin(), c.args.end(), f) != c.args.end();
+    };
+    if (!has("--ca-cert")) a.insert(a.end(), {"--ca-cert", ca_cert_});
+    if (!has("--ca-key")) a.insert(a.end(), {"--ca-key", ca_key_});
+    a.insert(a.end(), c.args.begin(), c.args.end());
+    a.insert(a.end(), {"--out", out("refused")});
+    Proc r = ca(a);
+    EXPECT_EQ(r.status, c.status) << c.fragment << ": " << r.err;
+    expect_one_error_line(r, c.fragment);
+    EXPECT_EQ(listing(out("refused")), std::vector<std::string>{"<missing>"}) << c.fragment;
+  }
+}
+
+TEST_F(CaCli, MissingRequiredFlags) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"issue-cert", "--ca-key", "k", "--tenant", "acme"},
+           {"issue-cert", "--ca-cert", "c", "--tenant", "acme"},
+           {"issue-server-cert", "--ca-cert", "c", "--ca-key", "k"},
+       }) {
+    args.insert(args.end(), {"--out", out("refused")});
+    Proc r = ca(args);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("is required"), std::string::npos) << r.err;
+    EXPECT_EQ(listing(out("refused")), std::vector<std::string>{"<missing>"});
+  }
+}
+
+TEST_F(CaCli, ServerSanRefusals) {
+  const struct {
+    std::string san;
+    std::string fragment;
+  } cases[] = {
+      {"a.example,,b.example", "empty entry"},
+      {"a.example,", "empty entry"},
+      {"a.*.example", "'*' is not the leftmost label"},
+      {"*", "needs a parent domain"},
+      {"bad_name.example", "character '_'"},
+      {"a.example,A.example", "duplicate entry"},
+      {"10.0.0.1,10.0.0.1", "duplicate entry"},
+      {"[::1]", "not a valid IPv6 address"},
+      {"300.1.1.1", "neither a valid IP address nor a DNS name"},
+      {std::string(64, 'x') + ".example", "longer than 63 octets"},
+  };
+  for (const auto& c : cases) {
+    Proc r = ca(server({"--san", c.san, "--out", out("refused")}));
+    EXPECT_EQ(r.status, 3) << c.san << ": " << r.err;
+    expect_one_error_line(r, c.fragment);
+    EXPECT_EQ(listing(out("refused")), std::vector<std::string>{"<missing>"});
+  }
+  Proc rep = ca(server({"--san", "a.example", "--san", "10.0.0.2", "--out", out("two")}));
+  EXPECT_EQ(rep.status, 0) << rep.err;
+  Proc x = run(
+      {"openssl", "x509", "-in", out("two") + "/server.pem", "-noout", "-ext", "subjectAltName"});
+  EXPECT_NE(x.out.find("DNS:a.example, IP Address:10.0.0.2"), std::string::npos) << x.out;
+}
+
+TEST_F(CaCli, ExistingOutputsNeedForce) {
+  std::string o = out("leaf");
+  ASSERT_EQ(ca(issue({"--tenant", "acme", "--out", o})).status, 0);
+  std::string cert = slurp(o + "/client.pem"), key = slurp(o + "/client-key.pem");
+  Proc r = ca(issue({"--tenant", "acme", "--out", o}));
+  EXPECT_EQ(r.status, 4);
+  expect_one_error_line(r, "refusing to overwrite");
+  EXPECT_EQ(slurp(o + "/client.pem"), cert);
+  EXPECT_EQ(slurp(o + "/client-key.pem"), key);
+  EXPECT_EQ(listing(o), (std::vector<std::string>{"client-key.pem", "client.pem"}));
+  // Only one of the two outputs exists: still refused, and the missing one is not created.
+  fs::remove(o + "/client.pem");
+  Proc r2 = ca(issue({"--tenant", "acme", "--out", o}));
+  EXPECT_EQ(r2.status, 4);
+  EXPECT_EQ(listing(o), std::vector<std::string>{"client-key.pem"});
+  Proc f = ca(issue({"--tenant", "acme", "--out", o, "--force"}));
+  EXPECT_EQ(f.status, 0) << f.err;
+  EXPECT_NE(slurp(o + "/client-key.pem"), key);
+  EXPECT_EQ(mode_of(o + "/client-key.pem"), 0600u);
+}
+
+TEST_F(CaCli, PlantedSymlinkIsRefused) {
+  std::string o = out("trap");
+  fs::create_directory(o);
+  fs::path target = dir_.path() / "attacker-readable";
+  fs::create_symlink(target, o + "/client-key.pem");
+  for (bool force : {false, true}) {
+    std::vector<std::string> extra = {"--tenant", "acme", "--out", o};
+    if (force) extra.push_back("--force");
+    Proc r = ca(issue(extra));
+    EXPECT_EQ(r.status, 3) << r.err;
+    expect_one_error_line(r, "symbolic link");
+    EXPECT_FALSE(fs::exists(target));
+    EXPECT_EQ(listing(o), std::vector<std::string>{"client-key.pem -> " + target.string()});
+  }
+  // --out that is a file, not a directory.
+  std::ofstream(out("plain")) << "x";
+  Proc r = ca(issue({"--tenant", "acme", "--out", out("plain")}));
+  EXPECT_EQ(r.status, 3);
+  expect_one_error_line(r, "not a directory");
+}
+
+TEST_F(CaCli, CsrIsSignedWithTheProfile) {
+  fs::path csr = dir_.path() / "req.pem";
+  Proc g = run({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384",
+                "-nodes", "-keyout", (dir_.path() / "req-key.pem").string(), "-out", csr.string(),
+                "-subj", "/CN=evil/O=requested", "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "subjectAltName=URI:urn:fabricbios:fabric-admin"});
+  ASSERT_EQ(g.status, 0) << g.err;
+  std::string o = out("csr");
+  Proc r = ca(issue({"--tenant", "acme", "--csr", csr.string(), "--out", o, "--json"}));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(listing(o), std::vector<std::string>{"client.pem"});
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(j["files"].contains("private_key"));
+  Proc x = run({"openssl", "x509", "-in", o + "/client.pem", "-noout", "-subject", "-ext",
+                "basicConstraints,subjectAltName"});
+  EXPECT_NE(x.out.find("subject=CN = acme\n"), std::string::npos) << x.out;
+  EXPECT_NE(x.out.find("CA:FALSE"), std::string::npos) << x.out;
+  EXPECT_NE(x.out.find("URI:urn:fabricbios:tenant:acme"), std::string::npos) << x.out;
+  EXPECT_EQ(x.out.find("fabric-admin"), std::string::npos) << x.out;
+  EXPECT_NE(openssl_verify(ca_cert_, o + "/client.pem", "sslclient").find(": OK"),
+            std::string::npos);
+  // Server certificates take a CSR too.
+  Proc s = ca(server({"--san", "h.example", "--csr", csr.string(), "--out", out("csr-server")}));
+  EXPECT_EQ(s.status, 0) << s.err;
+  EXPECT_EQ(listing(out("csr-server")), std::vector<std::string>{"server.pem"});
+}
+
+TEST_F(CaCli, CsrRefusals) {
+  auto make_csr = [&](const std::string& name, std::vector<std::string> keyopts) {
+    fs::path p = dir_.path() / (name + ".csr");
+    std::vector<std::string> a = {"openssl", "req",      "-new",
+                                  "-nodes",  "-keyout",  (dir_.path() / (name + ".key")).string(),
+                                  "-out",    p.string(), "-subj",
+                                  "/CN=x"};
+    a.insert(a.end(), keyopts.begin(), keyopts.end());
+    Proc r = run(a);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return p;
+  };
+  fs::path rsa1024 = make_csr("rsa1024", {"-newkey", "rsa:1024"});
+  fs::path p192 = make_csr("p192", {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime192v1"});
+  fs::path k1 = make_csr("k1", {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp256k1"});
+  fs::path good = make_csr("good", {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"});
+  // Bad signature: flip the last byte of the DER (inside the signature value).
+  fs::path der = dir_.path() / "good.der";
+  ASSERT_EQ(
+      run({"openssl", "req", "-in", good.string(), "-outform", "DER", "-out", der.string()}).status,
+      0);
+  std::string bytes = slurp(der);
+  bytes.back() = static_cast<char>(bytes.back() ^ 0x01);
+  fs::path bad_sig = dir_.path() / "badsig.der";
+  std::ofstream(bad_sig, std::ios::binary) << bytes;
+  fs::path junk = dir_.path() / "junk.csr";
+  std::ofstream(junk) << "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE "
+                         "REQUEST-----\n";
+  const struct {
+    fs::path csr;
+    int status;
+    std::string fragment;
+  } cases[] = {
+      {rsa1024, 3, "RSA 1024 is not allowed"},
+      {p192, 3, "EC P-192 is not allowed"},
+      {k1, 3, "EC secp256k1 is not allowed"},
+      {bad_sig, 3, "signature does not verify"},
+      {junk, 3, "not a PKCS#10 certificate request"},
+      {dir_.path() / "missing.csr", 6, "reading --csr"},
+  };
+  for (const auto& c : cases) {
+    Proc r = ca(issue({"--tenant", "acme", "--csr", c.csr.string(), "--out", out("refused")}));
+    EXPECT_EQ(r.status, c.status) << c.fragment << ": " << r.err;
+    expect_one_error_line(r, c.fragment);
+    EXPECT_EQ(listing(out("refused")), std::vector<std::string>{"<missing>"});
+  }
+}
+
+TEST_F(CaCli, BatchIssuesEveryLineIntoItsOwnFolder) {
+  fs::path batch = dir_.path() / "batch.txt";
+  std::ofstream(batch) << "# ceremony\ntenant acme\nfabric-observer\nfabric-admin\n"
+                          "cell aws 1\ncell aws 2\nprovenance-signer ami-bake\n"
+                          "server sched.example,10.0.0.1\n";
+  std::string o = out("batch");
+  Proc r = ca(issue({"--batch", batch.string(), "--out", o, "--json"}));
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 7u);
+  EXPECT_EQ(j[3]["san"][0], "URI:urn:fabricbios:cell:aws:1");
+  std::vector<std::string> expected;
+  for (const char* d : {"tenant-acme", "fabric-observer", "fabric-admin", "cell-aws-1",
+                        "cell-aws-2", "provenance-signer-ami-bake"}) {
+    expected.push_back(d);
+    expected.push_back(std::string(d) + "/client-key.pem");
+    expected.push_back(std::string(d) + "/client.pem");
+    EXPECT_NE(openssl_verify(ca_cert_, o + "/" + d + "/client.pem", "any").find(": OK"),
+              std::string::npos);
+    EXPECT_EQ(mode_of(o + "/" + d + "/client-key.pem"), 0600u);
+  }
+  expected.insert(expected.end(), {"server-sched.example", "server-sched.example/server-key.pem",
+                                   "server-sched.example/server.pem"});
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(listing(o), expected);
+}
+
+TEST_F(CaCli, BatchIsValidatedBeforeAnythingIsIssued) {
+  fs::path batch = dir_.path() / "batch.txt";
+  std::string o = out("batch");
+  const struct {
+    std::string text;
+    std::vector<std::string> extra;
+    int status;
+    std::string fragment;
+  } cases[] = {
+      {"tenant acme\ncell aws 1\ntenant bad:name\n", {}, 3, "line 3: invalid tenant"},
+      {"cell aws 1\ncell aws 1\n", {}, 3, "line 2: repeats the identity of line 1"},
+      {"tenant acme\nwizard\n", {}, 3, "unknown role 'wizard'"},
+      {"tenant acme\n", {"--days", "5000"}, 3, "outlive the CA certificate"},
+      {"tenant acme\n", {"--role", "tenant"}, 2, "do not combine it with --role"},
+      {"", {}, 3, "lists no identity"},
+  };
+  for (const auto& c : cases) {
+    std::ofstream(batch) << c.text;
+    std::vector<std::string> extra = {"--batch", batch.string(), "--out", o};
+    extra.insert(extra.end(), c.extra.begin(), c.extra.end());
+    Proc r = ca(issue(extra));
+    EXPECT_EQ(r.status, c.status) << c.fragment << ": " << r.err;
+    expect_one_error_line(r, c.fragment);
+    EXPECT_EQ(listing(o), std::vector<std::string>{"<missing>"}) << c.fragment;
+  }
+  // One existing output anywhere refuses the whole batch before any certificate is issued.
+  fs::create_directories(o + "/cell-aws-2");
+  std::ofstream(o + "/cell-aws-2/client.pem") << "old";
+  std::ofstream(batch) << "cell aws 1\ncell aws 2\n";
+  Proc r = ca(issue({"--batch", batch.string(), "--out", o}));
+  EXPECT_EQ(r.status, 4) << r.err;
+  expect_one_error_line(r, "batch line 2");
+  EXPECT_EQ(listing(o), (std::vector<std::string>{"cell-aws-2", "cell-aws-2/client.pem"}));
+  EXPECT_EQ(slurp(o + "/cell-aws-2/client.pem"), "old");
+}
+
+TEST(CaCliHelp, ExitStatusesAreDocumentedInHelp) {
+  for (const char* sub : {"init-ca", "issue-cert", "issue-server-cert"}) {
+    Proc r = ca({sub, "--help"});
+    EXPECT_EQ(r.status, 0);
+    EXPECT_NE(r.out.find("Exit status: 0 ok; 2 bad flags"), std::string::npos) << sub;
+    for (const char* flag : {"--fabric", "--json", "--wide", "--no-color", "--pool"})
+      EXPECT_NE(r.out.find(flag), std::string::npos) << sub << " " << flag;
+  }
+  Proc b = ca({"issue-cert", "--help"});
+  EXPECT_NE(b.out.find("cell <provider> <cell_id>"), std::string::npos);
+}
+
+TEST(CaCliGlobal, GlobalFlagsAreAccepted) {
+  TempDir d("grafos-cli-global");
+  Proc r = ca({"init-ca", "--out", (d.path() / "ca").string(), "--fabric", "10.0.0.1:9200",
+               "--wide", "--no-color", "--pool", "gpu"},
+              {{"GRAFOS_FABRIC", "x:1"}});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+// ---- PKCS#11: the CA key inside a private SoftHSMv2 token ----
+
+class CaCliPkcs11 : public ::testing::Test {
+ protected:
+  TempDir dir_{"grafos-cli-p11"};
+  SoftHsmToken hsm_{"fabric-ca", "246813"};
+  std::string out(const std::string& name) { return (dir_.path() / name).string(); }
+};
+
+TEST_F(CaCliPkcs11, InitCaInTokenThenIssueEveryRole) {
+  std::string uri = hsm_.uri("ca-key");
+  Proc r = ca({"init-ca", "--out", out("ca"), "--key", uri, "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(listing(out("ca")), std::vector<std::string>{"ca.pem"}) << "no key file";
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(j["files"].contains("private_key"));
+  EXPECT_NE(j["ca_key"].get<std::string>().find("object=ca-key"), std::string::npos);
+  std::string ca_pem = out("ca") + "/ca.pem";
+
+  // Reusing the token object is refused unless --replace-key.
+  Proc again = ca({"init-ca", "--out", out("ca-again"), "--key", uri});
+  EXPECT_EQ(again.status, 4) << again.err;
+  expect_one_error_line(again, "--replace-key");
+  EXPECT_EQ(listing(out("ca-again")), std::vector<std::string>{"<missing>"});
+
+  // One certificate of every role, signed in the token, plus a batch in one session.
+  std::vector<std::vector<std::string>> roles = {
+      {"--tenant", "acme"},
+      {"--role", "fabric-observer"},
+      {"--role", "fabric-admin"},
+      {"--role", "cell", "--provider", "aws", "--cell-id", "7"},
+      {"--role", "provenance-signer", "--pipeline", "lab"},
+  };
+  int n = 0;
+  for (auto extra : roles) {
+    std::string o = out("leaf" + std::to_string(n++));
+    std::vector<std::string> a = {"issue-cert", "--ca-cert", ca_pem, "--ca-key", uri, "--out", o};
+    a.insert(a.end(), extra.begin(), extra.end());
+    Proc i = ca(a);
+    ASSERT_EQ(i.status, 0) << i.err;
+    EXPECT_NE(openssl_verify(ca_pem, o + "/client.pem", "any").find(": OK"), std::string::npos);
+  }
+  Proc s = ca({"issue-server-cert", "--ca-cert", ca_pem, "--ca-key", uri, "--san", "127.0.0.1",
+               "--out", out("server")});
+  ASSERT_EQ(s.status, 0) << s.err;
+  EXPECT_NE(openssl_verify(ca_pem, out("server") + "/server.pem", "sslserver").find(": OK"),
+            std::string::npos);
+  fs::path batch = dir_.path() / "batch.txt";
+  std::ofstream(batch) << "cell aws 1\ncell aws 2\ncell aws 3\n";
+  Proc b = ca({"issue-cert", "--ca-cert", ca_pem, "--ca-key", uri, "--batch", batch.string(),
+               "--out", out("batch")});
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_NE(
+      openssl_verify(ca_pem, out("batch") + "/cell-aws-3/client.pem", "sslclient").find(": OK"),
+      std::string::npos);
+
+  // The PIN from GRAFOS_PKCS11_PIN instead of pin-source.
+  std::string no_pin = "pkcs11:token=fabric-ca;object=ca-key?module-path=" + hsm_.module_path();
+  Proc e = ca({"issue-cert", "--ca-cert", ca_pem, "--ca-key", no_pin, "--role", "fabric-admin",
+               "--out", out("env")},
+              {{"GRAFOS_PKCS11_PIN", "246813"}});
+  EXPECT_EQ(e.status, 0) << e.err;
+
+  // --replace-key makes a new key in place of the old one.
+  Proc rep = ca({"init-ca", "--out", out("ca-new"), "--key", uri, "--replace-key"});
+  EXPECT_EQ(rep.status, 0) << rep.err;
+  // The old CA certificate no longer matches the token key.
+  Proc mism = ca({"issue-cert", "--ca-cert", ca_pem, "--ca-key", uri, "--role", "fabric-admin",
+                  "--out", out("mismatch")});
+  EXPECT_EQ(mism.status, 5) << mism.err;
+  expect_one_error_line(mism, "does not match the CA certificate");
+  EXPECT_EQ(listing(out("mismatch")), std::vector<std::string>{"<missing>"});
+}
+
+TEST_F(CaCliPkcs11, WrongPinAndMissingModuleAreRefused) {
+  std::string uri = hsm_.uri("ca-key");
+  ASSERT_EQ(ca({"init-ca", "--out", out("ca"), "--key", uri}).status, 0);
+  std::string ca_pem = out("ca") + "/ca.pem";
+  fs::path bad_pin = dir_.path() / "bad.pin";
+  grafos::test::write_private_file(bad_pin, "999999\n");
+  std::string wrong = hsm_.uri_for("fabric-ca", bad_pin, "ca-key");
+  Proc r = ca({"issue-cert", "--ca-cert", ca_pem, "--ca-key", wrong, "--tenant", "acme", "--out",
+               out("refused")});
+  EXPECT_EQ(r.status, 5) << r.err;
+  expect_one_error_line(r, "CKR_PIN_INCORRECT");
+  EXPECT_EQ(r.err.find("999999"), std::string::npos) << "PIN must not be printed";
+  EXPECT_EQ(listing(out("refused")), std::vector<std::string>{"<missing>"});
+
+  // init-ca with a wrong PIN: nothing written either.
+  Proc i = ca({"init-ca", "--out", out("ca2"), "--key", hsm_.uri_for("fabric-ca", bad_pin, "k2")});
+  EXPECT_EQ(i.status, 5) << i.err;
+  expect_one_error_line(i, "CKR_PIN_INCORRECT");
+  EXPECT_EQ(listing(out("ca2")), std::vector<std::string>{"<missing>"});
+
+  std::string missing =
+      "pkcs11:token=fabric-ca;object=ca-key?module-path=/nonexistent/libnone.so"
+      "&pin-source=file:" +
+      hsm_.pin_file().string();
+  Proc m = ca({"issue-cert", "--ca-cert", ca_pem, "--ca-key", missing, "--tenant", "acme", "--out",
+               out("refused")});
+  EXPECT_EQ(m.status, 5) << m.err;
+  expect_one_error_line(m, "/nonexistent/libnone.so");
+  EXPECT_EQ(listing(out("refused")), std::vector<std::string>{"<missing>"});
+
+  Proc mi = ca({"init-ca", "--out", out("ca3"), "--key", missing});
+  EXPECT_EQ(mi.status, 5) << mi.err;
+  EXPECT_EQ(listing(out("ca3")), std::vector<std::string>{"<missing>"});
+
+  // Unknown object in the token.
+  Proc u = ca({"issue-cert", "--ca-cert", ca_pem, "--ca-key", hsm_.uri("no-such-key"), "--tenant",
+               "acme", "--out", out("refused")});
+  EXPECT_NE(u.status, 0);
+  expect_one_error_line(u, "no-such-key");
+  EXPECT_EQ(listing(out("refused")), std::vector<std::string>{"<missing>"});
+}
+
+}  // namespace
