@@ -178,6 +178,8 @@ Error error_from_response(long status, std::string_view body, std::string_view w
         break;
       }
   }
+  // "forbidden: requires role X" under code "forbidden": drop the repeated code.
+  if (!code.empty() && message.starts_with(code + ": ")) message.erase(0, code.size() + 2);
   // Keep the server's text on one line and bounded.
   for (auto& c : message)
     if (c == '\n' || c == '\r' || static_cast<unsigned char>(c) < 0x20) c = ' ';
@@ -412,10 +414,25 @@ Result<Reply> Client::request(std::string_view method, std::string_view path, co
                                        tidy_tls_text(text) +
                                        "): check that --cert/--key were issued by its fabric CA, "
                                        "are valid now and are meant for client authentication");
+    // TLS 1.3: the server checks the client certificate after our side of the handshake is
+    // done, so a refusal arrives on the first read -- as an alert, or, when the server resets the
+    // connection before we read, as a bare reset with no HTTP answer.
+    curl_off_t tls_done = 0;
+    curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &tls_done);
+    bool no_answer = rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING ||
+                     contains(text, "getpeername") || contains(text, "connection reset");
+    if (s_->cert && tls_done > 0 && no_answer)
+      return make_error(Errc::tls, "the server " + where +
+                                       " closed the connection right after the TLS handshake "
+                                       "without an HTTP answer: it refused the client "
+                                       "certificate (" +
+                                       tidy_tls_text(text) +
+                                       "); check that --cert/--key were issued by its fabric CA");
     if (rc == CURLE_SSL_CONNECT_ERROR)
       return make_error(Errc::tls,
                         "TLS handshake with " + where + " failed: " + tidy_tls_text(text));
-    return make_error(Errc::network, "request to " + where + " failed: " + text);
+    return make_error(Errc::network, "request to " + where + " failed: " + text + " (curl " +
+                                         std::to_string(static_cast<int>(rc)) + ")");
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
   return reply;

@@ -41,8 +41,10 @@ void add_audit_query(CLI::App& app, Context& ctx) {
       ->allow_extra_args(false);
   auto* since = sub->add_option("--since", o->since, "Lower bound (Unix epoch seconds, inclusive)");
   auto* until = sub->add_option("--until", o->until, "Upper bound (Unix epoch seconds, inclusive)");
-  auto* skip = sub->add_option("--skip", o->skip, "Skip N matching entries (pagination)");
+  auto* skip = sub->add_option("--skip", o->skip, "Skip N matching entries (pagination)")
+                   ->check(CLI::NonNegativeNumber);
   sub->add_option("--limit", o->filter.limit, "Cap the result count. Default 100")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_flag("--all", o->filter.all,
                 "when set against an orchestrator, fan out to every registered cell-scheduler and "
