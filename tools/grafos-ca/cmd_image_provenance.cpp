@@ -27,7 +27,7 @@ constexpr const char* kExitText =
     "is missing or is not a regular file, or the signature, signer certificate or chain is "
     "refused; 2 usage: bad flags, wrong number of --binary overrides, a bundle without --ca; "
     "3 bad input: malformed JSON, duplicate keys, unknown schema_version, duplicate paths, "
-    "bad base64; 6 the input or --ca file cannot be read.";
+    "bad base64; 6 the input or --ca file cannot be read.\n";
 
 struct BuildOptions {
   std::string image_kind, image_name, output = "provenance.json", repo = ".";
