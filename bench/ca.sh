@@ -84,7 +84,8 @@ done
 
 # --- 1. per-certificate wall time, interleaved ---
 per_cert() { # per_cert LABEL: runs the three issuers N times each, interleaved.
-  local label=$1 d="$W/run-$label" t0 t1 t2 t3 i
+  local label=$1 t0 t1 t2 t3 i
+  local d="$W/run-$label"
   local t_ossl=0 t_file=0 t_hsm=0
   mkdir -p "$d"
   for i in $(seq "$N"); do

@@ -69,7 +69,7 @@ expect_eq() {
 
 # expect_match DESCRIPTION REGEX TEXT (extended regex, grep -E; passes when some line matches)
 expect_match() {
-  if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+  if grep -Eq -- "$2" <<<"$3"; then
     tap_result 0 "$1"
   else
     tap_result 1 "$1" "no line matches /$2/ in:"$'\n'"$3"

@@ -98,7 +98,7 @@ for version in 1.3 1.2; do
     out=$(curl_get "${curl_tls[@]}" --cert "$WORK/$who/client.pem" \
       --key "$WORK/$who/client-key.pem" 2>&1)
     rc=$?
-    if [ $rc -eq 0 ] && printf '%s\n' "$out" | grep -q 's_server'; then
+    if [ $rc -eq 0 ] && grep -q 's_server' <<<"$out"; then
       tap_result 0 "TLS $version: curl with the issued $who certificate is accepted"
     else
       tap_result 1 "TLS $version: curl with the issued $who certificate is accepted" \
@@ -118,14 +118,14 @@ for version in 1.3 1.2; do
   out=$(curl_get "${curl_tls[@]}" --cert "$WORK/stranger/client.pem" \
     --key "$WORK/stranger/client-key.pem" 2>&1)
   rc=$?
-  if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q 's_server'; then
+  if [ $rc -ne 0 ] && ! grep -q 's_server' <<<"$out"; then
     tap_result 0 "TLS $version: curl with another CA's certificate is refused (curl exit $rc)"
   else
     tap_result 1 "TLS $version: curl with another CA's certificate is refused" "curl exit $rc: $out"
   fi
   out=$(curl_get "${curl_tls[@]}" 2>&1)
   rc=$?
-  if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q 's_server'; then
+  if [ $rc -ne 0 ] && ! grep -q 's_server' <<<"$out"; then
     tap_result 0 "TLS $version: curl without a client certificate is refused (curl exit $rc)"
   else
     tap_result 1 "TLS $version: curl without a client certificate is refused" "curl exit $rc: $out"
@@ -133,15 +133,15 @@ for version in 1.3 1.2; do
 
   out=$(s_client_get "$tls_flag" -cert "$WORK/stranger/client.pem" \
     -key "$WORK/stranger/client-key.pem")
-  if ! printf '%s\n' "$out" | grep -Eq "$OK_LINE" &&
-    printf '%s\n' "$out" | grep -Eq 'alert (unknown ca|bad certificate|certificate unknown|decrypt error)'; then
+  if ! grep -Eq "$OK_LINE" <<<"$out" &&
+    grep -Eq 'alert (unknown ca|bad certificate|certificate unknown|decrypt error)' <<<"$out"; then
     tap_result 0 "TLS $version: s_client with another CA's certificate gets an alert, no answer"
   else
     tap_result 1 "TLS $version: s_client with another CA's certificate gets an alert, no answer" "$out"
   fi
   out=$(s_client_get "$tls_flag")
-  if ! printf '%s\n' "$out" | grep -Eq "$OK_LINE" &&
-    printf '%s\n' "$out" | grep -Eq 'alert (certificate required|handshake failure)'; then
+  if ! grep -Eq "$OK_LINE" <<<"$out" &&
+    grep -Eq 'alert (certificate required|handshake failure)' <<<"$out"; then
     tap_result 0 "TLS $version: s_client without a certificate gets an alert, no answer"
   else
     tap_result 1 "TLS $version: s_client without a certificate gets an alert, no answer" "$out"
