@@ -87,7 +87,7 @@ start_server() {
   SERVER_LOG=$T/server-$RANDOM.log
   "$REGISTRY" serve --listen 127.0.0.1:0 --db "$db" --cert "$T/pki/server.pem" \
     --key "$T/pki/server-key.pem" --client-ca "$T/pki/ca.pem" --ready-file "$T/ready" \
-    --threads 8 "$@" >"$SERVER_LOG" 2>&1 &
+    --threads "${REG_THREADS:-8}" "$@" >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     [ -s "$T/ready" ] && break
