@@ -288,6 +288,7 @@ TEST_F(AdminE2E, AuditQueryFilters) {
   auto denied = admin(reg, &pki_->admin, "audit-query", {"--outcome", "denied", "--json"});
   ASSERT_EQ(denied.status, 0) << denied.err;
   auto dj = json::parse(denied.out, nullptr, false);
+  ASSERT_TRUE(dj.is_object() && dj["entries"].is_array()) << denied.out;
   ASSERT_FALSE(dj["entries"].empty()) << denied.out;
   for (auto& e : dj["entries"]) EXPECT_EQ(e.value("outcome", ""), "denied");
   EXPECT_TRUE(has(denied.out, "fabric-observer")) << denied.out;
@@ -295,7 +296,10 @@ TEST_F(AdminE2E, AuditQueryFilters) {
   auto kinds =
       admin(reg, &pki_->admin, "audit-query", {"--kind", "tenant", "--kind", "auth", "--json"});
   ASSERT_EQ(kinds.status, 0) << kinds.err;
-  for (auto& e : json::parse(kinds.out)["entries"]) {
+  auto kj = json::parse(kinds.out, nullptr, false);
+  ASSERT_TRUE(kj.is_object() && kj["entries"].is_array()) << kinds.out;
+  EXPECT_FALSE(kj["entries"].empty());
+  for (auto& e : kj["entries"]) {
     std::string k = e.value("kind", "");
     EXPECT_TRUE(k == "tenant" || k == "auth") << k;
   }
@@ -434,6 +438,50 @@ TEST_F(AdminE2E, BearerTokenFromFileAndNeverPrinted) {
     EXPECT_FALSE(has(r->out, token)) << r->out;
   }
   EXPECT_FALSE(has(reg.log(), token));
+}
+
+// ---- client key on a PKCS#11 token (SoftHSMv2, private SOFTHSM2_CONF) ----
+
+TEST_F(AdminE2E, ClientKeyOnPkcs11Token) {
+  std::string script = tool_path("GRAFOS_SOURCE_ROOT") + "/tests/support/softhsm-token.sh";
+  auto tokdir = (work_->path() / "token").string();
+  auto tok = run({"/bin/sh", script, tokdir, "client"});
+  ASSERT_EQ(tok.status, 0) << tok.err;
+  std::string conf = tokdir + "/softhsm2.conf";
+  std::string pin_file = tokdir + "/client.pin";
+  EnvOverrides env{{"SOFTHSM2_CONF", conf}};
+  // Move the tenant's key into the token (softhsm2-util takes the throwaway PIN in argv).
+  auto imp = run({"/usr/bin/softhsm2-util", "--import", pki_->tenant_acme.key, "--token", "client",
+                  "--label", "acme-key", "--id", "01", "--pin", "246813"},
+                 env);
+  ASSERT_EQ(imp.status, 0) << imp.err << imp.out;
+  std::string uri =
+      "pkcs11:token=client;object=acme-key?module-path=/usr/lib/softhsm/libsofthsm2.so"
+      "&pin-source=file:" +
+      pin_file;
+  auto& reg = start();
+  create(reg, "acme");
+  auto r = run({tool_path("GRAFOS_ADMIN"), "list-tenants", "--scheduler", reg.url(), "--ca",
+                pki_->ca_cert, "--cert", pki_->tenant_acme.cert, "--key", uri},
+               env);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "acme")) << r.out;
+
+  // A wrong PIN is a key error (exit 5), reported before any request is sent.
+  auto bad_pin = (work_->path() / "bad.pin").string();
+  std::ofstream(bad_pin) << "000000\n";
+  std::string bad_uri = uri.substr(0, uri.find("pin-source=")) + "pin-source=file:" + bad_pin;
+  auto b = run({tool_path("GRAFOS_ADMIN"), "list-tenants", "--scheduler", reg.url(), "--ca",
+                pki_->ca_cert, "--cert", pki_->tenant_acme.cert, "--key", bad_uri},
+               env);
+  EXPECT_EQ(b.status, 5) << b.err;
+  EXPECT_FALSE(has(b.err, "000000")) << b.err;
+  // The key must match the certificate.
+  auto m = run({tool_path("GRAFOS_ADMIN"), "list-tenants", "--scheduler", reg.url(), "--ca",
+                pki_->ca_cert, "--cert", pki_->admin.cert, "--key", uri},
+               env);
+  EXPECT_EQ(m.status, 5) << m.err;
+  EXPECT_TRUE(has(m.err, "does not match")) << m.err;
 }
 
 // ---- transport failures ----
