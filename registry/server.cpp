@@ -49,6 +49,7 @@ enum class Access {
 struct Reply {
   int status = 200;
   json body;
+  std::string raw;       // pre-serialised body (used instead of `body` when set)
   bool audited = false;  // the store already wrote the audit entry (mutations)
   std::string detail;
 };
@@ -101,6 +102,31 @@ std::string default_code(int status) {
     default:
       return status >= 500 ? "internal" : "bad_request";
   }
+}
+
+// GET /tenants is the hot read: serialise without building a json tree (same bytes as
+// json{{"tenants", ts}}.dump(): keys in nlohmann's sorted order, strings escaped by nlohmann).
+std::string tenants_json(const std::vector<admin::Tenant>& ts) {
+  std::string out;
+  out.reserve(64 + ts.size() * 170);
+  out += "{\"tenants\":[";
+  bool first = true;
+  for (auto& t : ts) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"active_leases\":" + std::to_string(t.active_leases);
+    out += ",\"created_at\":" + std::to_string(t.created_at);
+    out += ",\"id\":" + std::to_string(t.id);
+    out += ",\"last_used\":" + (t.last_used ? std::to_string(*t.last_used) : std::string("null"));
+    out += ",\"name\":" + json(t.name).dump();
+    out += ",\"quota_cpu\":" + std::to_string(t.quota_cpu);
+    out += ",\"quota_mem\":" + std::to_string(t.quota_mem);
+    out += ",\"status\":" + json(t.status).dump();
+    out += ",\"usage_cpu\":" + std::to_string(t.usage_cpu);
+    out += ",\"usage_mem\":" + std::to_string(t.usage_mem) + "}";
+  }
+  out += "]}";
+  return out;
 }
 
 Reply ok_reply(int status, json body) {
@@ -513,7 +539,7 @@ struct Server::Impl {
         store->audit(std::move(e));
       }
       res.status = r.status;
-      res.set_content(r.body.dump(), "application/json");
+      res.set_content(r.raw.empty() ? r.body.dump() : std::move(r.raw), "application/json");
     };
     std::string full = "/api/v1" + pattern;
     std::string m = method;
@@ -702,7 +728,9 @@ void Server::Impl::install_routes() {
     if (!ts) return from_error(ts.error());
     if (p.role == Role::tenant)
       std::erase_if(*ts, [&](const admin::Tenant& t) { return t.name != p.tenant; });
-    return ok_reply(200, json{{"tenants", *ts}});
+    Reply r;
+    r.raw = tenants_json(*ts);
+    return r;
   });
   route("POST", R"(/tenants/([^/]+)/quota)", "tenant", Access::admin_write,
         [this](auto& req, auto& p) {

@@ -78,6 +78,7 @@ req admin GET /tenants >/dev/null
 check "fenced capacity still counts as usage" test "$(jq -r '.tenants[0].usage_mem' "$T/body")" = 600
 expect_status "unfence" 200 admin POST "/admin/fenced-leases/$L1/unfence"
 req admin GET /tenants >/dev/null
+check "tenant list is compact sorted-key JSON (fast serialiser == json dump)" test "$(cat "$T/body")" = "$(jq -cS . "$T/body")"
 check "unfence released the capacity" test "$(jq -r '.tenants[0].usage_mem' "$T/body")" = 0
 expect_status "unfence twice" 409 admin POST "/admin/fenced-leases/$L1/unfence"
 req admin GET /admin/fenced-leases >/dev/null
