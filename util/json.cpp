@@ -36,14 +36,19 @@ Result<nlohmann::json> parse_json_strict(std::string_view text, int max_depth) {
     }
     return true;
   };
-  json out = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false);
+  json out;
+  try {
+    out = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false);
+  } catch (const json::exception& e) {  // e.g. out_of_range.406: a number that overflows a double
+    return Error{Errc::invalid_input, std::string("malformed JSON: ") + e.what()};
+  }
   if (!problem.empty()) return Error{Errc::invalid_input, problem};
   if (out.is_discarded()) {
     // Parse again with exceptions only to obtain the position of the syntax error.
     try {
       json again = json::parse(text.begin(), text.end());
       (void)again;
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       return Error{Errc::invalid_input, std::string("malformed JSON: ") + e.what()};
     }
     return Error{Errc::invalid_input, "malformed JSON"};

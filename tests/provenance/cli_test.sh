@@ -209,4 +209,32 @@ GRAFOS_KEY_PASSPHRASE='correct horse' check "sign with an encrypted key (passphr
   sign --input first.json --sign-key pki/signer-enc.pem --sign-cert pki/signer.pem --output enc.json
 check "  ... and it verifies" 0 "" verify --input enc.json --ca pki/ca/ca.pem
 
+# A signing key inside a private SoftHSMv2 token (PKCS#11 URI, PIN from a file).
+SOFTHSM_MODULE=""
+for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do
+  [ -e "$m" ] && SOFTHSM_MODULE=$m && break
+done
+if [ -n "$SOFTHSM_MODULE" ] && command -v softhsm2-util >/dev/null; then
+  mkdir -p hsm/tokens
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$WORK/hsm/tokens" >hsm/softhsm2.conf
+  export SOFTHSM2_CONF=$WORK/hsm/softhsm2.conf
+  printf '1234' >hsm/pin
+  chmod 600 hsm/pin
+  softhsm2-util --init-token --free --label prov --so-pin 5678 --pin 1234 >/dev/null
+  openssl pkcs8 -topk8 -nocrypt -in pki/signer-key.pem -out hsm/signer.p8
+  softhsm2-util --import hsm/signer.p8 --token prov --label signer --id 01 --pin 1234 >/dev/null
+  URI="pkcs11:token=prov;object=signer?module-path=$SOFTHSM_MODULE&pin-source=file:$WORK/hsm/pin"
+  check "sign with a key in SoftHSMv2 (PKCS#11 URI, PIN from a file)" 0 "" \
+    sign --input first.json --sign-key "$URI" --sign-cert pki/signer.pem --output hsm.json
+  check "  ... and the bundle verifies" 0 "" verify --input hsm.json --ca pki/ca/ca.pem
+  check "build --sign-key with the SoftHSMv2 key" 0 "" \
+    build --binary "$B1" --sign-key "$URI" --sign-cert pki/signer.pem --output hsm-build.json
+  check "  ... and the bundle verifies" 0 "" verify --input hsm-build.json --ca pki/ca/ca.pem
+  check "a SoftHSMv2 key that does not match --sign-cert is refused" 5 "does not match" \
+    sign --input first.json --sign-key "$URI" --sign-cert pki/other-signer.pem --output hsm-bad.json
+  ok_if "nothing written for the mismatching token key" test ! -e hsm-bad.json
+else
+  echo "# SoftHSMv2 not installed: PKCS#11 signing not exercised"
+fi
+
 tap_done

@@ -2,9 +2,10 @@
 #
 # Provides: TAP output with a trailing plan, a private work dir removed on exit, `run` (captures
 # stdout, stderr and the exit status of one command), `check` (asserts the exit status and that
-# stderr names the reason), and a test PKI made with the openssl CLI: a fabric CA, a
+# stderr names the reason), and a test PKI issued by grafos-ca itself: a fabric CA, a
 # provenance-signer leaf (codeSigning, urn:fabricbios:provenance-signer:<pipeline>), a tenant leaf
-# (clientAuth) and a second, unrelated CA.
+# (clientAuth) and a second, unrelated CA. make_ca / make_leaf (openssl CLI) remain for the
+# benchmark-style fixtures that need arbitrary extensions.
 set -uo pipefail
 
 : "${GRAFOS_CA:?GRAFOS_CA must point at the built grafos-ca (run through meson test)}"
@@ -86,16 +87,25 @@ make_leaf() {
   rm -f "$out.csr" "$out.ext"
 }
 
-# make_test_pki DIR: DIR/ca (fabric CA), DIR/signer (pipeline "ci"), DIR/tenant (acme),
-# DIR/other (second CA) and DIR/other-signer (a provenance signer of the second CA).
+# issue CADIR OUT ISSUE-CERT-FLAGS...: a leaf from `grafos-ca issue-cert` as OUT.pem / OUT-key.pem.
+issue() {
+  local ca=$1 out=$2
+  shift 2
+  "$GRAFOS_CA" issue-cert --ca-cert "$ca/ca.pem" --ca-key "$ca/ca-key.pem" --out "$out.d" "$@" \
+    >/dev/null &&
+    mv "$out.d/client.pem" "$out.pem" && mv "$out.d/client-key.pem" "$out-key.pem" && rmdir "$out.d"
+}
+
+# make_test_pki DIR: made with grafos-ca init-ca / issue-cert: DIR/ca (fabric CA), DIR/signer
+# (--role provenance-signer --pipeline ci), DIR/tenant (tenant acme, clientAuth), DIR/other
+# (a second CA) and DIR/other-signer (a provenance signer of the second CA).
 make_test_pki() {
-  make_ca "$1/ca" "Test Fabric CA"
-  make_ca "$1/other" "Other CA"
-  make_leaf "$1/ca" "$1/signer" "provenance-signer ci" \
-    "URI:urn:fabricbios:provenance-signer:ci" codeSigning
-  make_leaf "$1/ca" "$1/tenant" "acme" "URI:urn:fabricbios:tenant:acme" clientAuth
-  make_leaf "$1/other" "$1/other-signer" "provenance-signer ci" \
-    "URI:urn:fabricbios:provenance-signer:ci" codeSigning
+  "$GRAFOS_CA" init-ca --out "$1/ca" --cn "Test Fabric CA" >/dev/null &&
+    "$GRAFOS_CA" init-ca --out "$1/other" --cn "Other CA" >/dev/null &&
+    issue "$1/ca" "$1/signer" --role provenance-signer --pipeline ci &&
+    issue "$1/ca" "$1/tenant" --tenant acme &&
+    issue "$1/other" "$1/other-signer" --role provenance-signer --pipeline ci ||
+    { echo "Bail out! cannot make the test PKI with grafos-ca"; exit 1; }
 }
 
 # make_repo DIR: a git repository with one commit of tracked.txt.

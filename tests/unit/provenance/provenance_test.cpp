@@ -434,6 +434,7 @@ TEST_F(VerifyRecord, BadInputIsRefused) {
                                     "\"schema_version\":2"),
        "unknown schema_version"},
       {"empty", "", "malformed JSON"},
+      {"number overflow (found by fuzzing)", "{\"schema_version\": 1e99999}", "malformed JSON"},
   };
   for (auto& c : cases) {
     auto r = verify(c.input);
