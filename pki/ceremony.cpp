@@ -62,6 +62,18 @@ Result<bool> make_dir(const fs::path& dir) {
   return true;
 }
 
+// Batch folders: one mkdir(2) per identity (the umask may narrow 0755); an existing entry must be a
+// real directory (the pre-check already refused symlinks).
+Result<bool> make_batch_dir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0755) == 0) return true;
+  int e = errno;
+  struct stat st;
+  if (e == EEXIST && ::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return false;
+  if (e == EEXIST)
+    return Error{Errc::invalid_input, "'" + dir.string() + "' exists and is not a directory"};
+  return Error{Errc::io, "creating directory '" + dir.string() + "': " + std::strerror(e)};
+}
+
 std::string subject_text(X509* cert) {
   X509_NAME* n = X509_get_subject_name(cert);
   int idx = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
@@ -437,7 +449,7 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
       auto kp = private_key_to_pem(key->get());
       if (!kp) return std::move(kp).error();
       Wiped key_pem{std::move(*kp)};
-      auto created = make_dir(dir);
+      auto created = make_batch_dir(dir);
       if (!created) return std::move(created).error();
       dir_created[done] = *created;
       FileTransaction tx;

@@ -261,7 +261,7 @@ Result<Issuer> Issuer::create(X509Ptr ca_cert, std::unique_ptr<hsm::Signer> sign
   auto nb = to_time_t(X509_get0_notBefore(ca_cert.get()));
   auto na = to_time_t(X509_get0_notAfter(ca_cert.get()));
   if (!nb || !na) return Error{Errc::invalid_input, "the CA certificate's validity is unreadable"};
-  return Issuer(std::move(ca_cert), std::move(signer), *nb, *na);
+  return Issuer(std::move(ca_cert), std::move(signer), *nb);
 }
 
 Result<void> check_validity_within_ca(X509* ca, int days) {

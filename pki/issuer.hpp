@@ -58,16 +58,11 @@ class Issuer {
   hsm::Signer& signer() { return *signer_; }
 
  private:
-  Issuer(X509Ptr ca_cert, std::unique_ptr<hsm::Signer> signer, std::time_t ca_not_before,
-         std::time_t ca_not_after)
-      : ca_cert_(std::move(ca_cert)),
-        signer_(std::move(signer)),
-        ca_not_before_(ca_not_before),
-        ca_not_after_(ca_not_after) {}
+  Issuer(X509Ptr ca_cert, std::unique_ptr<hsm::Signer> signer, std::time_t ca_not_before)
+      : ca_cert_(std::move(ca_cert)), signer_(std::move(signer)), ca_not_before_(ca_not_before) {}
   X509Ptr ca_cert_;
   std::unique_ptr<hsm::Signer> signer_;
   std::time_t ca_not_before_;
-  std::time_t ca_not_after_;
 };
 
 /// Serial number as lowercase hex.

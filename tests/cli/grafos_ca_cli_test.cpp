@@ -101,7 +101,7 @@ std::vector<std::string> listing(const fs::path& dir) {
   if (!fs::exists(fs::symlink_status(dir, ec))) return {"<missing>"};
   for (auto it = fs::recursive_directory_iterator(dir, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    std::string e = fs::relative(it->path(), dir).string();
+    std::string e = it->path().lexically_relative(dir).string();
     if (it->is_symlink()) e += " -> " + fs::read_symlink(it->path()).string();
     out.push_back(e);
   }
@@ -631,6 +631,17 @@ TEST_F(CaCli, BatchIsValidatedBeforeAnythingIsIssued) {
   expect_one_error_line(r, "batch line 2");
   EXPECT_EQ(listing(o), (std::vector<std::string>{"cell-aws-2", "cell-aws-2/client.pem"}));
   EXPECT_EQ(slurp(o + "/cell-aws-2/client.pem"), "old");
+
+  // A symlink planted as an identity folder is refused, even with --force.
+  fs::path elsewhere = dir_.path() / "elsewhere";
+  fs::create_directory(elsewhere);
+  fs::create_symlink(elsewhere, o + "/cell-aws-1");
+  Proc s = ca(issue({"--batch", batch.string(), "--out", o, "--force"}));
+  EXPECT_EQ(s.status, 3) << s.err;
+  expect_one_error_line(s, "not a directory");
+  EXPECT_TRUE(fs::is_empty(elsewhere));
+  EXPECT_EQ(listing(o), (std::vector<std::string>{"cell-aws-1 -> " + elsewhere.string(),
+                                                  "cell-aws-2", "cell-aws-2/client.pem"}));
 }
 
 TEST(CaCliHelp, ExitStatusesAreDocumentedInHelp) {
