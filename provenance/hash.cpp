@@ -118,6 +118,8 @@ FileDigest hash_one(const std::string& path, const EVP_MD* md, unsigned char* bu
   return d;
 }
 
+constexpr unsigned kMaxThreads = 16;
+
 struct FreeDeleter {
   void operator()(unsigned char* p) const noexcept { std::free(p); }
 };
@@ -142,7 +144,9 @@ std::vector<FileDigest> hash_files(const std::vector<std::string>& paths,
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
 
-  unsigned threads = options.threads ? options.threads : std::thread::hardware_concurrency();
+  // Bounded pool: memory is threads x buffer_size, so the default never exceeds kMaxThreads.
+  unsigned threads = options.threads ? options.threads
+                                     : std::min(std::thread::hardware_concurrency(), kMaxThreads);
   if (threads == 0) threads = 1;
   threads = static_cast<unsigned>(std::min<size_t>(threads, paths.size()));
   size_t buf_size = std::max<size_t>(options.buffer_size, 64u << 10);

@@ -35,7 +35,7 @@ struct FileDigest {
 
 /// How hash_files runs.
 struct HashOptions {
-  unsigned threads = 0;           ///< workers; 0 = one per online CPU
+  unsigned threads = 0;           ///< workers; 0 = one per online CPU, at most 16
   size_t buffer_size = 2u << 20;  ///< read size per worker
   /// Called from worker threads (must be thread-safe) with bytes hashed so far and the total.
   std::function<void(uint64_t done, uint64_t total)> progress;
