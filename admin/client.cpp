@@ -306,15 +306,9 @@ Result<Client> Client::open(ClientOptions options) {
     if (!signer)
       return Error{signer.error().code == Errc::not_found ? Errc::io : signer.error().code,
                    "loading --key '" + ref + "': " + signer.error().message};
-    // The Signer contract hands out a signing context, not the key: take the key from it.
-    EvpMdCtxPtr md(EVP_MD_CTX_new());
-    if (!md) return ossl_error(Errc::crypto, "allocating a digest context");
-    if (auto r = (*signer)->init_digest_sign(md.get()); !r)
-      return Error{r.error().code, "using --key '" + ref + "': " + r.error().message};
-    EVP_PKEY* pk = EVP_PKEY_CTX_get0_pkey(EVP_MD_CTX_get_pkey_ctx(md.get()));
-    if (!pk || EVP_PKEY_up_ref(pk) != 1)
-      return ossl_error(Errc::key_backend, "reading the private key of --key '" + ref + "'");
-    st->key.reset(pk);
+    auto pk = hsm::tls_private_key(**signer);
+    if (!pk) return Error{pk.error().code, "using --key '" + ref + "': " + pk.error().message};
+    st->key = std::move(*pk);
     st->signer = std::move(*signer);
     if (X509_check_private_key(st->cert.get(), st->key.get()) != 1) {
       drain_ossl_errors();

@@ -112,6 +112,17 @@ Result<void> verify_signature(EVP_PKEY* pub, std::span<const unsigned char> mess
   return ok();
 }
 
+Result<EvpPkeyPtr> tls_private_key(Signer& signer) {
+  // The Signer contract hands out a signing context, not the key: take the key from it.
+  EvpMdCtxPtr md(EVP_MD_CTX_new());
+  if (!md) return ossl_error(Errc::crypto, "allocating a digest context");
+  if (auto r = signer.init_digest_sign(md.get()); !r) return std::move(r).error();
+  EVP_PKEY* pk = EVP_PKEY_CTX_get0_pkey(EVP_MD_CTX_get_pkey_ctx(md.get()));
+  if (!pk || EVP_PKEY_up_ref(pk) != 1)
+    return ossl_error(Errc::key_backend, "reading the private key of " + signer.description());
+  return EvpPkeyPtr(pk);
+}
+
 namespace {
 EvpPkeyPtr public_half(EVP_PKEY* key) {
   unsigned char* der = nullptr;

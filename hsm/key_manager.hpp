@@ -99,6 +99,11 @@ class KeyManager {
 Result<std::unique_ptr<KeyManager>> open_key_manager(std::string_view ref,
                                                      const Interaction& interaction);
 
+/// The private key behind `signer` as an EVP_PKEY for TLS stacks (SSL_CTX_use_PrivateKey,
+/// SSL_CTX_use_cert_and_key), with its own reference. The key may live in a PKCS#11 session or a
+/// provider owned by the Signer: keep `signer` alive as long as the EVP_PKEY is used.
+Result<EvpPkeyPtr> tls_private_key(Signer& signer);
+
 /// Verifies a DER or raw (r||s) ECDSA signature / RSA signature over `message` with `pub`.
 Result<void> verify_signature(EVP_PKEY* pub, std::span<const unsigned char> message,
                               std::span<const unsigned char> signature);

@@ -299,29 +299,34 @@ Result<ParsedUrl> parse_https_url(const std::string& url) {
 
 // ---- server key ----
 
-Result<EvpPkeyPtr> load_server_key(const std::string& ref, const hsm::Interaction& interaction) {
-  if (hsm::classify_key_ref(ref) != hsm::Backend::file) {
-    (void)interaction;
-    return make_error(Errc::key_backend,
-                      "server key " + hsm::redact_key_ref(ref) +
-                          ": only PEM key files are supported by grafos-registry serve in this "
-                          "build (PKCS#11/TPM server keys are not wired yet)");
+Result<ServerKey> load_server_key(const std::string& ref, const std::string& cert_path,
+                                  const hsm::Interaction& interaction) {
+  std::string shown = hsm::redact_key_ref(ref);
+  // The backends' messages already name the (redacted) key reference.
+  auto wrap = [](const Error& e) {
+    return Error{e.code == Errc::not_found ? Errc::io : e.code, "server key (--key): " + e.message};
+  };
+  auto km = hsm::open_key_manager(ref, interaction);
+  if (!km) return wrap(km.error());
+  auto signer = (*km)->create_signer(ref);
+  if (!signer) return wrap(signer.error());
+  auto key = hsm::tls_private_key(**signer);
+  if (!key) return wrap(key.error());
+  BioPtr bio(BIO_new_file(cert_path.c_str(), "r"));
+  if (!bio) {
+    drain_ossl_errors();
+    return make_error(Errc::io, "cannot read server certificate '" + cert_path + "'");
   }
-  BioPtr bio(BIO_new_file(ref.c_str(), "r"));
-  if (!bio) return make_error(Errc::io, "cannot read server key " + ref);
-  std::string pass;
-  if (!interaction.passphrase_file.empty()) {
-    auto s = read_secret_file(interaction.passphrase_file);
-    if (!s) return s.error();
-    pass = std::string(s->view());
-  } else if (const char* e = std::getenv(interaction.passphrase_env.c_str())) {
-    pass = e;
+  X509Ptr leaf(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!leaf)
+    return ossl_error(Errc::invalid_input, "reading server certificate '" + cert_path + "'");
+  if (X509_check_private_key(leaf.get(), key->get()) != 1) {
+    drain_ossl_errors();
+    return make_error(Errc::key_backend, "server key '" + shown +
+                                             "' does not match the certificate '" + cert_path +
+                                             "' (give the key the certificate was issued for)");
   }
-  EVP_PKEY* k =
-      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, pass.empty() ? nullptr : pass.data());
-  OPENSSL_cleanse(pass.data(), pass.size());
-  if (!k) return ossl_error(Errc::key_backend, "loading server key " + ref);
-  return EvpPkeyPtr(k);
+  return ServerKey{std::move(*signer), std::move(*key)};
 }
 
 // ---- implementation ----
@@ -329,8 +334,8 @@ Result<EvpPkeyPtr> load_server_key(const std::string& ref, const hsm::Interactio
 struct Server::Impl {
   ServerConfig cfg;
   Store* store = nullptr;
+  ServerKey server_key;  // destroyed after http (whose SSL_CTX holds a reference to the key)
   std::unique_ptr<httplib::SSLServer> http;
-  EvpPkeyPtr key;
   int port = 0;
 
   // -- TLS --
@@ -376,7 +381,7 @@ struct Server::Impl {
     SSL_CTX_set_options(
         ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg.cert_path.c_str()) != 1) return false;
-    if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1) return false;
+    if (SSL_CTX_use_PrivateKey(ctx, server_key.key.get()) != 1) return false;
     if (SSL_CTX_check_private_key(ctx) != 1) return false;
     static const unsigned char sid[] = "grafos-registry";
     SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
@@ -907,9 +912,13 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, Store& store
   Impl& im = *s->impl_;
   im.cfg = std::move(config);
   im.store = &store;
-  auto key = load_server_key(im.cfg.key_ref, im.cfg.interaction);
-  if (!key) return key.error();
-  im.key = std::move(*key);
+  if (im.cfg.key.key) {
+    im.server_key = std::move(im.cfg.key);
+  } else {
+    auto key = load_server_key(im.cfg.key_ref, im.cfg.cert_path, im.cfg.interaction);
+    if (!key) return std::move(key).error();
+    im.server_key = std::move(*key);
+  }
   if (im.cfg.auth != AuthMode::token && im.cfg.client_ca.empty())
     return make_error(Errc::usage, "--client-ca is required with --auth mtls and mtls+token");
   for (auto& url : im.cfg.cells)

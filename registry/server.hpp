@@ -20,12 +20,20 @@ enum class AuthMode { mtls, token, mtls_token };
 /// What the server runs as.
 enum class ServerMode { cell, orchestrator };
 
+/// The server's private key and the Signer that owns whatever the key lives in (a PKCS#11
+/// session, a TPM provider). The Signer must outlive every use of `key`.
+struct ServerKey {
+  std::unique_ptr<hsm::Signer> signer;  ///< keeps the token session / provider alive
+  EvpPkeyPtr key;                       ///< the private key, for SSL_CTX_use_PrivateKey
+};
+
 /// Everything `grafos-registry serve` configures.
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 9100;
   std::string cert_path;  ///< server certificate chain (PEM)
-  std::string key_ref;    ///< server key: PEM path or pkcs11: URI
+  std::string key_ref;    ///< server key: PEM path, pkcs11: URI or TPM key reference
+  ServerKey key;          ///< preloaded by load_server_key; empty: create() loads key_ref
   std::string client_ca;  ///< fabric ca.pem: the only trust anchor for client certificates
   AuthMode auth = AuthMode::mtls;
   ServerMode mode = ServerMode::cell;
@@ -42,8 +50,11 @@ struct ServerConfig {
   hsm::Interaction interaction;
 };
 
-/// Loads the server's private key (PEM file, or a pkcs11: URI through the hsm backends).
-Result<EvpPkeyPtr> load_server_key(const std::string& ref, const hsm::Interaction& interaction);
+/// Opens the server's private key through the hsm backends (PEM file, pkcs11: URI with the PIN
+/// from pin-source=file: or the Interaction's PIN variable, TPM key reference) and checks that it
+/// matches the leaf certificate in `cert_path`.
+Result<ServerKey> load_server_key(const std::string& ref, const std::string& cert_path,
+                                  const hsm::Interaction& interaction);
 
 /// A configured, bound server.
 class Server {

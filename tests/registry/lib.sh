@@ -80,13 +80,14 @@ make_pki() {
 }
 
 # ---- server ----
-# start_server DBFILE [extra serve args...]; sets PORT, SERVER_PID, URL
+# start_server DBFILE [extra serve args...]; sets PORT, SERVER_PID, URL.
+# SERVER_CERT / SERVER_KEY override the server's certificate and key (path or pkcs11: URI).
 start_server() {
   local db=$1; shift
   rm -f "$T/ready"
   SERVER_LOG=$T/server-$RANDOM.log
-  "$REGISTRY" serve --listen 127.0.0.1:0 --db "$db" --cert "$T/pki/server.pem" \
-    --key "$T/pki/server-key.pem" --client-ca "$T/pki/ca.pem" --ready-file "$T/ready" \
+  "$REGISTRY" serve --listen 127.0.0.1:0 --db "$db" --cert "${SERVER_CERT:-$T/pki/server.pem}" \
+    --key "${SERVER_KEY:-$T/pki/server-key.pem}" --client-ca "$T/pki/ca.pem" --ready-file "$T/ready" \
     --threads "${REG_THREADS:-8}" "$@" >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do

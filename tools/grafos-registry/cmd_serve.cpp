@@ -92,6 +92,11 @@ void serve(Context& ctx, ServeOptions& o) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+  // The key first: a wrong PIN or a mismatched key leaves no database and no listening socket.
+  auto key = reg::load_server_key(o.key, o.cert, cfg.interaction);
+  if (!key) return ctx.fail(key.error());
+  cfg.key = std::move(*key);
+
   auto store = reg::Store::open(o.db, true);
   if (!store) return ctx.fail(store.error());
   (*store)->start_flusher();
@@ -136,9 +141,12 @@ void add_serve(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   c->add_option("--db", o->db, "SQLite database file (created mode 0600 if missing)")->required();
   c->add_option("--cert", o->cert, "Server certificate chain (PEM)")->required();
-  c->add_option("--key", o->key, "Server private key: PEM file")->required();
+  c->add_option("--key", o->key,
+                "Server private key: PEM file, pkcs11: URI (PIN from pin-source=file:PATH or "
+                "GRAFOS_PKCS11_PIN, never the command line) or TPM key (.tss2.pem, handle:0x...)")
+      ->required();
   c->add_option("--key-passphrase-file", o->key_passphrase_file,
-                "File holding the server key's passphrase (else GRAFOS_KEY_PASSPHRASE)");
+                "File holding the PEM server key's passphrase (else GRAFOS_KEY_PASSPHRASE)");
   c->add_option("--client-ca", o->client_ca,
                 "Fabric CA certificate (ca.pem): the only trust anchor for client certificates "
                 "(required unless --auth token)");
