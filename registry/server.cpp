@@ -30,6 +30,11 @@ constexpr const char* kTls12Ciphers =
 constexpr const char* kTls13Suites =
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
+// JSON declared as UTF-8. cpp-httplib (Debian's build has zlib and brotli) compresses only an
+// exact "application/json", so the charset parameter also keeps responses uncompressed: no
+// BREACH-style length oracle on TLS records that carry tenant data.
+constexpr const char* kJsonType = "application/json; charset=utf-8";
+
 std::int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -544,7 +549,7 @@ struct Server::Impl {
         store->audit(std::move(e));
       }
       res.status = r.status;
-      res.set_content(r.raw.empty() ? r.body.dump() : std::move(r.raw), "application/json");
+      res.set_content(r.raw.empty() ? r.body.dump() : std::move(r.raw), kJsonType);
     };
     std::string full = "/api/v1" + pattern;
     std::string m = method;
@@ -955,10 +960,24 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, Store& store
         std::string msg = res.status == 413
                               ? "request body exceeds " + std::to_string(im.cfg.max_body) + " bytes"
                               : "request refused (HTTP " + std::to_string(res.status) + ")";
-        res.set_content(json(admin::ErrorBody{code, msg}).dump(), "application/json");
+        res.set_content(json(admin::ErrorBody{code, msg}).dump(), kJsonType);
         return httplib::Server::HandlerResponse::Handled;
       }));
   im.install_routes();
+  im.http->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    // Security headers on every response (testssl and browsers look for them).
+    for (auto [name, value] : {
+             std::pair{"Strict-Transport-Security", "max-age=31536000"},
+             std::pair{"X-Content-Type-Options", "nosniff"},
+             std::pair{"Cache-Control", "no-store"},
+             std::pair{"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+             std::pair{"X-Frame-Options", "DENY"},
+             std::pair{"Referrer-Policy", "no-referrer"},
+         }) {
+      res.headers.erase(name);
+      res.set_header(name, value);
+    }
+  });
   if (im.cfg.port == 0)
     im.port = im.http->bind_to_any_port(im.cfg.host);
   else

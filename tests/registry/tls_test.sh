@@ -34,5 +34,16 @@ check "secure renegotiation not offered" grep -qE 'Secure Renegotiation IS NOT s
 # plain HTTP on the TLS port gets no HTTP answer
 out=$(curl -s --max-time 5 "http://127.0.0.1:$PORT/api/v1/tenants" -o /dev/null -w '%{http_code}' || true)
 check "plain HTTP is not served" test "$out" = 000
+# No HTTP compression even when asked for (BREACH), and the security headers on every answer.
+for path in /api/v1/tenants /nonexistent; do
+  curl -sS --max-time 10 --cacert "$P/ca.pem" --cert "$P/admin.pem" --key "$P/admin-key.pem" \
+    -H 'Accept-Encoding: br, gzip, deflate' -D "$T/h.out" -o "$T/b.out" "https://127.0.0.1:$PORT$path"
+  check "$path: not compressed despite Accept-Encoding: br, gzip" bash -c "! grep -qi '^Content-Encoding' '$T/h.out' && jq -e . '$T/b.out'"
+  check "$path: Content-Type application/json; charset=utf-8" grep -qi '^Content-Type: application/json; charset=utf-8' "$T/h.out"
+  for h in 'Strict-Transport-Security: max-age=31536000' 'X-Content-Type-Options: nosniff' \
+    'Cache-Control: no-store' "Content-Security-Policy: default-src 'none'" 'X-Frame-Options: DENY'; do
+    check "$path: header $h" grep -qiF "$h" "$T/h.out"
+  done
+done
 check "server alive" kill -0 "$SERVER_PID"
 finish
