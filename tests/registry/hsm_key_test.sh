@@ -12,7 +12,7 @@ PIN=246813
 
 # A server certificate from grafos-ca whose key goes into the token.
 "$CA" issue-server-cert --ca-cert "$P/ca.pem" --ca-key "$P/ca-key.pem" --san 127.0.0.1,localhost \
-  --days 30 --out "$T/srv" >"$T/issue.out" 2>&1
+  --out "$T/srv" >"$T/issue.out" 2>&1
 check "grafos-ca issued the server certificate" test -s "$T/srv/server.pem"
 
 SOFTHSM_TEST_PIN=$PIN sh "$GRAFOS_SOURCE_ROOT/tests/support/softhsm-token.sh" "$T/tok" registry \

@@ -1,8 +1,10 @@
 # Shared fixture for the grafos-registry server tests (TAP). Sourced by each *_test.sh.
-# Certificates are made with the openssl CLI following DESIGN.md section 4's profiles (EC P-256,
-# CA:FALSE leaves, clientAuth/serverAuth EKUs, URN SANs), plus the deliberately bad ones.
+# Certificates come from grafos-ca (init-ca, issue-cert, issue-server-cert). The openssl CLI makes
+# only the deliberately bad ones grafos-ca refuses to issue on purpose (expired, serverAuth-only or
+# no EKU, two URN SANs, case/percent variants, no URN), signed with the same grafos-ca CA key.
 set -u
 REGISTRY=${GRAFOS_REGISTRY:?GRAFOS_REGISTRY must point at the grafos-registry binary}
+GCA=${GRAFOS_CA:?GRAFOS_CA must point at the grafos-ca binary}
 export SSL_CERT_FILE=/dev/null
 T=$(mktemp -d "${TMPDIR:-/tmp}/grafos-reg.XXXXXX")
 SERVER_PID=""
@@ -26,57 +28,63 @@ finish() { echo "1..$_n"; [ "$_failed" -eq 0 ]; }
 
 # ---- PKI ----
 _key() { openssl ecparam -name prime256v1 -genkey -noout -out "$1" 2>/dev/null; chmod 600 "$1"; }
-_ext() { # file, san-line-or-empty, eku, ca(true/false)
+_ext() { # file, san-line-or-empty, eku
   {
-    if [ "$4" = true ]; then
-      echo "basicConstraints=critical,CA:TRUE"; echo "keyUsage=critical,keyCertSign,cRLSign"
-    else
-      echo "basicConstraints=critical,CA:FALSE"; echo "keyUsage=critical,digitalSignature"
-    fi
+    echo "basicConstraints=critical,CA:FALSE"; echo "keyUsage=critical,digitalSignature"
     [ -n "$3" ] && echo "extendedKeyUsage=$3"
     [ -n "$2" ] && echo "subjectAltName=$2"
     echo "subjectKeyIdentifier=hash"; echo "authorityKeyIdentifier=keyid"
   } >"$1"
 }
-# issue NAME CN SAN EKU [days] [ca-prefix] -> $T/pki/NAME.pem, NAME-key.pem
-issue() {
-  local name=$1 cn=$2 san=$3 eku=$4 days=${5:-30} ca=${6:-ca}
+# bad NAME CN SAN EKU [days]: a certificate grafos-ca refuses to make, signed by the fabric CA key
+# with the openssl CLI -> $T/pki/NAME.pem, NAME-key.pem
+bad() {
+  local name=$1 cn=$2 san=$3 eku=$4 days=${5:-30}
   local d=$T/pki
   _key "$d/$name-key.pem"
   openssl req -new -key "$d/$name-key.pem" -subj "/CN=$cn" -out "$d/$name.csr" 2>/dev/null
-  _ext "$d/$name.ext" "$san" "$eku" false
-  openssl x509 -req -in "$d/$name.csr" -CA "$d/$ca.pem" -CAkey "$d/$ca-key.pem" \
+  _ext "$d/$name.ext" "$san" "$eku"
+  openssl x509 -req -in "$d/$name.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" \
     -CAcreateserial -days "$days" -sha256 -extfile "$d/$name.ext" -out "$d/$name.pem" 2>/dev/null
 }
-make_ca() { # name cn
+# gca NAME [CA-PREFIX] -- grafos-ca issue-cert flags: -> $T/pki/NAME.pem, NAME-key.pem
+gca() {
+  local name=$1 ca=ca; shift
+  [ "${1-}" != -- ] && { ca=$1; shift; }
+  shift # --
   local d=$T/pki
-  _key "$d/$1-key.pem"
-  _ext "$d/$1.ext" "" "" true
-  openssl req -x509 -new -key "$d/$1-key.pem" -subj "/CN=$2" -days 365 -sha256 \
-    -extensions v3 -config <(printf '[req]\ndistinguished_name=dn\n[dn]\n[v3]\n'; cat "$d/$1.ext" | grep -v authorityKeyIdentifier) \
-    -out "$d/$1.pem" 2>/dev/null
+  "$GCA" issue-cert --ca-cert "$d/$ca.pem" --ca-key "$d/$ca-key.pem" --out "$d/$name.d" "$@" \
+    >"$d/$name.log" 2>&1 || { echo "# grafos-ca issue-cert $*: $(cat "$d/$name.log")"; return 1; }
+  mv "$d/$name.d/client.pem" "$d/$name.pem"; mv "$d/$name.d/client-key.pem" "$d/$name-key.pem"
+  rmdir "$d/$name.d"
 }
 make_pki() {
-  mkdir -p "$T/pki"
-  make_ca ca "fabricBIOS Fabric CA"
-  make_ca foreign-ca "Some Other CA"
-  issue server 127.0.0.1 "IP:127.0.0.1,DNS:localhost" serverAuth
-  issue tenant-acme acme "URI:urn:fabricbios:tenant:acme" clientAuth
-  issue tenant-beta beta "URI:urn:fabricbios:tenant:beta" clientAuth
-  issue observer fabric-observer "URI:urn:fabricbios:fabric-observer" clientAuth
-  issue admin fabric-admin "URI:urn:fabricbios:fabric-admin" clientAuth
-  issue cell "cell aws\/7" "URI:urn:fabricbios:cell:aws:7" clientAuth
-  issue foreign fabric-admin "URI:urn:fabricbios:fabric-admin" clientAuth 30 foreign-ca
-  issue expired fabric-admin "URI:urn:fabricbios:fabric-admin" clientAuth -1
-  issue server-eku fabric-admin "URI:urn:fabricbios:fabric-admin" serverAuth
-  issue no-eku fabric-admin "URI:urn:fabricbios:fabric-admin" ""
-  issue two-urn fabric-admin "URI:urn:fabricbios:fabric-admin,URI:urn:fabricbios:tenant:acme" clientAuth
-  issue case-urn fabric-admin "URI:urn:fabricbios:Fabric-Admin" clientAuth
-  issue upper-urn fabric-admin "URI:URN:fabricbios:fabric-admin" clientAuth
-  issue pct-urn acme "URI:urn:fabricbios:tenant:ac%6de" clientAuth
-  issue no-urn fabric-admin "DNS:admin.example" clientAuth
+  local d=$T/pki
+  mkdir -p "$d"
+  "$GCA" init-ca --out "$d" >"$d/ca.log" 2>&1 || { echo "# grafos-ca init-ca: $(cat "$d/ca.log")"; return 1; }
+  # The foreign CA is a second, unrelated grafos-ca CA.
+  "$GCA" init-ca --out "$d/foreign" --cn "Some Other CA" >"$d/foreign.log" 2>&1 ||
+    { echo "# grafos-ca init-ca (foreign): $(cat "$d/foreign.log")"; return 1; }
+  mv "$d/foreign/ca.pem" "$d/foreign-ca.pem"; mv "$d/foreign/ca-key.pem" "$d/foreign-ca-key.pem"
+  "$GCA" issue-server-cert --ca-cert "$d/ca.pem" --ca-key "$d/ca-key.pem" --san 127.0.0.1,localhost \
+    --out "$d" >"$d/server.log" 2>&1 || { echo "# grafos-ca issue-server-cert: $(cat "$d/server.log")"; return 1; }
+  gca tenant-acme -- --tenant acme
+  gca tenant-beta -- --tenant beta
+  gca observer -- --role fabric-observer
+  gca admin -- --role fabric-admin
+  gca cell -- --role cell --provider aws --cell-id 7
+  gca foreign foreign-ca -- --role fabric-admin
+  # What grafos-ca will not issue, on purpose:
+  bad expired fabric-admin "URI:urn:fabricbios:fabric-admin" clientAuth -1
+  bad server-eku fabric-admin "URI:urn:fabricbios:fabric-admin" serverAuth
+  bad no-eku fabric-admin "URI:urn:fabricbios:fabric-admin" ""
+  bad two-urn fabric-admin "URI:urn:fabricbios:fabric-admin,URI:urn:fabricbios:tenant:acme" clientAuth
+  bad case-urn fabric-admin "URI:urn:fabricbios:Fabric-Admin" clientAuth
+  bad upper-urn fabric-admin "URI:URN:fabricbios:fabric-admin" clientAuth
+  bad pct-urn acme "URI:urn:fabricbios:tenant:ac%6de" clientAuth
+  bad no-urn fabric-admin "DNS:admin.example" clientAuth
   # CA-as-client: the fabric CA's own certificate and key.
-  cp "$T/pki/ca.pem" "$T/pki/ca-as-client.pem"; cp "$T/pki/ca-key.pem" "$T/pki/ca-as-client-key.pem"
+  cp "$d/ca.pem" "$d/ca-as-client.pem"; cp "$d/ca-key.pem" "$d/ca-as-client-key.pem"
 }
 
 # ---- server ----
