@@ -1,0 +1,457 @@
+// Unit tests of grafos-registry's library: the URN/role parsing and name grammars (registry/auth),
+// and the store's server-side rules on a real SQLite database in a temporary directory
+// (quota below usage, delete with active leases, fence/unfence, audit filters).
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "registry/auth.hpp"
+#include "registry/store.hpp"
+
+namespace grafos::registry {
+namespace {
+
+// ---- URN parsing ----
+
+struct UrnCase {
+  const char* urn;
+  bool ok;
+  Role role = Role::tenant;
+  const char* tenant = "";
+  const char* provider = "";
+  const char* cell_id = "";
+};
+
+class UrnTest : public testing::TestWithParam<UrnCase> {};
+
+TEST_P(UrnTest, ParsesExactly) {
+  const UrnCase& c = GetParam();
+  auto p = principal_from_urn(c.urn);
+  ASSERT_EQ(p.has_value(), c.ok) << c.urn << (p ? "" : ": " + p.error().message);
+  if (!c.ok) {
+    EXPECT_FALSE(p.error().message.empty());
+    return;
+  }
+  EXPECT_EQ(p->role, c.role);
+  EXPECT_EQ(p->name, c.urn);
+  EXPECT_EQ(p->tenant, c.tenant);
+  EXPECT_EQ(p->provider, c.provider);
+  EXPECT_EQ(p->cell_id, c.cell_id);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, UrnTest,
+    testing::Values(
+        UrnCase{"urn:fabricbios:tenant:acme", true, Role::tenant, "acme"},
+        UrnCase{"urn:fabricbios:tenant:a.b_c-9", true, Role::tenant, "a.b_c-9"},
+        UrnCase{"urn:fabricbios:tenant:9lives", true, Role::tenant, "9lives"},
+        UrnCase{"urn:fabricbios:fabric-observer", true, Role::fabric_observer},
+        UrnCase{"urn:fabricbios:fabric-admin", true, Role::fabric_admin},
+        UrnCase{"urn:fabricbios:cell:aws:7", true, Role::cell, "", "aws", "7"},
+        UrnCase{"urn:fabricbios:cell:on-prem:18446744073709551615", true, Role::cell, "", "on-prem",
+                "18446744073709551615"},
+        // Refused: case and percent variants, unknown roles, bad grammar, trailing parts.
+        UrnCase{"URN:fabricbios:fabric-admin", false},
+        UrnCase{"urn:FabricBIOS:fabric-admin", false},
+        UrnCase{"urn:fabricbios:Fabric-Admin", false},
+        UrnCase{"urn:fabricbios:tenant:ac%6de", false},
+        UrnCase{"urn:fabricbios:fabric-admin:", false},
+        UrnCase{"urn:fabricbios:fabric-admin:x", false}, UrnCase{"urn:fabricbios:tenant:", false},
+        UrnCase{"urn:fabricbios:tenant:-acme", false},
+        UrnCase{"urn:fabricbios:tenant:ac/me", false},
+        UrnCase{"urn:fabricbios:tenant:acme:extra", false},
+        UrnCase{"urn:fabricbios:tenant:ac me", false}, UrnCase{"urn:fabricbios:cell:aws", false},
+        UrnCase{"urn:fabricbios:cell:AWS:7", false}, UrnCase{"urn:fabricbios:cell:aws:07", false},
+        UrnCase{"urn:fabricbios:cell:aws:-7", false},
+        UrnCase{"urn:fabricbios:cell:aws:18446744073709551616", false},
+        UrnCase{"urn:fabricbios:superuser", false}, UrnCase{"urn:fabricbios:", false},
+        UrnCase{"", false}, UrnCase{"urn:other:fabric-admin", false}));
+
+// ---- name grammars ----
+
+struct NameCase {
+  std::string s;
+  bool ok;
+};
+
+class TenantNameTest : public testing::TestWithParam<NameCase> {};
+TEST_P(TenantNameTest, Grammar) {
+  EXPECT_EQ(valid_tenant_name(GetParam().s), GetParam().ok) << "'" << GetParam().s << "'";
+}
+INSTANTIATE_TEST_SUITE_P(
+    Table, TenantNameTest,
+    testing::Values(NameCase{"acme", true}, NameCase{"A", true}, NameCase{"0", true},
+                    NameCase{"a.b-c_d", true}, NameCase{std::string(63, 'a'), true},
+                    NameCase{std::string(64, 'a'), false}, NameCase{"", false},
+                    NameCase{".acme", false}, NameCase{"-acme", false}, NameCase{"_acme", false},
+                    NameCase{"ac me", false}, NameCase{"ac/me", false}, NameCase{"../etc", false},
+                    NameCase{"acme'; DROP TABLE tenants;--", false},
+                    NameCase{std::string("ac\0me", 5), false}, NameCase{"acm\xc3\xa9", false}));
+
+class ProviderTest : public testing::TestWithParam<NameCase> {};
+TEST_P(ProviderTest, Grammar) {
+  EXPECT_EQ(valid_provider(GetParam().s), GetParam().ok) << "'" << GetParam().s << "'";
+}
+INSTANTIATE_TEST_SUITE_P(Table, ProviderTest,
+                         testing::Values(NameCase{"aws", true}, NameCase{"on-prem-2", true},
+                                         NameCase{std::string(63, 'a'), true},
+                                         NameCase{std::string(64, 'a'), false}, NameCase{"", false},
+                                         NameCase{"-aws", false}, NameCase{"aws-", false},
+                                         NameCase{"AWS", false}, NameCase{"a_ws", false},
+                                         NameCase{"a.ws", false}));
+
+class CellIdTest : public testing::TestWithParam<NameCase> {};
+TEST_P(CellIdTest, Grammar) {
+  EXPECT_EQ(valid_cell_id(GetParam().s), GetParam().ok) << "'" << GetParam().s << "'";
+}
+INSTANTIATE_TEST_SUITE_P(Table, CellIdTest,
+                         testing::Values(NameCase{"0", true}, NameCase{"7", true},
+                                         NameCase{"18446744073709551615", true},
+                                         NameCase{"18446744073709551616", false},
+                                         NameCase{"", false}, NameCase{"07", false},
+                                         NameCase{"-1", false}, NameCase{"+1", false},
+                                         NameCase{" 1", false}, NameCase{"1e3", false},
+                                         NameCase{"0x10", false}));
+
+TEST(Tokens, FreshTokensDifferAndDigestIsSha256Hex) {
+  auto a = generate_token();
+  auto b = generate_token();
+  ASSERT_TRUE(a && b);
+  EXPECT_TRUE(a->view().starts_with("gfr_"));
+  EXPECT_EQ(a->view().size(), 4u + 64u);
+  EXPECT_NE(a->view(), b->view());
+  // SHA-256("abc")
+  EXPECT_EQ(token_digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_NE(token_digest(a->view()), token_digest(b->view()));
+}
+
+TEST(WireCode, Split) {
+  EXPECT_EQ(split_wire_code("quota_below_usage: too low"),
+            (std::pair<std::string, std::string>{"quota_below_usage", "too low"}));
+  EXPECT_EQ(split_wire_code("no code here").first, "");
+}
+
+// ---- the store's rules, on a real SQLite database ----
+
+class StoreTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/grafos-reg-unit.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto s = Store::open(dir_ + "/registry.db", true);
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  admin::AuditEntry audit(const char* kind, const char* principal, const char* action) {
+    admin::AuditEntry e;
+    e.time = now_;
+    e.kind = kind;
+    e.principal = principal;
+    e.action = action;
+    e.outcome = "allowed";
+    return e;
+  }
+  admin::Tenant tenant(const std::string& name, std::uint64_t mem, std::uint64_t cpu) {
+    auto t = store_->create_tenant(name, mem, cpu, "", now_,
+                                   audit("admin", "urn:fabricbios:fabric-admin", "create"));
+    EXPECT_TRUE(t) << t.error().message;
+    return t ? *t : admin::Tenant{};
+  }
+  admin::Lease mint(const std::string& t, std::uint64_t mem, std::uint64_t cpu,
+                    std::int64_t ttl = 600) {
+    auto l = store_->mint_lease(t, mem, cpu, ttl, "urn:fabricbios:tenant:" + t, "node-0", now_,
+                                audit("lease", "urn:fabricbios:tenant:x", "mint"));
+    EXPECT_TRUE(l) << l.error().message;
+    return l ? *l : admin::Lease{};
+  }
+  static std::string wire_code(const Error& e) { return split_wire_code(e.message).first; }
+
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+  std::int64_t now_ = 1'800'000'000;
+};
+
+struct QuotaCase {
+  const char* what;
+  std::uint64_t mem, cpu;
+  bool force;
+  bool ok;
+};
+
+class QuotaTest : public StoreTest, public testing::WithParamInterface<QuotaCase> {};
+
+TEST_P(QuotaTest, BelowUsageNeedsForce) {
+  const QuotaCase& c = GetParam();
+  tenant("acme", 1000, 10);
+  mint("acme", 400, 4);  // usage: mem 400, cpu 4
+  auto r = store_->set_quota("acme", c.mem, c.cpu, c.force, now_,
+                             audit("admin", "urn:fabricbios:fabric-admin", "set-quota"));
+  auto after = store_->get_tenant("acme", now_);
+  ASSERT_TRUE(after);
+  if (c.ok) {
+    ASSERT_TRUE(r) << c.what << ": " << r.error().message;
+    EXPECT_EQ(after->quota_mem, c.mem) << c.what;
+    EXPECT_EQ(after->quota_cpu, c.cpu) << c.what;
+  } else {
+    ASSERT_FALSE(r) << c.what;
+    EXPECT_EQ(r.error().code, Errc::conflict) << c.what;
+    EXPECT_EQ(wire_code(r.error()), "quota_below_usage") << c.what;
+    EXPECT_EQ(after->quota_mem, 1000u) << c.what << ": nothing written";
+    EXPECT_EQ(after->quota_cpu, 10u) << c.what << ": nothing written";
+  }
+  EXPECT_EQ(after->usage_mem, 400u) << "existing leases are never revoked by set-quota";
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, QuotaTest,
+                         testing::Values(QuotaCase{"raise both", 2000, 20, false, true},
+                                         QuotaCase{"equal to usage", 400, 4, false, true},
+                                         QuotaCase{"0 means unlimited", 0, 0, false, true},
+                                         QuotaCase{"mem below usage", 399, 10, false, false},
+                                         QuotaCase{"cpu below usage", 1000, 3, false, false},
+                                         QuotaCase{"both below usage", 1, 1, false, false},
+                                         QuotaCase{"mem below usage, forced", 399, 10, true, true},
+                                         QuotaCase{"both below usage, forced", 1, 1, true, true}));
+
+TEST_F(StoreTest, QuotaOfUnknownTenantIsNotFound) {
+  auto r = store_->set_quota("ghost", 1, 1, false, now_, audit("admin", "a", "set-quota"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::not_found);
+}
+
+TEST_F(StoreTest, MintBeyondQuotaIsRefused) {
+  tenant("acme", 1000, 10);
+  mint("acme", 900, 1);
+  auto r = store_->mint_lease("acme", 200, 1, 600, "h", "node-0", now_, audit("lease", "t", "m"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(wire_code(r.error()), "quota_exceeded");
+  EXPECT_EQ(store_->get_tenant("acme", now_)->usage_mem, 900u);
+}
+
+struct DeleteCase {
+  const char* what;
+  int leases;
+  bool expire;  // the leases have expired by the time of the delete
+  bool force;
+  bool ok;
+  std::int64_t released;
+};
+
+class DeleteTest : public StoreTest, public testing::WithParamInterface<DeleteCase> {};
+
+TEST_P(DeleteTest, ActiveLeasesNeedForce) {
+  const DeleteCase& c = GetParam();
+  tenant("acme", 0, 0);
+  tenant("beta", 0, 0);
+  std::vector<admin::Lease> leases;
+  for (int i = 0; i < c.leases; ++i) leases.push_back(mint("acme", 10, 1, 60));
+  mint("beta", 10, 1, 6000);
+  std::int64_t when = c.expire ? now_ + 120 : now_;
+  auto r = store_->delete_tenant("acme", c.force, when, audit("admin", "a", "delete"));
+  if (c.ok) {
+    ASSERT_TRUE(r) << c.what << ": " << r.error().message;
+    EXPECT_EQ(*r, c.released) << c.what;
+    EXPECT_FALSE(store_->get_tenant("acme", when)) << c.what;
+    for (auto& l : leases) {
+      auto got = store_->get_lease(l.lease_id);
+      if (got) {
+        EXPECT_NE(got->state, "active") << c.what;
+      }
+    }
+  } else {
+    ASSERT_FALSE(r) << c.what;
+    EXPECT_EQ(r.error().code, Errc::conflict);
+    EXPECT_EQ(wire_code(r.error()), "tenant_has_active_leases");
+    auto t = store_->get_tenant("acme", when);
+    ASSERT_TRUE(t) << "nothing deleted";
+    EXPECT_EQ(t->active_leases, c.leases);
+  }
+  // The other tenant is untouched either way.
+  auto b = store_->get_tenant("beta", when);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->active_leases, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, DeleteTest,
+    testing::Values(DeleteCase{"no leases", 0, false, false, true, 0},
+                    DeleteCase{"one active lease", 1, false, false, false, 0},
+                    DeleteCase{"three active leases", 3, false, false, false, 0},
+                    DeleteCase{"active leases, forced", 3, false, true, true, 3},
+                    DeleteCase{"only expired leases (none active to release)", 2, true, false, true,
+                               0}));
+
+TEST_F(StoreTest, DeleteUnknownTenantIsNotFound) {
+  auto r = store_->delete_tenant("ghost", true, now_, audit("admin", "a", "delete"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::not_found);
+}
+
+TEST_F(StoreTest, FenceHoldsCapacityUntilUnfence) {
+  tenant("acme", 1000, 10);
+  auto l = mint("acme", 300, 2);
+  auto f = store_->fence_lease(l.lease_id, "fenced", now_, audit("admin", "a", "fence"));
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->lease_id, l.lease_id);
+  EXPECT_EQ(f->fence_reason, "fenced");
+  auto listed = store_->list_fenced();
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].lease_id, l.lease_id);
+  // Fencing twice, or releasing a fenced lease, is a conflict.
+  auto again = store_->fence_lease(l.lease_id, "fenced", now_, audit("admin", "a", "fence"));
+  EXPECT_FALSE(again);
+  auto rel = store_->release_lease(l.lease_id, now_, audit("lease", "t", "release"));
+  EXPECT_FALSE(rel);
+  if (!rel) {
+    EXPECT_EQ(rel.error().code, Errc::conflict);
+  }
+  EXPECT_EQ(store_->get_tenant("acme", now_)->usage_mem, 300u) << "a fence holds its capacity";
+
+  auto u = store_->unfence_lease(l.lease_id, now_, audit("admin", "a", "unfence"));
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_TRUE(store_->list_fenced()->empty());
+  EXPECT_EQ(store_->get_tenant("acme", now_)->usage_mem, 0u) << "unfence releases the capacity";
+  EXPECT_NE(store_->get_lease(l.lease_id)->state, "active");
+
+  auto twice = store_->unfence_lease(l.lease_id, now_, audit("admin", "a", "unfence"));
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(wire_code(twice.error()), "not_fenced");
+}
+
+TEST_F(StoreTest, UnfenceOfAnActiveOrUnknownLeaseIsRefused) {
+  tenant("acme", 0, 0);
+  auto l = mint("acme", 1, 1);
+  auto r = store_->unfence_lease(l.lease_id, now_, audit("admin", "a", "unfence"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(wire_code(r.error()), "not_fenced");
+  EXPECT_EQ(store_->get_lease(l.lease_id)->state, "active") << "nothing changed";
+  auto unknown = store_->unfence_lease("0123456789abcdef", now_, audit("admin", "a", "unfence"));
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, Errc::not_found);
+}
+
+// ---- audit filters ----
+
+struct AuditCase {
+  const char* what;
+  AuditFilter filter;
+  std::vector<std::string> want_actions;  // newest first
+};
+
+class AuditTest : public StoreTest, public testing::WithParamInterface<AuditCase> {};
+
+TEST_P(AuditTest, Filters) {
+  // Six entries at t = 100..105 (the store keeps them in the order given).
+  struct Row {
+    std::int64_t t;
+    const char* kind;
+    const char* principal;
+    const char* outcome;
+    const char* action;
+  };
+  for (const Row& r : std::vector<Row>{
+           {100, "auth", "urn:fabricbios:tenant:acme", "denied", "a0"},
+           {101, "admin", "urn:fabricbios:fabric-admin", "allowed", "a1"},
+           {102, "lease", "urn:fabricbios:tenant:acme", "allowed", "a2"},
+           {103, "auth", "unauthenticated", "denied", "a3"},
+           {104, "tenant", "token:beta", "error", "a4"},
+           {105, "admin", "urn:fabricbios:fabric-observer", "allowed", "a5"},
+       }) {
+    admin::AuditEntry e;
+    e.time = r.t;
+    e.kind = r.kind;
+    e.principal = r.principal;
+    e.outcome = r.outcome;
+    e.action = r.action;
+    ASSERT_TRUE(store_->audit_now(e));
+  }
+  const AuditCase& c = GetParam();
+  auto got = store_->query_audit(c.filter);
+  ASSERT_TRUE(got) << got.error().message;
+  std::vector<std::string> actions;
+  for (auto& e : *got) actions.push_back(e.action);
+  EXPECT_EQ(actions, c.want_actions) << c.what;
+}
+
+AuditFilter af(std::vector<std::string> kinds = {}, std::string principal = {},
+               std::vector<std::string> outcomes = {}, std::optional<std::int64_t> since = {},
+               std::optional<std::int64_t> until = {}, std::int64_t skip = 0,
+               std::int64_t limit = 100) {
+  AuditFilter f;
+  f.kinds = std::move(kinds);
+  f.principal = std::move(principal);
+  f.outcomes = std::move(outcomes);
+  f.since = since;
+  f.until = until;
+  f.skip = skip;
+  f.limit = limit;
+  return f;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, AuditTest,
+    testing::Values(
+        AuditCase{"everything, newest first", af(), {"a5", "a4", "a3", "a2", "a1", "a0"}},
+        AuditCase{"one kind", af({"auth"}), {"a3", "a0"}},
+        AuditCase{"two kinds", af({"auth", "tenant"}), {"a4", "a3", "a0"}},
+        AuditCase{"unknown kind", af({"nope"}), {}},
+        AuditCase{"principal substring", af({}, "tenant:acme"), {"a2", "a0"}},
+        AuditCase{"principal is not a pattern", af({}, "%"), {}},
+        AuditCase{"principal with SQL quote", af({}, "' OR '1'='1"), {}},
+        AuditCase{"outcome", af({}, "", {"denied"}), {"a3", "a0"}},
+        AuditCase{"outcomes", af({}, "", {"denied", "error"}), {"a4", "a3", "a0"}},
+        AuditCase{"since inclusive", af({}, "", {}, 104), {"a5", "a4"}},
+        AuditCase{"until inclusive", af({}, "", {}, {}, 101), {"a1", "a0"}},
+        AuditCase{"window", af({}, "", {}, 101, 103), {"a3", "a2", "a1"}},
+        AuditCase{"empty window", af({}, "", {}, 104, 101), {}},
+        AuditCase{"kind and outcome", af({"admin"}, "", {"allowed"}), {"a5", "a1"}},
+        AuditCase{"limit", af({}, "", {}, {}, {}, 0, 2), {"a5", "a4"}},
+        AuditCase{"skip and limit", af({}, "", {}, {}, {}, 2, 2), {"a3", "a2"}},
+        AuditCase{"skip past the end", af({}, "", {}, {}, {}, 10, 2), {}},
+        AuditCase{"huge limit is capped, not refused",
+                  af({}, "", {}, {}, {}, 0, 1'000'000'000),
+                  {"a5", "a4", "a3", "a2", "a1", "a0"}}));
+
+TEST_F(StoreTest, AuditLimitIsCapped) {
+  for (int i = 0; i < 1100; ++i) {
+    admin::AuditEntry e;
+    e.time = 1000 + i;
+    e.kind = "auth";
+    e.principal = "p";
+    e.outcome = "denied";
+    e.action = "x";
+    store_->audit(e);
+  }
+  auto got = store_->query_audit(af({}, "", {}, {}, {}, 0, 5000));
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->size(), static_cast<size_t>(kMaxAuditLimit));
+}
+
+TEST_F(StoreTest, TenantResolutionRules) {
+  tenant("acme", 0, 0);
+  auto beta = tenant("beta", 0, 0);
+  tenant("42", 0, 0);  // a name that is all digits is only reachable by id rules
+  auto by_id = store_->resolve_tenant(std::to_string(beta.id), now_);
+  ASSERT_TRUE(by_id);
+  EXPECT_EQ(by_id->name, "beta");
+  EXPECT_EQ(store_->resolve_tenant("acme", now_)->name, "acme");
+  for (const char* miss : {"ACME", "acm", "acme ", "999", "42"}) {
+    auto r = store_->resolve_tenant(miss, now_);
+    ASSERT_FALSE(r) << miss;
+    EXPECT_EQ(r.error().code, Errc::not_found) << miss;
+    EXPECT_EQ(r.error().message, std::string("No tenant matched '") + miss + "'") << miss;
+  }
+}
+
+}  // namespace
+}  // namespace grafos::registry
