@@ -5,12 +5,13 @@
 #     certificate and TLS settings (TLS 1.3; TLS 1.2 ECDHE+AEAD);
 #  2. new mTLS handshakes per second (full handshake, client certificate, no resumption) with
 #     `openssl s_time -new` against grafos-registry --auth mtls and against `openssl s_server`.
-# Usage: bench/registry.sh [BUILD_DIR] (default build-reg). Env: DURATION (s, default 10),
+# Usage: bench/registry.sh [BUILD_DIR] (default build). Env: DURATION (s, default 10),
 # CONNS (default 32), THREADS (wrk threads, default 2).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-$ROOT/build-reg}
+BUILD=$(realpath "${1:-$ROOT/build}")
 export GRAFOS_REGISTRY=$BUILD/tools/grafos-registry/grafos-registry
+export GRAFOS_CA=$BUILD/tools/grafos-ca/grafos-ca
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-32}
 WT=${THREADS:-2}

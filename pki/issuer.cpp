@@ -1,5 +1,6 @@
 #include "pki/issuer.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
@@ -72,6 +73,39 @@ Result<Bytes> key_id(X509* cert) {
   return Bytes(md, md + len);
 }
 
+// Sets the certificate's SubjectPublicKeyInfo. For an EC key it is id-ecPublicKey, the named
+// curve and the uncompressed point, all of which the key hands out directly. X509_set_pubkey would
+// produce the same bytes, but on a provider key OpenSSL 3.0 re-encodes it through OSSL_ENCODER and
+// decodes the result again through a freshly built OSSL_DECODER chain: more than half of all the
+// instructions of one issuance (bench/README.md). Other keys (RSA from a CSR) and the CA
+// certificate itself (`fast` false) take that road; only X509_set_pubkey also caches the key in
+// the certificate for X509_get0_pubkey.
+Result<void> set_public_key(X509* cert, EVP_PKEY* key, bool fast) {
+  char group[64] = {};
+  size_t group_len = 0;
+  unsigned char point[133];
+  size_t point_len = 0;
+  int curve = NID_undef;
+  if (fast && EVP_PKEY_is_a(key, "EC") &&
+      EVP_PKEY_get_group_name(key, group, sizeof group, &group_len) == 1 &&
+      (curve = OBJ_txt2nid(group)) != NID_undef &&
+      EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                      sizeof point, &point_len) == 1 &&
+      point_len > 1 && point[0] == 0x04) {
+    auto* enc = static_cast<unsigned char*>(OPENSSL_memdup(point, point_len));
+    X509_PUBKEY* spki = X509_get_X509_PUBKEY(cert);
+    if (enc && spki &&
+        X509_PUBKEY_set0_param(spki, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+                               OBJ_nid2obj(curve), enc, static_cast<int>(point_len)) == 1)
+      return ok();
+    OPENSSL_free(enc);
+    return ossl_error(Errc::crypto, "setting the EC public key");
+  }
+  drain_ossl_errors();
+  if (X509_set_pubkey(cert, key) != 1) return ossl_error(Errc::crypto, "setting the public key");
+  return ok();
+}
+
 // Builds the to-be-signed certificate. `issuer` null: self-signed (the CA).
 Result<X509Ptr> build_tbs(const Profile& p, EVP_PKEY* subject_key, X509* issuer,
                           std::time_t not_before, std::time_t not_after) {
@@ -95,8 +129,7 @@ Result<X509Ptr> build_tbs(const Profile& p, EVP_PKEY* subject_key, X509* issuer,
   if (!nb || !na || X509_set1_notBefore(cert.get(), nb.get()) != 1 ||
       X509_set1_notAfter(cert.get(), na.get()) != 1)
     return ossl_error(Errc::crypto, "setting the validity");
-  if (X509_set_pubkey(cert.get(), subject_key) != 1)
-    return ossl_error(Errc::crypto, "setting the public key");
+  if (auto r = set_public_key(cert.get(), subject_key, issuer != nullptr); !r) return std::move(r).error();
 
   // basicConstraints (critical).
   Owned<BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free> bc(BASIC_CONSTRAINTS_new());

@@ -44,7 +44,9 @@ class Issuer {
   Result<void> check_validity(int days) const;
 
   /// Issues a certificate for `id` over `subject_key` (public half used), valid `days` days
-  /// (default: the profile's). Order: build, lint, sign, verify.
+  /// (default: the profile's). Order: build, lint, sign, verify. The certificate is built for
+  /// output: its SubjectPublicKeyInfo is encoded directly, so X509_get0_pubkey() on it returns
+  /// null; use `subject_key`, or a certificate read back from its DER.
   Result<X509Ptr> issue(const Identity& id, EVP_PKEY* subject_key,
                         std::optional<int> days = std::nullopt);
 

@@ -171,6 +171,45 @@ Result<void> check_subject_key_policy(EVP_PKEY* key) {
                "key type " + d + " is not allowed: use EC P-256, EC P-384 or RSA 2048-4096"};
 }
 
+namespace {
+
+// The subject key of `tbs`: EC P-256 or P-384 as id-ecPublicKey with a named curve and an
+// encoded point of that curve's size (RFC 5480), or (leaves only) RSA 2048-4096.
+Result<void> check_spki(X509* tbs, bool ca) {
+  X509_PUBKEY* spki = X509_get_X509_PUBKEY(tbs);
+  ASN1_OBJECT* alg = nullptr;
+  const unsigned char* pk = nullptr;
+  int pk_len = 0;
+  X509_ALGOR* algor = nullptr;
+  if (!spki || X509_PUBKEY_get0_param(&alg, &pk, &pk_len, &algor, spki) != 1 || !alg)
+    return policy("the certificate has no public key");
+  if (OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey) {
+    int ptype = V_ASN1_UNDEF;
+    const void* pval = nullptr;
+    X509_ALGOR_get0(nullptr, &ptype, &pval, algor);
+    if (ptype != V_ASN1_OBJECT || !pval)
+      return policy("the EC public key does not name its curve (RFC 5480 namedCurve)");
+    int curve = OBJ_obj2nid(static_cast<const ASN1_OBJECT*>(pval));
+    int field = curve == NID_X9_62_prime256v1 ? 32 : curve == NID_secp384r1 ? 48 : 0;
+    if (field == 0)
+      return policy(std::string("key type EC ") +
+                    (curve == NID_undef ? "(unknown curve)" : OBJ_nid2sn(curve)) +
+                    " is not allowed: use EC P-256, EC P-384 or RSA 2048-4096");
+    bool uncompressed = pk_len == 2 * field + 1 && pk[0] == 0x04;
+    bool compressed = pk_len == field + 1 && (pk[0] == 0x02 || pk[0] == 0x03);
+    if (!uncompressed && !compressed)
+      return policy("the EC public key is not an encoded point of its curve (RFC 5480)");
+    return ok();
+  }
+  if (ca) return policy("the CA key must be an EC key");
+  EVP_PKEY* pub = X509_get0_pubkey(tbs);
+  if (!pub) return policy("the certificate's public key does not decode");
+  if (auto r = check_subject_key_policy(pub); !r) return policy(r.error().message);
+  return ok();
+}
+
+}  // namespace
+
 Result<void> lint_certificate(X509* tbs, const Identity& id, X509* issuer) {
   const Expectation e = expect(id);
   X509* iss = issuer ? issuer : tbs;
@@ -218,14 +257,9 @@ Result<void> lint_certificate(X509* tbs, const Identity& id, X509* issuer) {
       return policy("notBefore is before the CA certificate's notBefore");
   }
 
-  // Subject key.
-  EVP_PKEY* pub = X509_get0_pubkey(tbs);
-  if (!pub) return policy("the certificate has no public key");
-  if (id.role == Role::ca) {
-    if (!EVP_PKEY_is_a(pub, "EC")) return policy("the CA key must be an EC key");
-  } else if (auto r = check_subject_key_policy(pub); !r) {
-    return policy(r.error().message);
-  }
+  // Subject key, read from the SubjectPublicKeyInfo itself. EC keys are checked on the encoded
+  // form (named curve, point of the curve's size); only other key types are decoded.
+  if (auto r = check_spki(tbs, id.role == Role::ca); !r) return r;
 
   // Extensions: exactly the expected set, each once, with the right criticality.
   std::set<int> expected_ext = {NID_basic_constraints, NID_key_usage, NID_subject_key_identifier,

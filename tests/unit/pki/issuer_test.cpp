@@ -244,6 +244,68 @@ TEST(Issuer, BrokenProfileRefusedWithoutSigning) {
   EXPECT_EQ(counter->sign_calls, 0) << "the CA key must not be asked to sign";
 }
 
+// The SubjectPublicKeyInfo the issuer writes is byte for byte the key's own DER encoding
+// (i2d_PUBKEY), for the EC fast path and for the X509_set_pubkey path alike; an EC key that
+// prefers compressed points is written uncompressed (RFC 5480's MUST form); keys outside the
+// policy are stopped by the linter before the CA key is asked to sign.
+TEST(Issuer, SubjectPublicKeyInfoAndKeyPolicy) {
+  TestCa ca = make_ca();
+  CountingSigner* counter = nullptr;
+  Issuer issuer = make_issuer(ca, &counter);
+  auto tenant = *make_tenant_identity("acme");
+  const struct {
+    const char* type;
+    const char* param;
+    bool compressed;
+    bool accepted;
+  } cases[] = {
+      {"EC", "P-256", false, true},   {"EC", "P-384", false, true},
+      {"EC", "P-256", true, true},    {"RSA", "2048", false, true},
+      {"EC", "P-521", false, false},  {"EC", "secp256k1", false, false},
+      {"RSA", "1024", false, false},  {"EC", "prime192v1", false, false},
+  };
+  for (const auto& c : cases) {
+    EvpPkeyPtr key = keygen(c.type, c.param);
+    ASSERT_TRUE(key) << c.type << " " << c.param;
+    if (c.compressed) {
+      ASSERT_EQ(EVP_PKEY_set_utf8_string_param(key.get(), "point-format", "compressed"), 1);
+    }
+    int before = counter->sign_calls;
+    auto cert = issuer.issue(tenant, key.get(), 30);
+    std::string what = std::string(c.type) + " " + c.param + (c.compressed ? " compressed" : "");
+    ASSERT_EQ(cert.has_value(), c.accepted) << what;
+    if (!cert) {
+      EXPECT_EQ(cert.error().code, Errc::policy) << what;
+      EXPECT_NE(cert.error().message.find("is not allowed"), std::string::npos)
+          << what << ": " << cert.error().message;
+      EXPECT_EQ(counter->sign_calls, before) << what << ": the CA key must not be asked to sign";
+      continue;
+    }
+    if (c.compressed) {
+      ASSERT_EQ(EVP_PKEY_set_utf8_string_param(key.get(), "point-format", "uncompressed"), 1);
+    }
+    unsigned char* want = nullptr;
+    int want_len = i2d_PUBKEY(key.get(), &want);
+    unsigned char* got = nullptr;
+    int got_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert->get()), &got);
+    ASSERT_GT(want_len, 0);
+    EXPECT_EQ(std::string(reinterpret_cast<char*>(got), static_cast<size_t>(got_len)),
+              std::string(reinterpret_cast<char*>(want), static_cast<size_t>(want_len)))
+        << what;
+    OPENSSL_free(want);
+    OPENSSL_free(got);
+    // Round trip through DER: the certificate reads back with the same key.
+    unsigned char* der = nullptr;
+    int der_len = i2d_X509(cert->get(), &der);
+    const unsigned char* p = der;
+    X509Ptr back(d2i_X509(nullptr, &p, der_len));
+    OPENSSL_free(der);
+    ASSERT_TRUE(back);
+    EXPECT_TRUE(public_keys_equal(X509_get0_pubkey(back.get()), key.get())) << what;
+    EXPECT_EQ(X509_verify(back.get(), ca.key.get()), 1) << what;
+  }
+}
+
 TEST(Issuer, BrokenCaProfileRefusedWithoutSigning) {
   CountingSigner signer(keygen("EC", "P-256"));
   auto id = *make_ca_identity("Test CA", 1);
