@@ -1,5 +1,6 @@
 #include "hsm/key_manager.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -124,7 +125,38 @@ Result<EvpPkeyPtr> tls_private_key(Signer& signer) {
 }
 
 namespace {
+// A public-only copy of an EC key, built from its curve name and encoded point: no
+// OSSL_ENCODER/OSSL_DECODER chain (in OpenSSL 3.0 building one costs millions of instructions,
+// a large share of a short grafos-ca process). nullptr when the key does not hand those out.
+EvpPkeyPtr ec_public_from_params(EVP_PKEY* key) {
+  char group[64] = {};
+  size_t group_len = 0;
+  unsigned char point[133];
+  size_t point_len = 0;
+  if (!EVP_PKEY_is_a(key, "EC") ||
+      EVP_PKEY_get_group_name(key, group, sizeof group, &group_len) != 1 ||
+      EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof point,
+                                      &point_len) != 1 ||
+      point_len == 0) {
+    drain_ossl_errors();
+    return nullptr;
+  }
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, group_len),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, point_len),
+      OSSL_PARAM_construct_end()};
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* pub = nullptr;
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &pub, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+    drain_ossl_errors();
+    return nullptr;
+  }
+  return EvpPkeyPtr(pub);
+}
+
 EvpPkeyPtr public_half(EVP_PKEY* key) {
+  if (EvpPkeyPtr pub = ec_public_from_params(key)) return pub;
   unsigned char* der = nullptr;
   int len = i2d_PUBKEY(key, &der);
   if (len <= 0) return nullptr;
