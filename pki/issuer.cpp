@@ -89,8 +89,8 @@ Result<void> set_public_key(X509* cert, EVP_PKEY* key, bool fast) {
   if (fast && EVP_PKEY_is_a(key, "EC") &&
       EVP_PKEY_get_group_name(key, group, sizeof group, &group_len) == 1 &&
       (curve = OBJ_txt2nid(group)) != NID_undef &&
-      EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
-                                      sizeof point, &point_len) == 1 &&
+      EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof point,
+                                      &point_len) == 1 &&
       point_len > 1 && point[0] == 0x04) {
     auto* enc = static_cast<unsigned char*>(OPENSSL_memdup(point, point_len));
     X509_PUBKEY* spki = X509_get_X509_PUBKEY(cert);
@@ -129,7 +129,8 @@ Result<X509Ptr> build_tbs(const Profile& p, EVP_PKEY* subject_key, X509* issuer,
   if (!nb || !na || X509_set1_notBefore(cert.get(), nb.get()) != 1 ||
       X509_set1_notAfter(cert.get(), na.get()) != 1)
     return ossl_error(Errc::crypto, "setting the validity");
-  if (auto r = set_public_key(cert.get(), subject_key, issuer != nullptr); !r) return std::move(r).error();
+  if (auto r = set_public_key(cert.get(), subject_key, issuer != nullptr); !r)
+    return std::move(r).error();
 
   // basicConstraints (critical).
   Owned<BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free> bc(BASIC_CONSTRAINTS_new());

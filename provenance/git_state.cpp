@@ -124,8 +124,7 @@ Result<SourceState> read_source_state(const std::string& repo_path) {
   git_status_list* list = nullptr;
   rc = g.status_list_new(&list, repo.get(), &opts);
   if (rc != 0) return libgit2_error(g, "reading the status of '" + repo_path + "'", rc);
-  std::unique_ptr<git_status_list, decltype(g.status_list_free)> statuses(list,
-                                                                           g.status_list_free);
+  std::unique_ptr<git_status_list, decltype(g.status_list_free)> statuses(list, g.status_list_free);
   size_t n = g.status_list_entrycount(list);
   for (size_t i = 0; i < n && !state.dirty; ++i) {
     const git_status_entry* e = g.status_byindex(list, i);

@@ -336,12 +336,53 @@ Result<ServerKey> load_server_key(const std::string& ref, const std::string& cer
 
 // ---- implementation ----
 
+// The tenant list as of one database state, rendered once for every caller who may see it all.
+struct TenantsSnapshot {
+  std::int64_t version = 0;                 ///< Store::state_version() of the rows
+  std::int64_t taken_at = 0;                ///< the `now` usage was computed for
+  std::optional<std::int64_t> next_expiry;  ///< usage changes then without a write
+  std::vector<admin::Tenant> tenants;
+  std::string json;  ///< tenants_json(tenants)
+
+  /// Whether these rows are what list_tenants(now) would return with the database at `version`.
+  bool current(std::int64_t db_version, std::int64_t now) const {
+    return version == db_version && now >= taken_at && (!next_expiry || now < *next_expiry);
+  }
+};
+
 struct Server::Impl {
   ServerConfig cfg;
   Store* store = nullptr;
   ServerKey server_key;  // destroyed after http (whose SSL_CTX holds a reference to the key)
   std::unique_ptr<httplib::SSLServer> http;
   int port = 0;
+
+  // GET /tenants is the hot read. Its answer is kept while the database's state version (bumped by
+  // triggers on every tenant or lease change, whichever process writes) is unchanged and no active
+  // lease has expired since; checking that is one single-row read instead of the aggregate query.
+  std::mutex tenants_mu;
+  std::shared_ptr<const TenantsSnapshot> tenants_cache;
+
+  Result<std::shared_ptr<const TenantsSnapshot>> tenants_snapshot() {
+    std::int64_t now = now_s();
+    auto v = store->state_version();
+    if (!v) return v.error();
+    {
+      std::lock_guard lk(tenants_mu);
+      if (tenants_cache && tenants_cache->current(*v, now)) return tenants_cache;
+    }
+    auto listing = store->list_tenants_versioned(now);
+    if (!listing) return listing.error();
+    auto snap = std::make_shared<TenantsSnapshot>();
+    snap->version = listing->version;
+    snap->taken_at = now;
+    snap->next_expiry = listing->next_expiry;
+    snap->tenants = std::move(listing->tenants);
+    snap->json = tenants_json(snap->tenants);
+    std::lock_guard lk(tenants_mu);
+    if (!tenants_cache || tenants_cache->version <= snap->version) tenants_cache = snap;
+    return std::shared_ptr<const TenantsSnapshot>(std::move(snap));
+  }
 
   // -- TLS --
   static int verify_cb(int preverify_ok, X509_STORE_CTX* sctx) {
@@ -734,12 +775,17 @@ void Server::Impl::install_routes() {
     return r;
   });
   route("GET", "/tenants", "tenant", Access::read, [this](auto&, auto& p) {
-    auto ts = store->list_tenants(now_s());
-    if (!ts) return from_error(ts.error());
-    if (p.role == Role::tenant)
-      std::erase_if(*ts, [&](const admin::Tenant& t) { return t.name != p.tenant; });
+    auto snap = tenants_snapshot();
+    if (!snap) return from_error(snap.error());
     Reply r;
-    r.raw = tenants_json(*ts);
+    if (p.role == Role::tenant) {
+      std::vector<admin::Tenant> own;
+      for (const auto& t : (*snap)->tenants)
+        if (t.name == p.tenant) own.push_back(t);
+      r.raw = tenants_json(own);
+    } else {
+      r.raw = (*snap)->json;
+    }
     return r;
   });
   route("POST", R"(/tenants/([^/]+)/quota)", "tenant", Access::admin_write,

@@ -71,6 +71,25 @@ CREATE TABLE cells(
   last_seen INTEGER NOT NULL,
   PRIMARY KEY (provider, cell_id));
 )sql",
+    // 2: a counter that every change to tenants or leases bumps, from any connection (the server,
+    // `grafos-registry tenant ...` on the same file, sqlite3), so a reader can tell with one
+    // indexed row whether a cached tenant list is still current.
+    R"sql(
+CREATE TABLE state_version(id INTEGER PRIMARY KEY CHECK (id = 1), v INTEGER NOT NULL);
+INSERT INTO state_version VALUES(1, 0);
+CREATE TRIGGER tenants_ins_version AFTER INSERT ON tenants
+  BEGIN UPDATE state_version SET v = v + 1 WHERE id = 1; END;
+CREATE TRIGGER tenants_upd_version AFTER UPDATE ON tenants
+  BEGIN UPDATE state_version SET v = v + 1 WHERE id = 1; END;
+CREATE TRIGGER tenants_del_version AFTER DELETE ON tenants
+  BEGIN UPDATE state_version SET v = v + 1 WHERE id = 1; END;
+CREATE TRIGGER leases_ins_version AFTER INSERT ON leases
+  BEGIN UPDATE state_version SET v = v + 1 WHERE id = 1; END;
+CREATE TRIGGER leases_upd_version AFTER UPDATE ON leases
+  BEGIN UPDATE state_version SET v = v + 1 WHERE id = 1; END;
+CREATE TRIGGER leases_del_version AFTER DELETE ON leases
+  BEGIN UPDATE state_version SET v = v + 1 WHERE id = 1; END;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -240,6 +259,18 @@ struct Store::Reader {
     }
   }
 };
+
+namespace {
+Result<std::int64_t> read_state_version(Db& db) {
+  auto st = db.prepare("SELECT v FROM state_version WHERE id = 1");
+  if (!st) return st.error();
+  std::int64_t v = -1;
+  if (sqlite3_step(*st) == SQLITE_ROW) v = sqlite3_column_int64(*st, 0);
+  sqlite3_reset(*st);
+  if (v < 0) return db.error("reading the state version");
+  return v;
+}
+}  // namespace
 
 Store::Reader Store::acquire_reader() {
   {
@@ -478,6 +509,42 @@ Result<std::vector<Tenant>> Store::list_tenants(std::int64_t now) {
   sqlite3_reset(*st);
   if (rc != SQLITE_DONE) return r.db->error("listing tenants");
   return out;
+}
+
+Result<std::int64_t> Store::state_version() {
+  auto r = acquire_reader();
+  if (!r.db) return make_error(Errc::io, "opening a database reader");
+  return read_state_version(*r.db);
+}
+
+Result<TenantListing> Store::list_tenants_versioned(std::int64_t now) {
+  auto r = acquire_reader();
+  if (!r.db) return make_error(Errc::io, "opening a database reader");
+  // One read transaction: the version, the rows and the next expiry describe the same snapshot.
+  if (auto b = r.db->exec("BEGIN"); !b) return b.error();
+  auto listing = [&]() -> Result<TenantListing> {
+    TenantListing out;
+    auto v = read_state_version(*r.db);
+    if (!v) return v.error();
+    out.version = *v;
+    auto st = r.db->prepare(kAll.c_str());
+    if (!st) return st.error();
+    sqlite3_bind_int64(*st, 1, now);
+    int rc;
+    while ((rc = sqlite3_step(*st)) == SQLITE_ROW) out.tenants.push_back(read_tenant(*st));
+    sqlite3_reset(*st);
+    if (rc != SQLITE_DONE) return r.db->error("listing tenants");
+    auto ex = r.db->prepare(
+        "SELECT MIN(expires_at) FROM leases WHERE state = 'active' AND expires_at > ?1");
+    if (!ex) return ex.error();
+    sqlite3_bind_int64(*ex, 1, now);
+    if (sqlite3_step(*ex) == SQLITE_ROW && sqlite3_column_type(*ex, 0) != SQLITE_NULL)
+      out.next_expiry = sqlite3_column_int64(*ex, 0);
+    sqlite3_reset(*ex);
+    return out;
+  }();
+  (void)r.db->exec("COMMIT");
+  return listing;
 }
 
 Result<Tenant> Store::get_tenant(const std::string& name, std::int64_t now) {

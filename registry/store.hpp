@@ -31,7 +31,7 @@
 namespace grafos::registry {
 
 /// Latest schema version this build writes; older databases are migrated on open.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 /// Largest page an audit query returns, whatever `limit` asks for.
 inline constexpr std::int64_t kMaxAuditLimit = 1000;
 /// Group-commit interval of queued audit entries.
@@ -87,6 +87,15 @@ struct AuditFilter {
   std::int64_t limit = 100;
 };
 
+/// All tenants with usage, with what a cache needs to know whether the list is still current.
+struct TenantListing {
+  std::int64_t version = 0;  ///< state_version() of the snapshot the rows come from
+  /// Earliest expiry of an active lease after `now` (usage drops then without any write);
+  /// nullopt when no active lease expires later.
+  std::optional<std::int64_t> next_expiry;
+  std::vector<admin::Tenant> tenants;
+};
+
 /// A registered cell.
 struct Cell {
   std::string provider;
@@ -117,6 +126,10 @@ class Store {
                                       std::int64_t now, const admin::AuditEntry& audit);
   /// All tenants with usage, by id.
   Result<std::vector<admin::Tenant>> list_tenants(std::int64_t now);
+  /// list_tenants() with the snapshot's state version and next lease expiry (one transaction).
+  Result<TenantListing> list_tenants_versioned(std::int64_t now);
+  /// A counter bumped by every committed change to tenants or leases, from any connection.
+  Result<std::int64_t> state_version();
   /// One tenant by exact name (not_found when absent).
   Result<admin::Tenant> get_tenant(const std::string& name, std::int64_t now);
   /// Seed 002 resolution: all digits = id, otherwise exact name.

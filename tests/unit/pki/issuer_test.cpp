@@ -259,10 +259,10 @@ TEST(Issuer, SubjectPublicKeyInfoAndKeyPolicy) {
     bool compressed;
     bool accepted;
   } cases[] = {
-      {"EC", "P-256", false, true},   {"EC", "P-384", false, true},
-      {"EC", "P-256", true, true},    {"RSA", "2048", false, true},
-      {"EC", "P-521", false, false},  {"EC", "secp256k1", false, false},
-      {"RSA", "1024", false, false},  {"EC", "prime192v1", false, false},
+      {"EC", "P-256", false, true},  {"EC", "P-384", false, true},
+      {"EC", "P-256", true, true},   {"RSA", "2048", false, true},
+      {"EC", "P-521", false, false}, {"EC", "secp256k1", false, false},
+      {"RSA", "1024", false, false}, {"EC", "prime192v1", false, false},
   };
   for (const auto& c : cases) {
     EvpPkeyPtr key = keygen(c.type, c.param);

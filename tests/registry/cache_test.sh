@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# GET /tenants is answered from a cached listing while the database's state version is unchanged
+# and no active lease has expired. These cases prove the cache is never stale: writes through the
+# API, writes by another process on the same database file (grafos-registry tenant ..., sqlite3),
+# and a lease that expires with no write at all. Also: a schema-1 database is migrated to 2.
+. "$(dirname "$0")/lib.sh"
+make_pki
+DB=$T/db
+start_server "$DB" || { echo "Bail out! server did not start"; cat "$T/server.log"; exit 1; }
+names() { req admin GET /tenants >/dev/null; jq -r '[.tenants[].name] | join(",")' "$T/body"; }
+field() { req admin GET /tenants >/dev/null; jq -r ".tenants[] | select(.name == \"$1\") | .$2" "$T/body"; }
+
+expect_status "create acme" 201 admin POST /tenants '{"name":"acme","quota_mem":1000}'
+check "listed once" test "$(names)" = acme
+check "listed again (cached) is the same" test "$(names)" = acme
+expect_status "create beta through the API" 201 admin POST /tenants '{"name":"beta","quota_mem":10}'
+check "an API create shows at once" test "$(names)" = acme,beta
+
+"$GRAFOS_REGISTRY" tenant add outside --db "$DB" >/dev/null
+check "a tenant added by another process on the same file shows at once" test "$(names)" = acme,beta,outside
+"$GRAFOS_REGISTRY" tenant disable outside --db "$DB" >/dev/null
+check "a disable by another process shows at once" test "$(field outside status)" = disabled
+sqlite3 "$DB" "UPDATE tenants SET quota_mem = 4242 WHERE name = 'beta'"
+check "a raw SQL update shows at once" test "$(field beta quota_mem)" = 4242
+sqlite3 "$DB" "DELETE FROM tenants WHERE name = 'outside'"
+check "a raw SQL delete shows at once" test "$(names)" = acme,beta
+
+expect_status "mint a 2 s lease" 201 tenant-acme POST /tenants/acme/leases '{"mem":300,"ttl_seconds":2}'
+check "usage counts the lease" test "$(field acme usage_mem)" = 300
+req tenant-acme GET /tenants >/dev/null
+check "a tenant's list is its own row only" test "$(jq -r '[.tenants[].name] | join(",")' "$T/body")" = acme
+sleep 3
+check "usage drops when the lease expires, with no write in between" test "$(field acme usage_mem)" = 0
+check "active_leases drops too" test "$(field acme active_leases)" = 0
+stop_server
+
+# Migration: turn the database back into schema 1 (no state_version, no triggers) and reopen it.
+sqlite3 "$DB" "DROP TRIGGER tenants_ins_version; DROP TRIGGER tenants_upd_version;
+  DROP TRIGGER tenants_del_version; DROP TRIGGER leases_ins_version;
+  DROP TRIGGER leases_upd_version; DROP TRIGGER leases_del_version;
+  DROP TABLE state_version; UPDATE schema_version SET version = 1"
+start_server "$DB" || { echo "Bail out! restart on a schema-1 database failed"; cat "$T/server.log"; exit 1; }
+check "schema 1 is migrated to 2" test "$(sqlite3 "$DB" 'SELECT version FROM schema_version')" = 2
+check "the migration keeps the tenants" test "$(names)" = acme,beta
+expect_status "create after migration" 201 admin POST /tenants '{"name":"gamma"}'
+check "writes after the migration show at once" test "$(names)" = acme,beta,gamma
+check "integrity_check ok" test "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok
+stop_server
+sqlite3 "$DB" "UPDATE schema_version SET version = 3"
+if "$GRAFOS_REGISTRY" tenant list --db "$DB" >"$T/new.out" 2>"$T/new.err"; then
+  not_ok "a database from a newer build is refused"
+else
+  check "a database from a newer build is refused, naming both versions" grep -q "schema version 3, newer than this build's 2" "$T/new.err"
+fi
+finish
