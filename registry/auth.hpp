@@ -4,6 +4,8 @@
 
 #include <openssl/x509.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +29,9 @@ struct Principal {
   std::string cell_id;   ///< Role::cell
   bool via_token = false;
   bool admin_token = false;  ///< a valid FabricAdmin bearer token was presented
+  /// Store::state_version() read while authenticating this request (bearer tokens), so the
+  /// handler's cache checks need not read it again.
+  std::optional<std::int64_t> state_version;
 };
 
 /// DESIGN.md section 4 tenant grammar: 1-63 of [A-Za-z0-9._-], first a letter or digit.

@@ -11,6 +11,8 @@
 #include <ctime>
 #include <future>
 #include <limits>
+#include <mutex>
+#include <unordered_map>
 
 #include "admin/wire.hpp"
 #include "registry/auth.hpp"
@@ -363,9 +365,39 @@ struct Server::Impl {
   std::mutex tenants_mu;
   std::shared_ptr<const TenantsSnapshot> tenants_cache;
 
-  Result<std::shared_ptr<const TenantsSnapshot>> tenants_snapshot() {
+  // Bearer-token owners as of one state version (admin tokens, tenants and their status all bump
+  // it), so a disable or a new token, by whichever process, is seen by the next request. Misses
+  // are kept too (a caller retrying a bad token costs no query) up to a bound.
+  static constexpr size_t kMaxCachedTokens = 4096;
+  std::mutex tokens_mu;
+  std::int64_t tokens_version = -1;
+  std::unordered_map<std::string, std::optional<TokenOwner>> tokens;
+
+  Result<std::optional<TokenOwner>> find_token_cached(const std::string& digest,
+                                                      std::int64_t version) {
+    {
+      std::lock_guard lk(tokens_mu);
+      if (tokens_version == version) {
+        auto it = tokens.find(digest);
+        if (it != tokens.end()) return it->second;
+      }
+    }
+    auto owner = store->find_token(digest);
+    if (!owner) return owner.error();
+    std::lock_guard lk(tokens_mu);
+    if (tokens_version != version) {
+      tokens.clear();
+      tokens_version = version;
+    }
+    if (tokens.size() >= kMaxCachedTokens) tokens.clear();
+    tokens.emplace(digest, *owner);
+    return owner;
+  }
+
+  Result<std::shared_ptr<const TenantsSnapshot>> tenants_snapshot(
+      std::optional<std::int64_t> known_version) {
     std::int64_t now = now_s();
-    auto v = store->state_version();
+    auto v = known_version ? Result<std::int64_t>(*known_version) : store->state_version();
     if (!v) return v.error();
     {
       std::lock_guard lk(tenants_mu);
@@ -460,7 +492,9 @@ struct Server::Impl {
     if (!header.starts_with("Bearer ") || header.size() > 7 + 256)
       return make_error(Errc::unauthorized, "unauthorized: Authorization must be 'Bearer <token>'");
     std::string digest = token_digest(std::string_view(header).substr(7));
-    auto owner = store->find_token(digest);
+    auto version = store->state_version();
+    if (!version) return version.error();
+    auto owner = find_token_cached(digest, *version);
     if (!owner) return owner.error();
     if (!*owner) return make_error(Errc::unauthorized, "unauthorized: invalid bearer token");
     auto& o = **owner;
@@ -476,6 +510,7 @@ struct Server::Impl {
               o.name + "' is disabled");
     Principal p;
     p.via_token = true;
+    p.state_version = *version;
     if (o.kind == TokenOwner::Kind::tenant) {
       p.role = Role::tenant;
       p.tenant = o.name;
@@ -775,7 +810,7 @@ void Server::Impl::install_routes() {
     return r;
   });
   route("GET", "/tenants", "tenant", Access::read, [this](auto&, auto& p) {
-    auto snap = tenants_snapshot();
+    auto snap = tenants_snapshot(p.state_version);
     if (!snap) return from_error(snap.error());
     Reply r;
     if (p.role == Role::tenant) {

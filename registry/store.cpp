@@ -71,9 +71,9 @@ CREATE TABLE cells(
   last_seen INTEGER NOT NULL,
   PRIMARY KEY (provider, cell_id));
 )sql",
-    // 2: a counter that every change to tenants or leases bumps, from any connection (the server,
-    // `grafos-registry tenant ...` on the same file, sqlite3), so a reader can tell with one
-    // indexed row whether a cached tenant list is still current.
+    // 2: a counter that every change to tenants, leases or admin tokens bumps, from any connection
+    // (the server, `grafos-registry tenant ...` on the same file, sqlite3), so a reader can tell
+    // with one indexed row whether a cached tenant list or token lookup is still current.
     R"sql(
 CREATE TABLE state_version(id INTEGER PRIMARY KEY CHECK (id = 1), v INTEGER NOT NULL);
 INSERT INTO state_version VALUES(1, 0);
@@ -88,6 +88,12 @@ CREATE TRIGGER leases_ins_version AFTER INSERT ON leases
 CREATE TRIGGER leases_upd_version AFTER UPDATE ON leases
   BEGIN UPDATE state_version SET v = v + 1 WHERE id = 1; END;
 CREATE TRIGGER leases_del_version AFTER DELETE ON leases
+  BEGIN UPDATE state_version SET v = v + 1 WHERE id = 1; END;
+CREATE TRIGGER admin_tokens_ins_version AFTER INSERT ON admin_tokens
+  BEGIN UPDATE state_version SET v = v + 1 WHERE id = 1; END;
+CREATE TRIGGER admin_tokens_upd_version AFTER UPDATE ON admin_tokens
+  BEGIN UPDATE state_version SET v = v + 1 WHERE id = 1; END;
+CREATE TRIGGER admin_tokens_del_version AFTER DELETE ON admin_tokens
   BEGIN UPDATE state_version SET v = v + 1 WHERE id = 1; END;
 )sql",
 };

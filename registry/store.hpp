@@ -128,7 +128,8 @@ class Store {
   Result<std::vector<admin::Tenant>> list_tenants(std::int64_t now);
   /// list_tenants() with the snapshot's state version and next lease expiry (one transaction).
   Result<TenantListing> list_tenants_versioned(std::int64_t now);
-  /// A counter bumped by every committed change to tenants or leases, from any connection.
+  /// A counter bumped by every committed change to tenants, leases or admin tokens, from any
+  /// connection (another process included).
   Result<std::int64_t> state_version();
   /// One tenant by exact name (not_found when absent).
   Result<admin::Tenant> get_tenant(const std::string& name, std::int64_t now);
