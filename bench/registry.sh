@@ -56,7 +56,7 @@ http {
 CONF
 nginx -c "$T/nginx/nginx.conf" -p "$T/nginx" -e "$T/nginx/error.log" 2>/dev/null
 sleep 0.5
-trap 'kill $(cat "$T/nginx/nginx.pid" 2>/dev/null) 2>/dev/null; cleanup' EXIT
+trap 'set +e; [ -s "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null; cleanup' EXIT
 cmp -s <(curl -s --cacert "$T/pki/ca.pem" "https://127.0.0.1:$NPORT/api/v1/tenants") "$T/tenants.json" ||
   { echo "nginx does not serve the same JSON"; exit 1; }
 
