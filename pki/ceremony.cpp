@@ -142,18 +142,29 @@ std::pair<std::string, std::string> output_names(Role role) {
   }
 }
 
-Result<Issuer> load_issuer(const std::string& ca_cert, const std::string& ca_key,
-                           const hsm::Interaction& interaction) {
+Result<X509Ptr> read_ca_certificate(const std::string& ca_cert) {
   auto pem = read_file(ca_cert, 1024 * 1024);
   if (!pem) return std::move(pem).error().context("reading --ca-cert");
   auto cert = x509_from_pem(*pem);
   if (!cert) return std::move(cert).error().context("reading --ca-cert '" + ca_cert + "'");
+  return cert;
+}
+
+Result<Issuer> load_issuer(X509Ptr ca_cert, const std::string& ca_key,
+                           const hsm::Interaction& interaction) {
   const std::string what = "loading the CA key";
   auto km = hsm::open_key_manager(ca_key, interaction);
   if (!km) return std::move(km).error().context(what);
   auto signer = (*km)->create_signer(ca_key);
   if (!signer) return std::move(signer).error().context(what);
-  return Issuer::create(std::move(*cert), std::move(*signer));
+  return Issuer::create(std::move(ca_cert), std::move(*signer));
+}
+
+Result<Issuer> load_issuer(const std::string& ca_cert, const std::string& ca_key,
+                           const hsm::Interaction& interaction) {
+  auto cert = read_ca_certificate(ca_cert);
+  if (!cert) return std::move(cert).error();
+  return load_issuer(std::move(*cert), ca_key, interaction);
 }
 
 Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& interaction) {
@@ -250,15 +261,11 @@ Result<WrittenCert> issue_leaf(const LeafRequest& req, const hsm::Interaction& i
     if (!k) return std::move(k).error().context("--csr '" + req.csr + "'");
     subject_key = std::move(*k);
   }
-  {
-    auto pem = read_file(req.ca_cert, 1024 * 1024);
-    if (!pem) return std::move(pem).error().context("reading --ca-cert");
-    auto ca = x509_from_pem(*pem);
-    if (!ca) return std::move(ca).error().context("reading --ca-cert '" + req.ca_cert + "'");
-    if (auto r = check_validity_within_ca(ca->get(), days); !r) return r.error();
-  }
+  auto ca = read_ca_certificate(req.ca_cert);
+  if (!ca) return std::move(ca).error();
+  if (auto r = check_validity_within_ca(ca->get(), days); !r) return r.error();
 
-  auto issuer = load_issuer(req.ca_cert, req.ca_key, interaction);
+  auto issuer = load_issuer(std::move(*ca), req.ca_key, interaction);
   if (!issuer) return std::move(issuer).error();
   if (!with_csr) {
     auto k = new_leaf_key();
@@ -393,11 +400,9 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
 
   // Validate every output and the validity of every certificate before the CA key is loaded.
   if (auto r = check_out_dir(req.out); !r) return r.error();
+  auto ca = read_ca_certificate(req.ca_cert);
+  if (!ca) return std::move(ca).error();
   {
-    auto pem = read_file(req.ca_cert, 1024 * 1024);
-    if (!pem) return std::move(pem).error().context("reading --ca-cert");
-    auto ca = x509_from_pem(*pem);
-    if (!ca) return std::move(ca).error().context("reading --ca-cert '" + req.ca_cert + "'");
     std::set<int> day_values;
     for (const auto& e : *entries)
       day_values.insert(req.days.value_or(profile_for(e.identity).default_days));
@@ -417,7 +422,7 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
         return std::move(r).error().context("batch line " + std::to_string(e.line));
   }
 
-  auto issuer = load_issuer(req.ca_cert, req.ca_key, interaction);
+  auto issuer = load_issuer(std::move(*ca), req.ca_key, interaction);
   if (!issuer) return std::move(issuer).error();
   auto out_created = make_dir(req.out);
   if (!out_created) return std::move(out_created).error();

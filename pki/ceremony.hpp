@@ -106,6 +106,13 @@ std::string batch_folder_name(const Identity& id);
 Result<Issuer> load_issuer(const std::string& ca_cert, const std::string& ca_key,
                            const hsm::Interaction& interaction);
 
+/// Same, with the CA certificate already read (read_ca_certificate()).
+Result<Issuer> load_issuer(X509Ptr ca_cert, const std::string& ca_key,
+                           const hsm::Interaction& interaction);
+
+/// Reads the PEM CA certificate at `ca_cert` (errors name --ca-cert).
+Result<X509Ptr> read_ca_certificate(const std::string& ca_cert);
+
 /// Certificate and key file names for a role: {"client.pem","client-key.pem"} and so on.
 std::pair<std::string, std::string> output_names(Role role);
 
