@@ -66,12 +66,24 @@ struct Fd {
 // Hashes one file with `buf`; adds progress to `done`.
 FileDigest hash_one(const std::string& path, const EVP_MD* md, unsigned char* buf, size_t buf_size,
                     std::atomic<uint64_t>& done, const HashOptions& opt, uint64_t total) {
+  // A device node is never opened (opening some has side effects: a tape rewinds, a watchdog
+  // arms). O_PATH names the inode without opening it; only once fstat says it is a regular file
+  // is that same inode opened for reading, through /proc/self/fd, so a path swapped for a device
+  // in between cannot be opened either.
+  Fd p;
+  p.fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (p.fd < 0) return errno_digest(errno, "cannot stat");
   struct stat st {};
-  // stat first: a device node is never opened (opening some has side effects).
-  if (::stat(path.c_str(), &st) != 0) return errno_digest(errno, "cannot stat");
+  if (::fstat(p.fd, &st) != 0) return errno_digest(errno, "cannot stat");
   if (!S_ISREG(st.st_mode)) return fail(FileStatus::not_regular, "is " + kind_of(st.st_mode));
   Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  const std::string by_fd = "/proc/self/fd/" + std::to_string(p.fd);
+  f.fd = ::open(by_fd.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (f.fd < 0 && errno == ENOENT) {
+    // No /proc (a minimal chroot): open the path; the inode check below catches a swap, and a
+    // swap to a device in this window is the only exposure left.
+    f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  }
   if (f.fd < 0) return errno_digest(errno, "cannot open");
   struct stat st2 {};
   if (::fstat(f.fd, &st2) != 0) return errno_digest(errno, "cannot stat");

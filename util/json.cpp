@@ -8,6 +8,13 @@ namespace grafos {
 
 Result<nlohmann::json> parse_json_strict(std::string_view text, int max_depth) {
   using nlohmann::json;
+  // nlohmann's lexer takes a NUL byte for the end of the input and silently accepts whatever
+  // follows it, and it skips a UTF-8 byte-order mark: either would let two readers of the same
+  // bytes see different documents. Neither is valid JSON text (RFC 8259 section 8.1).
+  if (auto nul = text.find('\0'); nul != std::string_view::npos)
+    return Error{Errc::invalid_input, "malformed JSON: NUL byte at offset " + std::to_string(nul)};
+  if (text.starts_with("\xEF\xBB\xBF"))
+    return Error{Errc::invalid_input, "malformed JSON: a byte-order mark is not allowed"};
   std::vector<std::set<std::string>> keys;  // one key set per open object
   std::string problem;
   auto cb = [&](int depth, json::parse_event_t event, json& parsed) -> bool {

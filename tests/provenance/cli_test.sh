@@ -136,11 +136,20 @@ json.dump(d2, open("schema2.json", "w"))
 d3 = dict(d); d3["binaries"] = d["binaries"] + [d["binaries"][0]]
 json.dump(d3, open("duppath.json", "w"))
 open("trailing.json", "w").write(text + "x")
+open("nul.json", "wb").write(text.encode() + b"\0{\"schema_version\": 2, junk ]]]")
+open("bom.json", "wb").write(b"\xef\xbb\xbf" + text.encode())
 d4 = json.loads(text); d4["later"] = {"k": [1, 2]}; d4["reserved"]["aws"] = {"ami": "ami-1"}
 json.dump(d4, open("unknown.json", "w"))
 PY
 check "verify refuses malformed (truncated) JSON" 3 "malformed JSON" verify --input truncated.json
 check "verify refuses trailing bytes" 3 "malformed JSON" verify --input trailing.json
+check "verify refuses a NUL byte followed by anything" 3 "NUL byte" verify --input nul.json
+check "verify refuses a byte-order mark" 3 "byte-order mark" verify --input bom.json
+check "sign refuses a record with a NUL byte" 3 "NUL byte" \
+  sign --input nul.json --sign-key pki/signer-key.pem --sign-cert pki/signer.pem \
+  --output nul-bundle.json
+if [ -e nul-bundle.json ]; then tap_result 1 "a refused sign writes nothing" "nul-bundle.json exists"
+else tap_result 0 "a refused sign writes nothing"; fi
 check "verify refuses duplicate JSON keys" 3 "duplicate JSON key" verify --input dupkey.json
 check "verify refuses an unknown schema_version" 3 "unknown schema_version 2" verify --input schema2.json
 check "verify refuses duplicate paths" 3 "duplicate binary path" verify --input duppath.json
@@ -174,6 +183,16 @@ check "an unsigned record with --ca is refused" 1 "unsigned record" \
   verify --input first.json --ca pki/ca/ca.pem
 check "a bundle checked against another CA is refused" 1 "does not chain" \
   verify --input bundle.json --ca pki/other/ca.pem
+# An empty --ca (a deploy script's unset variable) is a usage error, never "no --ca".
+check "an empty --ca is a usage error, not an unsigned verify" 2 "--ca: must not be empty" \
+  verify --input first.json --ca ""
+check "build with an empty --sign-key is a usage error" 2 "--sign-key: must not be empty" \
+  build --binary "$B1" --output empty-key.json --sign-key "" --sign-cert ""
+check "sign with an empty --sign-cert is a usage error" 2 "--sign-cert: must not be empty" \
+  sign --input first.json --sign-key pki/signer-key.pem --sign-cert "" --output empty-cert.json
+if [ -e empty-key.json ] || [ -e empty-cert.json ]; then
+  tap_result 1 "empty-flag refusals write nothing" "$(ls empty-*.json)"
+else tap_result 0 "empty-flag refusals write nothing"; fi
 check "sign refuses to overwrite without --force" 4 "--force" \
   sign --input unknown.json "${S[@]}" --output bundle.json
 check "sign refuses a tenant certificate" 3 "codeSigning" \

@@ -8,6 +8,13 @@
 
 namespace grafos::tools {
 
+const CLI::Validator& non_empty() {
+  static const CLI::Validator v(
+      [](std::string& value) { return value.empty() ? std::string("must not be empty") : ""; }, "",
+      "NONEMPTY");
+  return v;
+}
+
 int exit_status_for(Errc code) {
   switch (code) {
     case Errc::usage:

@@ -60,6 +60,11 @@ struct Context {
   bool color_stdout() const;
 };
 
+/// CLI11 check that a value is not empty: an empty --ca or --sign-key must be a usage error,
+/// never the same as leaving the flag out (a deploy script's unset variable would otherwise turn
+/// off signature checking).
+const CLI::Validator& non_empty();
+
 /// Adds the seed's global flags (--fabric, --json, --wide, --no-color, --pool) to `app`.
 void add_global_options(CLI::App& app, GlobalOptions& global);
 

@@ -26,8 +26,10 @@ constexpr const char* kExitText =
     "Exit status: 0 every binary matches (and the signature holds); 1 mismatch: a binary differs, "
     "is missing or is not a regular file, or the signature, signer certificate or chain is "
     "refused; 2 usage: bad flags, wrong number of --binary overrides, a bundle without --ca; "
-    "3 bad input: malformed JSON, duplicate keys, unknown schema_version, duplicate paths, "
-    "bad base64; 6 the input or --ca file cannot be read.\n";
+    "3 bad input: malformed JSON (a NUL byte or byte-order mark included), duplicate keys, "
+    "unknown schema_version, duplicate paths, bad base64, an --input that is not a regular file; "
+    "6 the input or --ca file cannot be read; 7 an OpenSSL operation failed (e.g. a --ca file "
+    "with no certificate).\n";
 
 struct BuildOptions {
   std::string image_kind, image_name, output = "provenance.json", repo = ".";
@@ -330,9 +332,11 @@ void add_image_provenance(CLI::App& app, Context& ctx) {
       ->add_option("--sign-key", b.sign_key,
                    "Sign the record with this key (a PEM path, a pkcs11: URI or a TSS2 PEM / "
                    "handle:) and write a Sigstore bundle")
-      ->type_name("REF");
+      ->type_name("REF")
+      ->check(non_empty());
   build->add_option("--sign-cert", b.sign_cert, "Provenance-signer certificate (PEM) of --sign-key")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->check(non_empty());
   build->add_flag("--force", b.force, "Replace an existing --output file");
   build->callback([&ctx] { run_build(ctx, b); });
 
@@ -343,16 +347,20 @@ void add_image_provenance(CLI::App& app, Context& ctx) {
       "https://grafos.dev/provenance/image/v1) inside a DSSE envelope and write it with the signer "
       "certificate as one Sigstore bundle v0.3 JSON file (no transparency-log entries)");
   add_global_options(*sign, ctx.global);
-  sign->add_option("--input", s.input, "Path to the provenance record to sign")->required();
+  sign->add_option("--input", s.input, "Path to the provenance record to sign")
+      ->required()
+      ->check(non_empty());
   sign->add_option("--sign-key", s.sign_key,
                    "Signing key: a PEM path, a pkcs11: URI or a TSS2 PEM / handle:")
       ->type_name("REF")
-      ->required();
+      ->required()
+      ->check(non_empty());
   sign->add_option("--sign-cert", s.sign_cert,
                    "Provenance-signer certificate (PEM) of --sign-key (codeSigning EKU, "
                    "urn:fabricbios:provenance-signer:<pipeline>)")
       ->type_name("FILE")
-      ->required();
+      ->required()
+      ->check(non_empty());
   sign->add_option("--output", s.output, "Output bundle path. Use `-` for stdout")
       ->capture_default_str();
   sign->add_flag("--force", s.force, "Replace an existing --output file");
@@ -368,7 +376,8 @@ void add_image_provenance(CLI::App& app, Context& ctx) {
   verify
       ->add_option("--input", v.input,
                    "Path to the provenance record (or signed bundle) to verify against")
-      ->required();
+      ->required()
+      ->check(non_empty());
   auto* vbin = verify->add_option(
       "--binary", v.binaries,
       "Optional override for binary paths (repeatable, order-matched against the record) when "
@@ -378,7 +387,8 @@ void add_image_provenance(CLI::App& app, Context& ctx) {
       ->add_option("--ca", v.ca,
                    "Fabric CA certificate (PEM). Required for a signed bundle; an unsigned "
                    "record is refused when it is given")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->check(non_empty());
   verify->callback([&ctx, vbin] { run_verify(ctx, v, vbin->count() > 0); });
 }
 

@@ -151,7 +151,7 @@ def dump(obj):
 def vector(name, text, status, expect, args=None):
     d = os.path.join(HERE, name)
     os.makedirs(d)
-    with open(os.path.join(d, "input.json"), "w") as f:
+    with open(os.path.join(d, "input.json"), "w", encoding="utf-8") as f:
         f.write(text)
     default = ["--ca", "../pki/ca.pem", "--binary", "../bin/fabricbiosd",
                "--binary", "../bin/grafos-scheduler"]
@@ -312,6 +312,8 @@ def main():
     vector("duplicate_keys_fail", '{"mediaType": "x",' + good_text.lstrip()[1:], 3,
            "duplicate JSON key")
     vector("trailing_bytes_fail", good_text + "{}", 3, "malformed JSON")
+    vector("nul_then_document_fail", good_text + "\0{\"mediaType\": \"x\"}\n", 3, "NUL byte")
+    vector("byte_order_mark_fail", "\ufeff" + good_text, 3, "byte-order mark")
     vector("truncated_fail", good_text[: len(good_text) // 2], 3, "malformed JSON")
 
     # Trust and invocation.

@@ -435,6 +435,10 @@ TEST_F(VerifyRecord, BadInputIsRefused) {
        "unknown schema_version"},
       {"empty", "", "malformed JSON"},
       {"number overflow (found by fuzzing)", "{\"schema_version\": 1e99999}", "malformed JSON"},
+      // nlohmann's lexer stops at a NUL and skips a BOM: both must be refused, not resolved.
+      {"NUL then anything", t + std::string(1, '\0') + "{\"schema_version\": 2}", "NUL byte"},
+      {"NUL inside", t.substr(0, 5) + std::string(1, '\0') + t.substr(5), "NUL byte"},
+      {"byte-order mark", "\xEF\xBB\xBF" + t, "byte-order mark"},
   };
   for (auto& c : cases) {
     auto r = verify(c.input);
@@ -618,6 +622,15 @@ TEST_F(Signed, VerifyRefusalsWithClearReasons) {
        nullptr, Errc::invalid_input, "unknown schema_version"},
       {"payload not JSON", resign(good, "not json", std::string(kPayloadType), *signer_), nullptr,
        Errc::invalid_input, "malformed JSON"},
+      {"signed payload with a NUL and a second document",
+       resign(good, body + std::string(1, '\0') + "{\"_type\":\"evil\"}", std::string(kPayloadType),
+              *signer_),
+       nullptr, Errc::invalid_input, "NUL byte"},
+      {"signed payload with a byte-order mark",
+       resign(good, "\xEF\xBB\xBF" + body, std::string(kPayloadType), *signer_), nullptr,
+       Errc::invalid_input, "byte-order mark"},
+      {"bundle followed by a NUL and garbage", good + std::string(1, '\0') + " anything", nullptr,
+       Errc::invalid_input, "NUL byte"},
       {"unsigned record with CA", record_.dump(), nullptr, Errc::mismatch, "unsigned record"},
       {"no signature", edit(good, "/dsseEnvelope/signatures", json::array()), nullptr,
        Errc::mismatch, "no signature"},
