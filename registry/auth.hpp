@@ -25,6 +25,8 @@ struct Principal {
   Role role = Role::tenant;
   std::string name;    ///< the URN ("urn:fabricbios:...") or "token:<name>" / "admin-token:<name>"
   std::string tenant;  ///< Role::tenant: the tenant it is scoped to
+  /// Role::tenant from a bearer token: the tenant's id (a certificate carries only the name).
+  std::optional<std::int64_t> tenant_id;
   std::string provider;  ///< Role::cell
   std::string cell_id;   ///< Role::cell
   bool via_token = false;

@@ -7,11 +7,16 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <future>
+#include <iterator>
 #include <limits>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 
 #include "admin/wire.hpp"
@@ -69,25 +74,6 @@ Reply error_reply(int status, const std::string& code, const std::string& messag
   return r;
 }
 
-int status_for(Errc c) {
-  switch (c) {
-    case Errc::invalid_input:
-    case Errc::usage:
-      return 400;
-    case Errc::not_found:
-      return 404;
-    case Errc::exists:
-    case Errc::conflict:
-      return 409;
-    case Errc::unauthorized:
-      return 401;
-    case Errc::forbidden:
-      return 403;
-    default:
-      return 500;
-  }
-}
-
 std::string default_code(int status) {
   switch (status) {
     case 400:
@@ -104,8 +90,12 @@ std::string default_code(int status) {
       return "conflict";
     case 413:
       return "payload_too_large";
+    case 411:
+      return "length_required";
     case 414:
       return "uri_too_long";
+    case 415:
+      return "unsupported_media_type";
     default:
       return status >= 500 ? "internal" : "bad_request";
   }
@@ -144,17 +134,11 @@ Reply ok_reply(int status, json body) {
 }
 
 Reply from_error(const Error& e) {
-  int status = status_for(e.code);
+  int status = http_status(e.code);
   auto [code, msg] = split_wire_code(e.message);
   if (code.empty()) code = default_code(status);
   if (status == 500) msg = "internal error (see the server log)";
   return error_reply(status, code, msg);
-}
-
-std::string outcome_for(int status) {
-  if (status < 400) return "allowed";
-  if (status == 401 || status == 403) return "denied";
-  return "error";
 }
 
 // ---- strict body decoding ----
@@ -215,20 +199,20 @@ Result<std::string> get_str(const json& j, const char* k, bool required) {
 }
 
 Result<std::int64_t> parse_i64(const std::string& name, const std::string& v, bool non_negative) {
-  if (v.empty() || v.size() > 19)
-    return make_error(Errc::invalid_input,
-                      "bad_request: query parameter '" + name + "' must be an integer");
-  size_t i = 0;
-  if (v[0] == '-' && !non_negative) i = 1;
-  if (i == v.size())
-    return make_error(Errc::invalid_input,
-                      "bad_request: query parameter '" + name + "' must be an integer");
-  for (; i < v.size(); ++i)
-    if (v[i] < '0' || v[i] > '9')
-      return make_error(Errc::invalid_input,
-                        "bad_request: query parameter '" + name + "' must be " +
-                            (non_negative ? "a non-negative integer" : "an integer"));
-  return static_cast<std::int64_t>(std::stoll(v));
+  auto refuse = [&](const std::string& why) {
+    return make_error(Errc::invalid_input, "bad_request: query parameter '" + name + "' " + why);
+  };
+  const char* kind = non_negative ? "a non-negative integer" : "an integer";
+  if (v.empty() || (non_negative && v[0] == '-')) return refuse(std::string("must be ") + kind);
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec == std::errc::result_out_of_range)
+    return refuse(std::string("is out of range (") + kind + " from " +
+                  (non_negative ? "0" : std::to_string(std::numeric_limits<std::int64_t>::min())) +
+                  " to " + std::to_string(std::numeric_limits<std::int64_t>::max()) + ")");
+  if (ec != std::errc() || end != v.data() + v.size())
+    return refuse(std::string("must be ") + kind);
+  return n;
 }
 
 Result<bool> parse_flag(const httplib::Request& req, const char* name) {
@@ -259,6 +243,69 @@ Result<void> check_name(const std::string& name) {
                           "' must be 1-63 characters of [A-Za-z0-9._-] starting with a letter or "
                           "digit");
   return ok();
+}
+
+// A request refused before any route ran.
+struct Refusal {
+  int status = 400;
+  std::string code;
+  std::string message;
+};
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// What a client wrote in a header, for a message: at most 40 bytes, printable ASCII.
+std::string shown(std::string_view v) {
+  std::string out;
+  for (char c : v.substr(0, 40)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out;
+}
+
+// cpp-httplib 0.11 bounds a request body (set_payload_max_length) only through its
+// Content-Length: a chunked body, or a POST, PUT or PATCH without Content-Length (read until EOF),
+// is read without limit, and a gzip or br body is inflated. Its pre-routing handler runs after
+// the headers and before the body is read, so everything but an identity body of declared length
+// is refused there, before authentication. A DELETE without Content-Length has no body (RFC 9112
+// section 6.3; cpp-httplib reads none), which is what grafos-admin delete-tenant sends.
+std::optional<Refusal> body_framing_refusal(const httplib::Request& req, std::size_t max_body) {
+  std::string limit = "at most " + std::to_string(max_body) + " bytes";
+  if (req.has_header("Transfer-Encoding"))
+    return Refusal{411, "length_required",
+                   "Transfer-Encoding '" + shown(req.get_header_value("Transfer-Encoding")) +
+                       "' is not accepted: send the body with a Content-Length (" + limit + ")"};
+  for (auto [it, end] = req.headers.equal_range("Content-Encoding"); it != end; ++it)
+    if (!iequals(trim(it->second), "identity"))
+      return Refusal{415, "unsupported_media_type",
+                     "Content-Encoding '" + shown(it->second) +
+                         "' is not accepted: send the body uncompressed (identity)"};
+  auto lengths = req.headers.equal_range("Content-Length");
+  if (lengths.first == lengths.second) {
+    // The methods cpp-httplib reads a body for even without a Content-Length.
+    for (const char* m : {"POST", "PUT", "PATCH", "PRI"})
+      if (req.method == m)
+        return Refusal{
+            411, "length_required",
+            req.method + " needs a Content-Length header (0 without a body; " + limit + ")"};
+    return std::nullopt;
+  }
+  std::string_view v = trim(lengths.first->second);
+  if (std::next(lengths.first) != lengths.second)
+    return Refusal{400, "bad_request", "more than one Content-Length header"};
+  if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string_view::npos)
+    return Refusal{400, "bad_request",
+                   "Content-Length '" + shown(lengths.first->second) + "' is not a decimal length"};
+  return std::nullopt;
 }
 
 int ssl_ctx_index() {
@@ -416,6 +463,25 @@ struct Server::Impl {
     return std::shared_ptr<const TenantsSnapshot>(std::move(snap));
   }
 
+  // Audits a request refused before any route ran (no principal was authenticated; a verified
+  // client certificate names the caller).
+  void audit_refusal(const httplib::Request& req, int status, std::string detail) {
+    admin::AuditEntry e;
+    e.time = now_s();
+    e.kind = "auth";
+    e.principal = "unauthenticated";
+    std::string tenant;
+    if (req.ssl)
+      if (X509* c = SSL_get0_peer_certificate(req.ssl)) {
+        e.principal = cert_label(c);
+        if (auto p = principal_from_cert(c); p && p->role == Role::tenant) tenant = p->tenant;
+      }
+    e.action = req.method + " " + req.path.substr(0, 200);
+    e.outcome = audit_outcome(status);
+    e.detail = std::move(detail);
+    store->audit(std::move(e), std::move(tenant));
+  }
+
   // -- TLS --
   static int verify_cb(int preverify_ok, X509_STORE_CTX* sctx) {
     SSL* ssl =
@@ -514,6 +580,7 @@ struct Server::Impl {
     if (o.kind == TokenOwner::Kind::tenant) {
       p.role = Role::tenant;
       p.tenant = o.name;
+      p.tenant_id = o.id;
       p.name = "token:" + o.name;
       store->touch_tenant(o.id, now_s());
     } else {
@@ -566,6 +633,12 @@ struct Server::Impl {
       case Access::lease:
         if (p.role != Role::fabric_admin && p.role != Role::tenant)
           return deny("tenant or fabric-admin");
+        // A tenant mints and releases its own leases with its certificate alone; a fabric-admin
+        // lease write, on any tenant, is an admin write.
+        if (p.role == Role::fabric_admin && cfg.auth == AuthMode::mtls_token && !p.admin_token)
+          return make_error(Errc::unauthorized,
+                            "unauthorized: fabric-admin lease writes require a FabricAdmin bearer "
+                            "token under --auth mtls+token");
         return ok();
       case Access::cell:
         if (p.role != Role::cell) return deny("cell");
@@ -580,6 +653,7 @@ struct Server::Impl {
     e.time = now_s();
     e.kind = kind;
     e.principal = p.name;
+    if (p.role == Role::tenant) e.tenant_id = p.tenant_id;
     e.action = req.method + " " + req.path;
     return e;
   }
@@ -617,12 +691,12 @@ struct Server::Impl {
       }
       if (!r.audited) {
         auto e = audit_for(audit_kind, p, req);
-        if (p.role == Role::tenant && !p.tenant.empty() && who) {
-          // tenant_id is resolved lazily; the tenant name is in the principal.
-        }
-        e.outcome = outcome_for(r.status);
+        e.outcome = audit_outcome(r.status);
         e.detail = r.detail;
-        store->audit(std::move(e));
+        // A token principal brings its tenant's id; a certificate only the name, which the
+        // group commit resolves (no lookup on the request path).
+        bool tenant = who && p.role == Role::tenant && !e.tenant_id;
+        store->audit(std::move(e), tenant ? p.tenant : std::string());
       }
       res.status = r.status;
       res.set_content(r.raw.empty() ? r.body.dump() : std::move(r.raw), kJsonType);
@@ -701,7 +775,9 @@ Reply Server::Impl::fan_out_audit(const httplib::Request& req, const AuditFilter
   bool fan = all && cfg.mode == ServerMode::orchestrator;
   if (fan) {
     local.skip = 0;
-    local.limit = std::min<std::int64_t>(f.skip + f.limit, kMaxAuditLimit);
+    // Each source's first skip + limit entries, at most kMaxAuditLimit (saturating: skip may be
+    // as large as INT64_MAX).
+    local.limit = f.skip >= kMaxAuditLimit - f.limit ? kMaxAuditLimit : f.skip + f.limit;
   }
   auto entries = store->query_audit(local);
   if (!entries) return from_error(entries.error());
@@ -1022,21 +1098,24 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, Store& store
   im.http->set_keep_alive_timeout(10);
   im.http->set_read_timeout(10, 0);
   im.http->set_write_timeout(10, 0);
+  im.http->set_pre_routing_handler([&im](const httplib::Request& req, httplib::Response& res) {
+    auto refusal = body_framing_refusal(req, im.cfg.max_body);
+    if (!refusal) return httplib::Server::HandlerResponse::Unhandled;
+    im.audit_refusal(
+        req, refusal->status,
+        "HTTP " + std::to_string(refusal->status) + " " + refusal->code + ": " + refusal->message);
+    res.status = refusal->status;
+    // The body was not read: the connection cannot carry another request.
+    res.set_header("Connection", "close");
+    res.set_content(json(admin::ErrorBody{refusal->code, refusal->message}).dump(), kJsonType);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   im.http->set_error_handler(httplib::Server::HandlerWithResponse(
       [&im](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         // Refused before any route ran (413 body too large, 400 bad request line, 404 outside
         // /api).
-        admin::AuditEntry e;
-        e.time = now_s();
-        e.kind = "auth";
-        e.principal = "unauthenticated";
-        if (req.ssl)
-          if (X509* c = SSL_get0_peer_certificate(req.ssl)) e.principal = cert_label(c);
-        e.action = req.method + " " + req.path.substr(0, 200);
-        e.outcome = "error";
-        e.detail = "HTTP " + std::to_string(res.status);
-        im.store->audit(std::move(e));
+        im.audit_refusal(req, res.status, "HTTP " + std::to_string(res.status));
         std::string code = default_code(res.status);
         std::string msg = res.status == 413
                               ? "request body exceeds " + std::to_string(im.cfg.max_body) + " bytes"

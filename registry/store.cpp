@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include <nlohmann/json.hpp>
 
 #include "util/bytes.hpp"
@@ -182,6 +185,31 @@ bool all_digits(const std::string& s) {
 
 }  // namespace
 
+int http_status(Errc code) {
+  switch (code) {
+    case Errc::invalid_input:
+    case Errc::usage:
+      return 400;
+    case Errc::not_found:
+      return 404;
+    case Errc::exists:
+    case Errc::conflict:
+      return 409;
+    case Errc::unauthorized:
+      return 401;
+    case Errc::forbidden:
+      return 403;
+    default:
+      return 500;
+  }
+}
+
+std::string audit_outcome(int status) {
+  if (status < 400) return "allowed";
+  if (status == 401 || status == 403) return "denied";
+  return "error";
+}
+
 std::pair<std::string, std::string> split_wire_code(const std::string& message) {
   auto pos = message.find(": ");
   if (pos == std::string::npos || pos == 0) return {"", message};
@@ -205,7 +233,8 @@ Error Db::error(std::string_view what) const {
                                   ")");
 }
 
-Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create) {
+Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create,
+                                     std::chrono::milliseconds busy_timeout) {
   std::unique_ptr<Db> d(new Db());
   if (create) {
     // Create with 0600 up front: the file holds token digests and the audit trail.
@@ -219,7 +248,7 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create) {
     std::string msg = std::string("opening database ") + path + ": " + sqlite3_errstr(rc);
     return make_error(rc == SQLITE_CANTOPEN ? Errc::not_found : Errc::io, msg);
   }
-  sqlite3_busy_timeout(d->db_, 5000);
+  sqlite3_busy_timeout(d->db_, static_cast<int>(busy_timeout.count()));
   sqlite3_extended_result_codes(d->db_, 1);
   if (auto r = d->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
       !r)
@@ -287,7 +316,7 @@ Store::Reader Store::acquire_reader() {
       return Reader(this, std::move(d));
     }
   }
-  auto d = Db::open(path_, false);
+  auto d = Db::open(path_, false, busy_timeout_);
   return Reader(this, d ? std::move(*d) : nullptr);
 }
 
@@ -301,10 +330,12 @@ Store::~Store() {
   flush();
 }
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& path, bool create) {
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, bool create,
+                                           std::chrono::milliseconds busy_timeout) {
   std::unique_ptr<Store> s(new Store());
   s->path_ = path;
-  auto w = Db::open(path, create);
+  s->busy_timeout_ = busy_timeout;
+  auto w = Db::open(path, create, busy_timeout);
   if (!w) return w.error();
   s->writer_ = std::move(*w);
   Db& db = *s->writer_;
@@ -355,7 +386,7 @@ void Store::flusher_loop() {
 }
 
 void Store::flush() {
-  std::vector<AuditEntry> q;
+  std::vector<QueuedAudit> q;
   std::map<std::int64_t, std::int64_t> t;
   std::lock_guard wl(write_mu_);
   {
@@ -364,24 +395,47 @@ void Store::flush() {
     t.swap(touched_);
   }
   if (q.empty() && t.empty()) return;
-  Db& db = *writer_;
-  if (!db.exec("BEGIN IMMEDIATE")) return;
-  for (auto& e : q) (void)insert_audit(db, e);
+  if (commit_batch(*writer_, q, t)) return;
+  // Not committed (another connection holds the write lock past the busy timeout, an I/O error):
+  // the batch goes back in front of whatever was queued meanwhile, for the next flush to retry.
+  std::lock_guard lk(queue_mu_);
+  q.insert(q.end(), std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+  queue_.swap(q);
   for (auto& [id, when] : t) {
-    auto st = db.prepare(
-        "UPDATE tenants SET last_used = ?2 WHERE id = ?1 AND (last_used IS NULL OR last_used < "
-        "?2)");
-    if (!st) continue;
-    sqlite3_bind_int64(*st, 1, id);
-    sqlite3_bind_int64(*st, 2, when);
-    sqlite3_step(*st);
+    auto& v = touched_[id];
+    if (v < when) v = when;
   }
-  if (!db.exec("COMMIT")) (void)db.exec("ROLLBACK");
 }
 
-void Store::audit(AuditEntry entry) {
+Result<void> Store::commit_batch(Db& db, const std::vector<QueuedAudit>& entries,
+                                 const std::map<std::int64_t, std::int64_t>& touched) {
+  if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return r;
+  auto r = [&]() -> Result<void> {
+    for (auto& q : entries)
+      if (auto w = insert_audit(db, q.entry, q.tenant_name); !w) return w;
+    for (auto& [id, when] : touched) {
+      auto st = db.prepare(
+          "UPDATE tenants SET last_used = ?2 WHERE id = ?1 AND (last_used IS NULL OR last_used < "
+          "?2)");
+      if (!st) return st.error();
+      sqlite3_bind_int64(*st, 1, id);
+      sqlite3_bind_int64(*st, 2, when);
+      if (sqlite3_step(*st) != SQLITE_DONE) return db.error("recording a tenant's last use");
+    }
+    return db.exec("COMMIT");
+  }();
+  if (!r) (void)db.exec("ROLLBACK");
+  return r;
+}
+
+void Store::audit(AuditEntry entry, std::string tenant_name) {
   std::lock_guard lk(queue_mu_);
-  queue_.push_back(std::move(entry));
+  queue_.push_back(QueuedAudit{std::move(entry), std::move(tenant_name)});
+}
+
+std::size_t Store::queued_audit() {
+  std::lock_guard lk(queue_mu_);
+  return queue_.size();
 }
 
 void Store::touch_tenant(std::int64_t tenant_id, std::int64_t now) {
@@ -390,10 +444,10 @@ void Store::touch_tenant(std::int64_t tenant_id, std::int64_t now) {
   if (v < now) v = now;
 }
 
-Result<void> Store::insert_audit(Db& db, const AuditEntry& e) {
+Result<void> Store::insert_audit(Db& db, const AuditEntry& e, const std::string& tenant_name) {
   auto st = db.prepare(
       "INSERT INTO audit(time, kind, principal, tenant_id, action, outcome, detail)"
-      " VALUES(?,?,?,?,?,?,?)");
+      " VALUES(?1, ?2, ?3, COALESCE(?4, (SELECT id FROM tenants WHERE name = ?8)), ?5, ?6, ?7)");
   if (!st) return st.error();
   sqlite3_bind_int64(*st, 1, e.time);
   bind_text(*st, 2, e.kind);
@@ -402,6 +456,10 @@ Result<void> Store::insert_audit(Db& db, const AuditEntry& e) {
   bind_text(*st, 5, e.action);
   bind_text(*st, 6, e.outcome);
   bind_text(*st, 7, e.detail);
+  if (tenant_name.empty())
+    sqlite3_bind_null(*st, 8);
+  else
+    bind_text(*st, 8, tenant_name);
   if (sqlite3_step(*st) != SQLITE_DONE) return db.error("writing audit entry");
   return ok();
 }
@@ -416,25 +474,31 @@ Result<T> Store::write_tx(F&& body, const AuditEntry& audit_in) {
   AuditEntry a = audit_in;
   std::unique_lock wl(write_mu_);
   Db& db = *writer_;
-  if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return r.error();
+  // Whatever fails (BEGIN on a busy database, the change itself, its audit row, COMMIT), the
+  // change is rolled back and its audit entry is queued instead, with the outcome of the HTTP
+  // status the caller gets: every request ends with an audit row.
+  auto fail = [&](Error e) -> Result<T> {
+    wl.unlock();
+    a.outcome = audit_outcome(http_status(e.code));
+    a.detail = e.message;
+    audit(std::move(a));
+    return e;
+  };
+  if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return fail(r.error().context("BEGIN IMMEDIATE"));
   Result<T> res = body(db, a);
-  if (res) {
-    if (a.outcome.empty()) a.outcome = "allowed";
-    if (auto r = insert_audit(db, a); !r) {
-      (void)db.exec("ROLLBACK");
-      return r.error();
-    }
-    if (auto r = db.exec("COMMIT"); !r) {
-      (void)db.exec("ROLLBACK");
-      return r.error();
-    }
-    return res;
+  if (!res) {
+    (void)db.exec("ROLLBACK");
+    return fail(res.error());
   }
-  (void)db.exec("ROLLBACK");
-  wl.unlock();
-  a.outcome = "error";
-  a.detail = res.error().message;
-  audit(std::move(a));
+  if (a.outcome.empty()) a.outcome = "allowed";
+  if (auto r = insert_audit(db, a); !r) {
+    (void)db.exec("ROLLBACK");
+    return fail(r.error());
+  }
+  if (auto r = db.exec("COMMIT"); !r) {
+    (void)db.exec("ROLLBACK");
+    return fail(r.error().context("COMMIT"));
+  }
   return res;
 }
 

@@ -36,9 +36,17 @@ inline constexpr int kSchemaVersion = 2;
 inline constexpr std::int64_t kMaxAuditLimit = 1000;
 /// Group-commit interval of queued audit entries.
 inline constexpr std::chrono::milliseconds kFlushInterval{20};
+/// How long a write waits for another connection's write lock before it fails.
+inline constexpr std::chrono::milliseconds kBusyTimeout{5000};
 
 /// Splits "code: message" into {code, message}; {"", whole} when there is no code prefix.
 std::pair<std::string, std::string> split_wire_code(const std::string& message);
+
+/// The HTTP status the server answers an error with (400, 401, 403, 404, 409, else 500).
+int http_status(Errc code);
+/// The audit outcome of an answer with this HTTP status: "allowed" below 400, "denied" for 401
+/// and 403, "error" otherwise.
+std::string audit_outcome(int status);
 
 /// One prepared-statement-caching SQLite connection.
 class Db {
@@ -48,7 +56,8 @@ class Db {
   Db& operator=(const Db&) = delete;
 
   /// Opens `path` (creating it with mode 0600 when `create`), WAL, synchronous=FULL, busy timeout.
-  static Result<std::unique_ptr<Db>> open(const std::string& path, bool create);
+  static Result<std::unique_ptr<Db>> open(const std::string& path, bool create,
+                                          std::chrono::milliseconds busy_timeout = kBusyTimeout);
 
   /// The cached prepared statement for `sql` (reset and unbound), or an error.
   Result<sqlite3_stmt*> prepare(const char* sql);
@@ -111,12 +120,15 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  /// Opens (and migrates) the database. `create`: create the file if missing.
-  static Result<std::unique_ptr<Store>> open(const std::string& path, bool create = true);
+  /// Opens (and migrates) the database. `create`: create the file if missing. `busy_timeout`:
+  /// how long a write waits for another connection (process) holding the write lock.
+  static Result<std::unique_ptr<Store>> open(const std::string& path, bool create = true,
+                                             std::chrono::milliseconds busy_timeout = kBusyTimeout);
 
   /// Starts the background group-commit thread (the server does; CLI commands need not).
   void start_flusher();
-  /// Commits queued audit entries and last-used times now.
+  /// Commits queued audit entries and last-used times now. When the database is busy or the
+  /// commit fails, they stay queued (in order) for the next flush: nothing is dropped.
   void flush();
 
   // Tenants.
@@ -184,10 +196,14 @@ class Store {
   Result<bool> cell_registered(const std::string& provider, const std::string& cell_id);
 
   // Audit.
-  /// Queues an audit entry (group-committed).
-  void audit(admin::AuditEntry entry);
+  /// Queues an audit entry (group-committed). `tenant_name`: when the entry has no tenant_id, the
+  /// id of the tenant with that name is filled in at commit (left empty when there is none), so
+  /// the request path needs no lookup.
+  void audit(admin::AuditEntry entry, std::string tenant_name = {});
   /// Commits an audit entry now (CLI commands, which exit right after).
   Result<void> audit_now(const admin::AuditEntry& entry);
+  /// Number of audit entries queued and not yet committed.
+  std::size_t queued_audit();
   /// Matching entries newest first (flushes the queue first). Limit capped at kMaxAuditLimit.
   Result<std::vector<admin::AuditEntry>> query_audit(const AuditFilter& filter);
 
@@ -198,12 +214,21 @@ class Store {
   Store() = default;
   struct Reader;
   Reader acquire_reader();
+  /// A queued audit entry and the tenant name its tenant_id is resolved from at commit.
+  struct QueuedAudit {
+    admin::AuditEntry entry;
+    std::string tenant_name;
+  };
   template <class T, class F>
   Result<T> write_tx(F&& body, const admin::AuditEntry& audit);
-  Result<void> insert_audit(Db& db, const admin::AuditEntry& e);
+  Result<void> insert_audit(Db& db, const admin::AuditEntry& e,
+                            const std::string& tenant_name = {});
+  Result<void> commit_batch(Db& db, const std::vector<QueuedAudit>& entries,
+                            const std::map<std::int64_t, std::int64_t>& touched);
   void flusher_loop();
 
   std::string path_;
+  std::chrono::milliseconds busy_timeout_ = kBusyTimeout;
   std::mutex write_mu_;
   std::unique_ptr<Db> writer_;
   std::mutex pool_mu_;
@@ -211,7 +236,7 @@ class Store {
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
-  std::vector<admin::AuditEntry> queue_;
+  std::vector<QueuedAudit> queue_;
   std::map<std::int64_t, std::int64_t> touched_;
   bool stop_ = false;
   std::thread flusher_;

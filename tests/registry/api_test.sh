@@ -121,9 +121,49 @@ expect_status "huge limit capped" 200 admin GET '/admin/audit?limit=99999999999'
 check "capped at 1000" test "$(jq '.entries | length <= 1000' "$T/body")" = true
 expect_status "limit not a number" 400 admin GET '/admin/audit?limit=abc'
 expect_status "negative skip" 400 admin GET '/admin/audit?skip=-1'
+# Numbers beyond int64: 400 with a clear message, never a 500.
+for q in since=9999999999999999999 until=-9999999999999999999 skip=9223372036854775808 \
+  limit=99999999999999999999 tenant_id=18446744073709551616 since=$(printf '9%.0s' {1..400}); do
+  expect_status "audit ${q:0:40}" 400 admin GET "/admin/audit?$q"
+  check "audit ${q:0:40} -> bad_request, out of range" \
+    test "$(jq -r '.error + " " + (.message | test("out of range") | tostring)' "$T/body")" = "bad_request true"
+done
+check "out-of-range message names the parameter and the range" \
+  grep -q "query parameter 'since' is out of range (an integer from -9223372036854775808 to 9223372036854775807)" "$T/body"
+for q in since=1x since=+5 'since=%205' since=- since=0x10; do
+  expect_status "audit $q" 400 admin GET "/admin/audit?$q"
+  check "audit $q -> must be an integer" grep -q "query parameter 'since' must be an integer" "$T/body"
+done
+expect_status "since at INT64_MAX" 200 admin GET '/admin/audit?since=9223372036854775807'
+check "since at INT64_MAX matches nothing" test "$(jq '.entries | length' "$T/body")" = 0
+expect_status "since at INT64_MIN" 200 admin GET '/admin/audit?since=-9223372036854775808&limit=1'
+expect_status "skip at INT64_MAX" 200 admin GET '/admin/audit?skip=9223372036854775807&all=true'
+check "skip at INT64_MAX returns nothing" test "$(jq '.entries | length' "$T/body")" = 0
 expect_status "unknown query parameter" 400 admin GET '/admin/audit?colour=red'
 expect_status "tenant_id filter" 200 admin GET '/admin/audit?tenant_id=1&limit=1000'
 check "tenant_id filter" test "$(jq -r '[.entries[].tenant_id] | unique | join(",")' "$T/body")" = 1
+# Reads and refusals by a tenant certificate carry the tenant's id.
+req admin POST /tenants '{"name":"acme"}' >/dev/null
+ACME_ID=$(jq -r .id "$T/body")
+expect_status "tenant lists its tenant" 200 tenant-acme GET /tenants
+expect_status "tenant refused the audit" 403 tenant-acme GET /admin/audit
+req admin GET "/admin/audit?principal=tenant:acme&since=$T0&limit=1000" >/dev/null
+check "tenant read audited with its tenant_id" \
+  test "$(jq -r '[.entries[] | select(.action == "GET /api/v1/tenants") | .tenant_id] | first' "$T/body")" = "$ACME_ID"
+check "tenant refusal audited with its tenant_id, outcome denied" \
+  test "$(jq -r '[.entries[] | select(.action == "GET /api/v1/admin/audit") | "\(.tenant_id) \(.outcome)"] | first' "$T/body")" = "$ACME_ID denied"
+expect_status "tenant_id filter finds the tenant's reads" 200 admin GET "/admin/audit?tenant_id=$ACME_ID&kind=tenant&limit=1000"
+check "tenant_id filter: the read is there" grep -q '"GET /api/v1/tenants"' "$T/body"
+# A write the store refuses is audited with the outcome the caller sees (403 denied, 409 error).
+"$REGISTRY" tenant disable acme --db "$DB" >/dev/null
+expect_status "mint on a disabled tenant" 403 tenant-acme POST /tenants/acme/leases '{"mem":1}'
+"$REGISTRY" tenant enable acme --db "$DB" >/dev/null
+req admin GET "/admin/audit?kind=lease&tenant_id=$ACME_ID&limit=1" >/dev/null
+check "refused mint audited as denied" test "$(jq -r '.entries[0].outcome' "$T/body")" = denied
+expect_status "duplicate tenant" 409 admin POST /tenants '{"name":"acme"}'
+req admin GET "/admin/audit?kind=tenant&limit=1" >/dev/null
+check "409 audited as error" test "$(jq -r '.entries[0] | "\(.action) \(.outcome)"' "$T/body")" = "POST /api/v1/tenants error"
+req admin DELETE /tenants/acme >/dev/null
 stop_server
 
 # ---- token mode ----
@@ -143,6 +183,9 @@ expect_status "token: tenant cannot create tenants" 403 "bearer:$TOK" POST /tena
 expect_status "token: observer token cannot write" 403 "bearer:$OBS" POST /tenants '{"name":"x3"}'
 expect_status "token: observer token reads audit" 200 "bearer:$OBS" GET /admin/audit
 expect_status "token: admin token creates" 201 "bearer:$ADM" POST /tenants '{"name":"x4"}'
+req "bearer:$OBS" GET '/admin/audit?principal=token:tok&kind=tenant&limit=1' >/dev/null
+check "token: a tenant token's read audited with the tenant's id" \
+  test "$(jq -r '.entries[0] | "\(.action) \(.tenant_id)"' "$T/body")" = "GET /api/v1/tenants $(sqlite3 "$DB" "SELECT id FROM tenants WHERE name = 'tok'")"
 expect_status "token: client cert alone is not enough" 401 admin GET /tenants
 "$REGISTRY" tenant disable tok --db "$DB" >/dev/null
 expect_status "token: disabled tenant 401" 401 "bearer:$TOK" GET /tenants
@@ -166,5 +209,24 @@ expect_status "mtls+token: write with admin bearer" 201 "admin+bearer:$ADM" POST
 expect_status "mtls+token: observer cert + admin bearer still 403" 403 "observer+bearer:$ADM" POST /tenants '{"name":"m5"}'
 expect_status "mtls+token: bearer without cert" 401 "bearer:$ADM" GET /tenants
 check "mtls+token: refused writes wrote nothing" test "$(sqlite3 "$DB" "SELECT COUNT(*) FROM tenants WHERE name IN ('m1','m2','m3','m5')")" = 0
+# Lease writes: a fabric-admin certificate needs the FabricAdmin bearer too; a tenant's own
+# certificate alone mints and releases its own leases.
+expect_status "mtls+token: create acme" 201 "admin+bearer:$ADM" POST /tenants '{"name":"acme","quota_mem":100}'
+ACME_ID=$(jq -r .id "$T/body")
+expect_status "mtls+token: admin cert mints without bearer" 401 admin POST /tenants/acme/leases '{"mem":1}'
+check "mtls+token: lease refusal says a FabricAdmin bearer is needed" grep -q 'FabricAdmin bearer' "$T/body"
+expect_status "mtls+token: admin cert mints with an observer bearer" 401 "admin+bearer:$OBS" POST /tenants/acme/leases '{"mem":1}'
+check "mtls+token: refused admin mints wrote nothing" test "$(sqlite3 "$DB" "SELECT COUNT(*) FROM leases WHERE tenant_id = $ACME_ID")" = 0
+expect_status "mtls+token: tenant cert mints its own lease" 201 tenant-acme POST /tenants/acme/leases '{"mem":1}'
+LT=$(jq -r .lease_id "$T/body")
+expect_status "mtls+token: tenant cert cannot mint for another tenant" 403 tenant-acme POST /tenants/tok/leases '{"mem":1}'
+expect_status "mtls+token: admin cert + admin bearer mints" 201 "admin+bearer:$ADM" POST /tenants/acme/leases '{"mem":1}'
+LA=$(jq -r .lease_id "$T/body")
+expect_status "mtls+token: admin cert releases without bearer" 401 admin POST "/leases/$LT/release"
+check "mtls+token: refused release kept the lease" test "$(sqlite3 "$DB" "SELECT state FROM leases WHERE lease_id = '$LT'")" = active
+expect_status "mtls+token: admin cert + admin bearer releases" 200 "admin+bearer:$ADM" POST "/leases/$LA/release"
+expect_status "mtls+token: tenant cert releases its own lease" 200 tenant-acme POST "/leases/$LT/release"
+check "mtls+token: refused lease writes audited as denied" \
+  test "$(audit_count "kind=auth&outcome=denied&principal=fabric-admin" >/dev/null; jq '[.entries[] | select(.action | test("leases"))] | length' "$T/body")" = 3
 check "integrity_check ok" test "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok
 finish

@@ -35,6 +35,12 @@ check "cell 1's fence is in the merged audit" grep -q "/admin/leases/$L/fence" "
 check "merged newest first" test "$(jq '[.entries[].time] | . == (sort | reverse)' "$T/body")" = true
 expect_status "audit --all with limit" 200 admin GET '/admin/audit?all=true&limit=2'
 check "limit applies to the merge" test "$(jq '.entries | length' "$T/body")" = 2
+# skip + limit saturates at the page cap instead of overflowing into a negative limit for the cells.
+expect_status "audit --all with skip at INT64_MAX" 200 admin GET '/admin/audit?all=true&skip=9223372036854775807'
+check "huge skip: the live cell is asked a valid page and answers" test "$(jq -r ".sources[] | select(.url == \"$C1\") | .ok" "$T/body")" = true
+check "huge skip: nothing past the end" test "$(jq '.entries | length' "$T/body")" = 0
+expect_status "audit --all with skip near INT64_MAX and the largest limit" 200 admin GET '/admin/audit?all=true&skip=9223372036854775000&limit=1000'
+check "near-max skip: the live cell answers" test "$(jq -r ".sources[] | select(.url == \"$C1\") | .ok" "$T/body")" = true
 expect_status "fenced-leases/all" 200 observer GET /admin/fenced-leases/all
 check "live cell's fenced lease listed with source" test "$(jq -r ".leases[] | select(.lease_id == \"$L\") | .source" "$T/body")" = "$C1"
 jq -c . "$T/body" | head -c 600 | sed "s/^/# /"

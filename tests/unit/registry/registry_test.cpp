@@ -1,10 +1,14 @@
 // Unit tests of grafos-registry's library: the URN/role parsing and name grammars (registry/auth),
 // and the store's server-side rules on a real SQLite database in a temporary directory
-// (quota below usage, delete with active leases, fence/unfence, audit filters).
+// (quota below usage, delete with active leases, fence/unfence, audit filters, audit entries kept
+// when the database is busy or a commit fails).
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -144,7 +148,9 @@ class StoreTest : public testing::Test {
     char tmpl[] = "/tmp/grafos-reg-unit.XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto s = Store::open(dir_ + "/registry.db", true);
+    // A short busy timeout: the tests that hold the write lock from a second connection need not
+    // wait the server's 5 s for each refused write.
+    auto s = Store::open(dir_ + "/registry.db", true, std::chrono::milliseconds(100));
     ASSERT_TRUE(s) << s.error().message;
     store_ = std::move(*s);
   }
@@ -451,6 +457,250 @@ TEST_F(StoreTest, TenantResolutionRules) {
     EXPECT_EQ(r.error().code, Errc::not_found) << miss;
     EXPECT_EQ(r.error().message, std::string("No tenant matched '") + miss + "'") << miss;
   }
+}
+
+// ---- audit entries survive a busy or failing database ----
+
+// HTTP status and audit outcome per error code: one mapping for the server's answer and the audit
+// row of a refused write.
+struct OutcomeCase {
+  Errc code;
+  int status;
+  const char* outcome;
+};
+
+class OutcomeTest : public testing::TestWithParam<OutcomeCase> {};
+
+TEST_P(OutcomeTest, StatusAndOutcomeAgree) {
+  const OutcomeCase& c = GetParam();
+  EXPECT_EQ(http_status(c.code), c.status) << errc_name(c.code);
+  EXPECT_EQ(audit_outcome(http_status(c.code)), c.outcome) << errc_name(c.code);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, OutcomeTest,
+                         testing::Values(OutcomeCase{Errc::invalid_input, 400, "error"},
+                                         OutcomeCase{Errc::usage, 400, "error"},
+                                         OutcomeCase{Errc::unauthorized, 401, "denied"},
+                                         OutcomeCase{Errc::forbidden, 403, "denied"},
+                                         OutcomeCase{Errc::not_found, 404, "error"},
+                                         OutcomeCase{Errc::exists, 409, "error"},
+                                         OutcomeCase{Errc::conflict, 409, "error"},
+                                         OutcomeCase{Errc::io, 500, "error"},
+                                         OutcomeCase{Errc::internal, 500, "error"}));
+
+TEST(Outcome, SuccessIsAllowed) {
+  EXPECT_EQ(audit_outcome(200), "allowed");
+  EXPECT_EQ(audit_outcome(201), "allowed");
+}
+
+// A second connection to the same database file, as another process (sqlite3, `grafos-registry
+// tenant ...`) would open it.
+class OtherConnection {
+ public:
+  explicit OtherConnection(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+  }
+  ~OtherConnection() { sqlite3_close(db_); }
+  OtherConnection(const OtherConnection&) = delete;
+  OtherConnection& operator=(const OtherConnection&) = delete;
+  void exec(const char* sql) {
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db_, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << sql;
+    sqlite3_free(err);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class AuditDurabilityTest : public StoreTest {
+ protected:
+  std::string db_path() const { return dir_ + "/registry.db"; }
+  admin::AuditEntry entry(const std::string& action) {
+    admin::AuditEntry e;
+    e.time = now_;
+    e.kind = "auth";
+    e.principal = "urn:fabricbios:tenant:acme";
+    e.action = action;
+    e.outcome = "denied";
+    return e;
+  }
+  // The committed entries with this action.
+  std::vector<admin::AuditEntry> committed(const std::string& action) {
+    auto all = store_->query_audit(af({}, "", {}, {}, {}, 0, kMaxAuditLimit));
+    EXPECT_TRUE(all) << all.error().message;
+    std::vector<admin::AuditEntry> out;
+    if (all)
+      for (auto& e : *all)
+        if (e.action == action) out.push_back(e);
+    return out;
+  }
+  std::int64_t tenant_count() {
+    auto ts = store_->list_tenants(now_);
+    EXPECT_TRUE(ts);
+    return ts ? static_cast<std::int64_t>(ts->size()) : -1;
+  }
+};
+
+TEST_F(AuditDurabilityTest, FlushKeepsEntriesWhileAnotherConnectionHoldsTheWriteLock) {
+  auto acme = tenant("acme", 0, 0);
+  OtherConnection other(db_path());
+  other.exec("BEGIN IMMEDIATE");
+  store_->audit(entry("first"));
+  store_->touch_tenant(acme.id, now_ + 5);
+  store_->flush();  // busy: nothing can be committed
+  EXPECT_EQ(store_->queued_audit(), 1u) << "the entry stays queued, not dropped";
+  store_->audit(entry("second"));
+  store_->flush();
+  EXPECT_EQ(store_->queued_audit(), 2u);
+  other.exec("COMMIT");
+
+  store_->flush();
+  EXPECT_EQ(store_->queued_audit(), 0u);
+  auto first = committed("first");
+  auto second = committed("second");
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_LT(first[0].id, second[0].id) << "a retried batch keeps its order";
+  auto t = store_->get_tenant("acme", now_);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->last_used, now_ + 5) << "the last-used time is kept and retried too";
+}
+
+TEST_F(AuditDurabilityTest, FlushRetriesAfterAFailedCommit) {
+  OtherConnection other(db_path());
+  // A deferred foreign-key violation makes COMMIT itself fail while entry 'poison' is in the
+  // batch; dropping the trigger lets the next flush through.
+  other.exec(
+      "CREATE TABLE parent(id INTEGER PRIMARY KEY);"
+      "CREATE TABLE child(pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);"
+      "CREATE TRIGGER poison AFTER INSERT ON audit WHEN NEW.action = 'poison'"
+      " BEGIN INSERT INTO child VALUES(42); END;");
+  store_->audit(entry("plain"));
+  store_->audit(entry("poison"));
+  store_->flush();
+  EXPECT_EQ(store_->queued_audit(), 2u) << "a failed COMMIT keeps the whole batch queued";
+  other.exec("DROP TRIGGER poison");
+  store_->flush();
+  EXPECT_EQ(store_->queued_audit(), 0u);
+  EXPECT_EQ(committed("plain").size(), 1u);
+  EXPECT_EQ(committed("poison").size(), 1u);
+}
+
+TEST_F(AuditDurabilityTest, QueuedEntriesGetTheirTenantIdByName) {
+  auto acme = tenant("acme", 0, 0);
+  store_->audit(entry("by-name"), "acme");
+  store_->audit(entry("unknown-name"), "ghost");
+  auto explicit_id = entry("explicit-id");
+  explicit_id.tenant_id = 77;
+  store_->audit(explicit_id, "acme");
+  store_->audit(entry("no-tenant"));
+  auto by_name = committed("by-name");
+  ASSERT_EQ(by_name.size(), 1u);
+  EXPECT_EQ(by_name[0].tenant_id, acme.id);
+  auto unknown = committed("unknown-name");
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_FALSE(unknown[0].tenant_id.has_value());
+  auto given = committed("explicit-id");
+  ASSERT_EQ(given.size(), 1u);
+  EXPECT_EQ(given[0].tenant_id, 77) << "an id already set wins over the name";
+  auto none = committed("no-tenant");
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_FALSE(none[0].tenant_id.has_value());
+}
+
+// A write that fails at BEGIN, at its audit row or at COMMIT is rolled back and still leaves an
+// audit row, outcome "error" (the caller gets 500).
+enum class Fault { locked, audit_insert_fails, commit_fails };
+
+struct WriteFaultCase {
+  const char* what;
+  Fault fault;
+};
+
+class WriteFaultTest : public AuditDurabilityTest,
+                       public testing::WithParamInterface<WriteFaultCase> {};
+
+TEST_P(WriteFaultTest, FailedWriteIsRolledBackAndAudited) {
+  const WriteFaultCase& c = GetParam();
+  OtherConnection other(db_path());
+  switch (c.fault) {
+    case Fault::locked:
+      other.exec("BEGIN IMMEDIATE");
+      break;
+    case Fault::audit_insert_fails:
+      // Only the mutation's own row (outcome allowed) is refused; the queued error row is not.
+      other.exec(
+          "CREATE TRIGGER no_allowed BEFORE INSERT ON audit WHEN NEW.outcome = 'allowed'"
+          " BEGIN SELECT RAISE(ABORT, 'audit table refuses the row'); END;");
+      break;
+    case Fault::commit_fails:
+      other.exec(
+          "CREATE TABLE parent(id INTEGER PRIMARY KEY);"
+          "CREATE TABLE child(pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);"
+          "CREATE TRIGGER poison AFTER INSERT ON audit WHEN NEW.outcome = 'allowed'"
+          " BEGIN INSERT INTO child VALUES(42); END;");
+      break;
+  }
+  auto r = store_->create_tenant("acme", 0, 0, "", now_,
+                                 audit("tenant", "urn:fabricbios:fabric-admin", "create-acme"));
+  ASSERT_FALSE(r) << c.what;
+  EXPECT_EQ(http_status(r.error().code), 500) << c.what << ": " << r.error().message;
+  if (c.fault == Fault::locked) other.exec("COMMIT");
+  EXPECT_EQ(tenant_count(), 0) << c.what << ": the change was rolled back";
+  auto rows = committed("create-acme");
+  ASSERT_EQ(rows.size(), 1u) << c.what << ": the failed write has its audit row";
+  EXPECT_EQ(rows[0].outcome, "error") << c.what;
+  EXPECT_EQ(rows[0].principal, "urn:fabricbios:fabric-admin") << c.what;
+  EXPECT_FALSE(rows[0].detail.empty()) << c.what << ": the detail says why";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, WriteFaultTest,
+    testing::Values(WriteFaultCase{"BEGIN on a locked database", Fault::locked},
+                    WriteFaultCase{"the audit insert fails", Fault::audit_insert_fails},
+                    WriteFaultCase{"COMMIT fails", Fault::commit_fails}));
+
+// A write the store refuses is audited with the outcome of the status the caller gets.
+TEST_F(AuditDurabilityTest, RefusedWritesAreAuditedWithTheCallersOutcome) {
+  auto acme = tenant("acme", 0, 0);
+  ASSERT_TRUE(store_->set_tenant_status(acme.id, "disabled", now_, audit("tenant", "a", "off")));
+  struct Case {
+    const char* action;
+    int status;
+    const char* outcome;
+    std::function<Error()> run;
+  };
+  std::vector<Case> cases = {
+      {"mint-disabled", 403, "denied",
+       [&] {
+         return store_
+             ->mint_lease("acme", 1, 0, 60, "h", "node-0", now_,
+                          audit("lease", "p", "mint-disabled"))
+             .error();
+       }},
+      {"quota-ghost", 404, "error",
+       [&] {
+         return store_->set_quota("ghost", 1, 1, false, now_, audit("t", "p", "quota-ghost"))
+             .error();
+       }},
+      {"create-duplicate", 409, "error",
+       [&] {
+         return store_->create_tenant("acme", 0, 0, "", now_, audit("t", "p", "create-duplicate"))
+             .error();
+       }},
+  };
+  for (auto& c : cases) {
+    Error e = c.run();
+    EXPECT_EQ(http_status(e.code), c.status) << c.action << ": " << e.message;
+    auto rows = committed(c.action);
+    ASSERT_EQ(rows.size(), 1u) << c.action;
+    EXPECT_EQ(rows[0].outcome, c.outcome) << c.action;
+    EXPECT_EQ(rows[0].detail, e.message) << c.action;
+  }
+  auto mint_rows = committed("mint-disabled");
+  ASSERT_EQ(mint_rows.size(), 1u);
+  EXPECT_EQ(mint_rows[0].tenant_id, acme.id) << "the refused mint names its tenant";
 }
 
 }  // namespace
