@@ -7,6 +7,8 @@
 
 #include <fstream>
 
+#include "hsm/uri.hpp"
+
 namespace grafos::hsm {
 
 std::string_view backend_name(Backend b) {
@@ -22,7 +24,9 @@ std::string_view backend_name(Backend b) {
 }
 
 Backend classify_key_ref(std::string_view ref) {
-  if (ref.starts_with("pkcs11:")) return Backend::pkcs11;
+  // The scheme in any case, as parse_pkcs11_uri accepts it: "PKCS11:..." must never become a
+  // file path (the file backend would write the key under a name holding the URI's PIN).
+  if (has_pkcs11_scheme(ref)) return Backend::pkcs11;
   if (ref.starts_with("handle:")) return Backend::tpm;
   // A PEM file labelled TSS2 PRIVATE KEY belongs to the TPM; peek at the first line only.
   std::ifstream in{std::string(ref)};
@@ -34,24 +38,7 @@ Backend classify_key_ref(std::string_view ref) {
   return Backend::file;
 }
 
-std::string redact_key_ref(std::string_view ref) {
-  if (!ref.starts_with("pkcs11:")) return std::string(ref);
-  // Drop every pin-value attribute wherever it appears (path ';' or query '&' separated).
-  std::string out;
-  size_t i = 0;
-  while (i < ref.size()) {
-    size_t end = ref.find_first_of(";?&", i);
-    std::string_view part = ref.substr(i, end == std::string_view::npos ? end : end - i);
-    bool secret = part.starts_with("pin-value=");
-    if (!secret) out.append(part);
-    if (end == std::string_view::npos) break;
-    if (!secret || ref[end] == '?') out.push_back(ref[end]);
-    i = end + 1;
-  }
-  while (!out.empty() && (out.back() == '&' || out.back() == ';' || out.back() == '?'))
-    out.pop_back();
-  return out;
-}
+std::string redact_key_ref(std::string_view ref) { return redact_pkcs11_uri(ref); }
 
 Result<Bytes> Signer::sign(std::span<const unsigned char> message) {
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());

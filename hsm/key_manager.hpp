@@ -30,12 +30,15 @@ enum class Backend { file, pkcs11, tpm };
 /// Human name of a backend ("file", "pkcs11", "tpm").
 std::string_view backend_name(Backend b);
 
-/// Decides the backend from a key reference: "pkcs11:" -> pkcs11; "handle:0x..." or a file whose
-/// PEM label is "TSS2 PRIVATE KEY" -> tpm; a path that does not exist yet and ends in ".tss2.pem"
-/// -> tpm (so create_key can make a TPM key); anything else -> file.
+/// Decides the backend from a key reference: "pkcs11:" (scheme in any case) -> pkcs11;
+/// "handle:0x..." or a file whose PEM label is "TSS2 PRIVATE KEY" -> tpm; a path that does not
+/// exist yet and ends in ".tss2.pem" -> tpm (so create_key can make a TPM key); anything else ->
+/// file.
 Backend classify_key_ref(std::string_view ref);
 
-/// A key reference with secrets removed, safe for messages and logs.
+/// A key reference with secrets removed, safe for messages and logs: paths unchanged; a pkcs11:
+/// URI with every pin-value shown as "pin-value=<redacted>", or "pkcs11:<redacted>" when it cannot
+/// be split safely (see redact_pkcs11_uri in hsm/uri.hpp).
 std::string redact_key_ref(std::string_view ref);
 
 /// How a backend obtains secrets and reports non-fatal warnings. Library code never prints; the

@@ -42,7 +42,72 @@ bool known(const std::array<std::string_view, N>& names, std::string_view n) {
   return false;
 }
 
+constexpr std::string_view kScheme = "pkcs11:";
+constexpr std::string_view kRedacted = "<redacted>";
+constexpr std::string_view kAfterPinValue = "after pin-value= (percent-encode '&' in a PIN as %26)";
+
+// The attribute name `raw` (as written in the URI) percent-decoded and in lower case, so that
+// "Pin-Value" and "pin%2Dvalue" both read "pin-value"; nullopt when it does not decode.
+std::optional<std::string> folded_name(std::string_view raw) {
+  auto name = percent_decode(raw);
+  if (!name) return std::nullopt;
+  for (auto& c : *name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return std::move(*name);
+}
+
 }  // namespace
+
+bool has_pkcs11_scheme(std::string_view ref) {
+  if (ref.size() < kScheme.size()) return false;
+  for (size_t i = 0; i < kScheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(ref[i])) != kScheme[i]) return false;
+  return true;
+}
+
+std::string redact_pkcs11_uri(std::string_view uri) {
+  if (!has_pkcs11_scheme(uri)) return std::string(uri);
+  const std::string scheme(uri.substr(0, kScheme.size()));
+  const std::string everything = scheme + std::string(kRedacted);
+  std::string_view rest = uri.substr(kScheme.size());
+  if (rest.find('#') != std::string_view::npos) return everything;
+  const size_t q = rest.find('?');
+  const bool has_query = q != std::string_view::npos;
+  std::string_view path = rest.substr(0, q);
+  std::string_view query = has_query ? rest.substr(q + 1) : std::string_view();
+  if (query.find('?') != std::string_view::npos) return everything;
+  // Appends the redacted attributes of one section to `out`; false when in doubt. Any part
+  // without '=' or with a name the parser would refuse may be the tail of a PIN that contains
+  // the separator, so it is never shown.
+  auto section = [](std::string_view s, char sep, auto is_known, std::string& out) {
+    size_t i = 0;
+    while (!s.empty()) {
+      size_t end = s.find(sep, i);
+      std::string_view part = s.substr(i, end == std::string_view::npos ? end : end - i);
+      auto eq = part.find('=');
+      if (part.empty() || eq == std::string_view::npos) return false;
+      std::string_view name = part.substr(0, eq);
+      auto folded = folded_name(name);
+      if (!folded) return false;
+      if (i > 0) out.push_back(sep);
+      if (*folded == "pin-value")
+        out += "pin-value=" + std::string(kRedacted);
+      else if (is_known(name) || name.starts_with("x-"))
+        out.append(part);
+      else
+        return false;
+      if (end == std::string_view::npos) break;
+      i = end + 1;
+    }
+    return true;
+  };
+  auto path_attr = [](std::string_view n) { return known(kPathAttrs, n); };
+  auto query_attr = [](std::string_view n) { return known(kQueryAttrs, n); };
+  std::string out = scheme;
+  if (!section(path, ';', path_attr, out)) return everything;
+  if (has_query) out.push_back('?');
+  if (!section(query, '&', query_attr, out)) return everything;
+  return out;
+}
 
 Result<std::string> percent_decode(std::string_view in) {
   std::string out;
@@ -52,10 +117,14 @@ Result<std::string> percent_decode(std::string_view in) {
     if (c == '%') {
       int hi = i + 1 < in.size() ? hex_value(in[i + 1]) : -1;
       int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
-      if (hi < 0 || lo < 0) return uri_error("'%' must be followed by two hex digits");
+      if (hi < 0 || lo < 0) {
+        cleanse_string(out);  // the part decoded so far may be a PIN
+        return uri_error("'%' must be followed by two hex digits");
+      }
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     } else if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      cleanse_string(out);
       return uri_error("spaces and control characters must be percent-encoded");
     } else {
       out.push_back(c);
@@ -65,11 +134,7 @@ Result<std::string> percent_decode(std::string_view in) {
 }
 
 Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view uri) {
-  constexpr std::string_view kScheme = "pkcs11:";
-  if (uri.size() < kScheme.size()) return uri_error("it must start with 'pkcs11:'");
-  for (size_t i = 0; i < kScheme.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(uri[i])) != kScheme[i])
-      return uri_error("it must start with 'pkcs11:'");
+  if (!has_pkcs11_scheme(uri)) return uri_error("it must start with 'pkcs11:'");
   std::string_view rest = uri.substr(kScheme.size());
   if (rest.find('#') != std::string_view::npos) return uri_error("a fragment ('#') is not allowed");
   std::string_view path = rest, query;
@@ -82,6 +147,7 @@ Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view uri) {
 
   Pkcs11Uri out;
   std::vector<std::string> seen;
+  bool pin_seen = false;
   auto split = [](std::string_view s, char sep, auto&& fn) -> Result<void> {
     size_t i = 0;
     while (i <= s.size() && !s.empty()) {
@@ -143,11 +209,15 @@ Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view uri) {
       return uri_error("a query attribute has no '='");
     }
     std::string name(part.substr(0, eq));
+    // After a pin-value, what looks like an attribute may be the rest of a PIN holding an
+    // unencoded '&': its name is not echoed.
+    const std::string shown = pin_seen ? std::string(kAfterPinValue) : "'" + name + "'";
     if (!known(kQueryAttrs, name) && !name.starts_with("x-"))
-      return uri_error("unknown query attribute '" + name + "'");
+      return uri_error("unknown query attribute " + shown);
     for (auto& s : seen)
-      if (s == name) return uri_error("query attribute '" + name + "' appears more than once");
+      if (s == name) return uri_error("query attribute " + shown + " appears more than once");
     seen.push_back(name);
+    if (name == "pin-value") pin_seen = true;
     auto value = percent_decode(part.substr(eq + 1));
     if (!value) {
       if (name == "pin-value") return uri_error("pin-value= has a malformed percent-escape");

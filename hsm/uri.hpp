@@ -45,4 +45,15 @@ Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view uri);
 /// Decodes RFC 3986 percent-encoding ("%2F" -> '/'); refuses a malformed escape.
 Result<std::string> percent_decode(std::string_view in);
 
+/// True when `ref` starts with the scheme "pkcs11:" in any case (RFC 3986 schemes are
+/// case-insensitive; parse_pkcs11_uri accepts "PKCS11:" too).
+bool has_pkcs11_scheme(std::string_view ref);
+
+/// `uri` safe for messages: split like parse_pkcs11_uri (path on ';', query on '&'), with every
+/// attribute whose name is pin-value (any case, percent-decoded) shown as "pin-value=<redacted>".
+/// When the structure is in doubt (a fragment, a second '?', an empty part, a part without '=',
+/// an attribute name the parser does not know), everything after the scheme is redacted:
+/// "pkcs11:<redacted>". Anything without the pkcs11: scheme is returned unchanged.
+std::string redact_pkcs11_uri(std::string_view uri);
+
 }  // namespace grafos::hsm

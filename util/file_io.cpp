@@ -10,6 +10,7 @@
 #include <random>
 
 #include "util/bytes.hpp"
+#include "util/secret.hpp"
 
 namespace grafos {
 namespace fs = std::filesystem;
@@ -167,7 +168,8 @@ Result<void> FileTransaction::commit() {
   return ok();
 }
 
-Result<std::string> read_file(const fs::path& path, size_t max_size) {
+Result<void> read_file_into(const fs::path& path, std::string& out, size_t max_size) {
+  cleanse_string(out);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return errno_error(errno == ENOENT ? Errc::not_found : Errc::io, "reading", path, errno);
@@ -176,31 +178,52 @@ Result<std::string> read_file(const fs::path& path, size_t max_size) {
     ::close(fd);
     return Error{Errc::invalid_input, "'" + path.string() + "' is not a regular file"};
   }
-  if (static_cast<size_t>(st.st_size) > max_size) {
-    ::close(fd);
+  auto too_large = [&] {
     return Error{Errc::invalid_input,
                  "'" + path.string() + "' is larger than " + std::to_string(max_size) + " bytes"};
+  };
+  if (static_cast<size_t>(st.st_size) > max_size) {
+    ::close(fd);
+    return too_large();
   }
-  std::string out;
-  out.resize(static_cast<size_t>(st.st_size));
+  // The content may be a private key or a PIN: one byte more than the file's size is allocated up
+  // front, so that end of file is seen without reallocating; a buffer is only ever given up after
+  // it has been cleansed (the file grew while being read, or an error).
+  std::string buf(static_cast<size_t>(st.st_size) + 1, '\0');
   size_t got = 0;
+  auto fail = [&](Error e) {
+    cleanse_string(buf);
+    ::close(fd);
+    return e;
+  };
   while (true) {
-    if (got == out.size()) {
-      if (out.size() >= max_size) break;
-      out.resize(std::min(max_size, out.size() + 4096));
+    if (got == buf.size()) {
+      if (got > max_size) return fail(too_large());
+      std::string bigger(std::min(max_size + 1, 2 * buf.size()), '\0');
+      std::memcpy(bigger.data(), buf.data(), got);
+      cleanse_string(buf);
+      buf.swap(bigger);
+      cleanse_string(bigger);  // a short string's swap copies bytes instead of pointers
     }
-    ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+    ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
     if (n < 0) {
       if (errno == EINTR) continue;
       int e = errno;
-      ::close(fd);
-      return errno_error(Errc::io, "reading", path, e);
+      return fail(errno_error(Errc::io, "reading", path, e));
     }
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
   ::close(fd);
-  out.resize(got);
+  buf.resize(got);  // shrinking keeps the buffer
+  out.swap(buf);
+  cleanse_string(buf);  // a short string's swap copies bytes instead of pointers
+  return ok();
+}
+
+Result<std::string> read_file(const fs::path& path, size_t max_size) {
+  std::string out;
+  if (auto r = read_file_into(path, out, max_size); !r) return std::move(r).error();
   return out;
 }
 

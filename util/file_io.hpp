@@ -58,9 +58,16 @@ Result<void> sync_directory(const std::filesystem::path& dir);
 /// Calls syncfs(2) on the filesystem holding `path`: one flush for a whole batch of files.
 Result<void> sync_filesystem(const std::filesystem::path& path);
 
-/// Reads a whole regular file (refusing anything larger than `max_size`).
+/// Reads a whole regular file (refusing anything larger than `max_size`). For secrets prefer
+/// read_file_into: a short std::string returned through Result leaves copies of its bytes behind.
 Result<std::string> read_file(const std::filesystem::path& path,
                               size_t max_size = 64u * 1024 * 1024);
+
+/// Reads a whole regular file into `out` (refusing anything larger than `max_size`). The buffer is
+/// sized once from the file's size and never reallocated unless the file grows while being read;
+/// every buffer given up (growth, errors, the old content of `out`) is cleansed first.
+Result<void> read_file_into(const std::filesystem::path& path, std::string& out,
+                            size_t max_size = 64u * 1024 * 1024);
 
 /// Creates `dir` (and parents) if missing; refuses when it exists and is not a directory.
 Result<void> ensure_directory(const std::filesystem::path& dir, mode_t mode = 0755);

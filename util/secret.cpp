@@ -1,18 +1,31 @@
 #include "util/secret.hpp"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
-
-#include <openssl/crypto.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "util/file_io.hpp"
 
 namespace grafos {
+
+void cleanse_string(std::string& s) noexcept {
+  // The whole capacity: a shorter current value may sit over an earlier, longer one.
+  if (s.capacity() > 0) OPENSSL_cleanse(s.data(), s.capacity());
+  s.clear();
+}
+
+SecretString::SecretString(std::string&& value) noexcept : value_(std::move(value)) {
+  cleanse_string(value);
+}
 
 SecretString::SecretString(SecretString&& other) noexcept : value_(std::move(other.value_)) {
   other.wipe();
@@ -27,12 +40,7 @@ SecretString& SecretString::operator=(SecretString&& other) noexcept {
   return *this;
 }
 
-void SecretString::wipe() noexcept {
-  if (!value_.empty()) OPENSSL_cleanse(value_.data(), value_.size());
-  // Cleanse the whole capacity too: short-string or earlier, longer contents may linger.
-  if (value_.capacity() > 0) OPENSSL_cleanse(value_.data(), value_.capacity());
-  value_.clear();
-}
+void SecretString::wipe() noexcept { cleanse_string(value_); }
 
 namespace {
 void strip_line_end(std::string& s) {
@@ -42,20 +50,39 @@ void strip_line_end(std::string& s) {
     s.resize(nl);
   }
 }
+
+// Secrets taken out of the environment, by variable name, for later reads in this process.
+std::mutex g_env_mu;
+std::map<std::string, SecretString, std::less<>>& env_secrets() {
+  static std::map<std::string, SecretString, std::less<>> secrets;  // wiped at exit
+  return secrets;
+}
+
+// The longest secret a prompt accepts; the buffer is reserved once so it never reallocates.
+constexpr size_t kMaxPromptSecret = 1024;
 }  // namespace
 
 Result<SecretString> read_secret_file(const std::string& path) {
-  auto content = read_file(path, 64 * 1024);
-  if (!content) return std::move(content).error().context("reading secret file");
-  strip_line_end(*content);
-  SecretString s(std::move(*content));
-  return s;
+  std::string content;
+  if (auto r = read_file_into(path, content, 64 * 1024); !r)
+    return std::move(r).error().context("reading secret file");
+  strip_line_end(content);
+  return SecretString(std::move(content));
 }
 
 Result<SecretString> read_secret_env(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v) return Error{Errc::not_found, std::string(name) + " is not set"};
-  return SecretString(std::string(v));
+  std::lock_guard lock(g_env_mu);
+  auto& secrets = env_secrets();
+  if (char* v = std::getenv(name)) {
+    std::string value(v);
+    OPENSSL_cleanse(v, std::strlen(v));
+    ::unsetenv(name);
+    secrets.insert_or_assign(std::string(name), SecretString(value));
+    return SecretString(std::move(value));
+  }
+  if (auto it = secrets.find(std::string_view(name)); it != secrets.end())
+    return it->second.duplicate();
+  return Error{Errc::not_found, std::string(name) + " is not set"};
 }
 
 Result<SecretString> prompt_secret(std::string_view prompt) {
@@ -72,18 +99,42 @@ Result<SecretString> prompt_secret(std::string_view prompt) {
   }
   (void)!::write(fd, prompt.data(), prompt.size());
   std::string value;
-  char c;
+  value.reserve(kMaxPromptSecret);  // never reallocated: no unwiped copy left on the heap
+  bool too_long = false;
+  char c = 0;
   while (true) {
     ssize_t n = ::read(fd, &c, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0 || c == '\n' || c == '\r') break;
+    if (value.size() == kMaxPromptSecret) {
+      too_long = true;
+      continue;  // read the rest of the line, keep none of it
+    }
     value.push_back(c);
   }
-  c = 0;
+  OPENSSL_cleanse(&c, sizeof c);
   if (have_t) ::tcsetattr(fd, TCSAFLUSH, &old_t);
   (void)!::write(fd, "\n", 1);
   ::close(fd);
+  if (too_long) {
+    cleanse_string(value);
+    return Error{Errc::usage,
+                 "the secret typed is longer than " + std::to_string(kMaxPromptSecret) + " bytes"};
+  }
   return SecretString(std::move(value));
+}
+
+Result<void> disable_core_dumps() {
+  struct rlimit none = {0, 0};
+  if (::setrlimit(RLIMIT_CORE, &none) != 0)
+    return Error{
+        Errc::internal,
+        std::string("cannot disable core dumps (setrlimit RLIMIT_CORE): ") + std::strerror(errno)};
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+    return Error{
+        Errc::internal,
+        std::string("cannot disable core dumps (prctl PR_SET_DUMPABLE): ") + std::strerror(errno)};
+  return ok();
 }
 
 }  // namespace grafos

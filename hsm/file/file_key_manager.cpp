@@ -5,7 +5,9 @@
 #include <openssl/pem.h>
 
 #include <cstring>
+#include <optional>
 
+#include "hsm/uri.hpp"
 #include "util/file_io.hpp"
 
 namespace grafos::hsm {
@@ -19,12 +21,40 @@ struct PassphraseState {
 };
 
 Result<SecretString> obtain_passphrase(const Interaction& in, std::string_view path) {
-  if (!in.passphrase_file.empty()) return read_secret_file(in.passphrase_file);
-  if (auto env = read_secret_env(in.passphrase_env.c_str())) return env;
-  if (in.prompt_secret) return in.prompt_secret("Passphrase for " + std::string(path) + ": ");
-  return Error{Errc::pin, "key '" + std::string(path) +
-                              "' is encrypted and no passphrase was given (" + in.passphrase_env +
-                              ", --passphrase-file, or a TTY)"};
+  Result<SecretString> pass = Error{Errc::internal, ""};
+  std::string source;
+  if (!in.passphrase_file.empty()) {
+    pass = read_secret_file(in.passphrase_file);
+    source = "the passphrase file '" + in.passphrase_file + "'";
+  } else if (auto env = read_secret_env(in.passphrase_env.c_str())) {
+    pass = std::move(env);
+    source = "the environment variable " + in.passphrase_env;
+  } else if (in.prompt_secret) {
+    pass = in.prompt_secret("Passphrase for " + std::string(path) + ": ");
+    source = "the terminal prompt";
+  } else {
+    return Error{Errc::pin, "key '" + std::string(path) +
+                                "' is encrypted and no passphrase was given (" + in.passphrase_env +
+                                ", --passphrase-file, or a TTY)"};
+  }
+  if (!pass) return std::move(pass).error().context("key '" + std::string(path) + "'");
+  // An empty passphrase encrypts nothing: anyone opens the key with an empty password.
+  if (pass->empty())
+    return Error{Errc::pin, "key '" + std::string(path) + "': the passphrase from " + source +
+                                " is empty; refusing an empty passphrase (give a real one, or "
+                                "unset " +
+                                in.passphrase_env + " for an unencrypted key file)"};
+  return pass;
+}
+
+// A key reference the file backend must never take as a path (it would write a file named after
+// a URI, PIN included): a pkcs11: URI in any case, routed here by mistake.
+Result<void> check_file_ref(std::string_view ref) {
+  if (has_pkcs11_scheme(ref))
+    return Error{Errc::usage, "'" + redact_key_ref(ref) +
+                                  "' is a PKCS#11 URI, not a key file; open it with the pkcs11 "
+                                  "backend"};
+  return ok();
 }
 
 int passphrase_cb(char* buf, int size, int /*rwflag*/, void* u) {
@@ -93,15 +123,23 @@ class FileKeyManager final : public KeyManager {
   explicit FileKeyManager(const Interaction& in) : in_(in) {}
 
   Result<std::unique_ptr<Signer>> create_key(const CreateKeyRequest& req) override {
+    if (auto r = check_file_ref(req.ref); !r) return std::move(r).error();
+    // Encrypted when a passphrase file or variable is given (read_secret_env, not getenv: the
+    // variable leaves the environment once read).
+    bool encrypt =
+        !in_.passphrase_file.empty() || read_secret_env(in_.passphrase_env.c_str()).has_value();
+    std::optional<SecretString> pass;
+    if (encrypt) {
+      auto p = obtain_passphrase(in_, req.ref);
+      if (!p) return std::move(p).error().context("creating the key (nothing was written)");
+      pass = std::move(*p);
+    }
     auto key = generate_p256_key();
     if (!key) return std::move(key).error();
     std::string pem;
-    bool encrypt = !in_.passphrase_file.empty() || std::getenv(in_.passphrase_env.c_str());
     BioPtr bio(BIO_new(BIO_s_secmem()));
     int rc = 0;
-    if (encrypt) {
-      auto pass = obtain_passphrase(in_, req.ref);
-      if (!pass) return std::move(pass).error();
+    if (pass) {
       rc = PEM_write_bio_PKCS8PrivateKey(bio.get(), key->get(), EVP_aes_256_cbc(), pass->c_str(),
                                          static_cast<int>(pass->size()), nullptr, nullptr);
     } else {
@@ -116,6 +154,7 @@ class FileKeyManager final : public KeyManager {
   }
 
   Result<EvpPkeyPtr> get_public_key(std::string_view ref) override {
+    if (auto r = check_file_ref(ref); !r) return std::move(r).error();
     auto key = load_private_key(in_, std::string(ref));
     if (!key) return std::move(key).error();
     EvpSigner s(std::move(*key), std::string(ref));
@@ -124,6 +163,7 @@ class FileKeyManager final : public KeyManager {
   }
 
   Result<std::unique_ptr<Signer>> create_signer(std::string_view ref) override {
+    if (auto r = check_file_ref(ref); !r) return std::move(r).error();
     auto key = load_private_key(in_, std::string(ref));
     if (!key) return std::move(key).error();
     return std::unique_ptr<Signer>(std::make_unique<EvpSigner>(std::move(*key), std::string(ref)));

@@ -5,7 +5,8 @@
 // Passphrase (encrypted keys only): Interaction::passphrase_file, then the environment variable
 // Interaction::passphrase_env (GRAFOS_KEY_PASSPHRASE), then a no-echo prompt on a TTY. New keys
 // are encrypted (AES-256-CBC PKCS#8) when a passphrase file or variable is given, plain otherwise,
-// and always written with mode 0600 at creation.
+// and always written with mode 0600 at creation. An empty passphrase is refused (nothing is
+// written), and a pkcs11: URI in any case is refused rather than taken as a path.
 #pragma once
 
 #include "hsm/key_manager.hpp"

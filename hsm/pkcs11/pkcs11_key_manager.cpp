@@ -409,11 +409,18 @@ class Pkcs11KeyManager final : public KeyManager {
     return n > 0;
   }
 
-  Result<SecretString> obtain_pin() {
+  /// The PIN and where it came from ("the PIN file '/run/ca.pin' (pin-source=file:)"), for
+  /// messages that must name the source and never the PIN.
+  struct Pin {
+    SecretString value;
+    std::string source;
+  };
+
+  Result<Pin> obtain_pin() {
     if (base_.pin_file) {
       auto pin = read_secret_file(*base_.pin_file);
       if (!pin) return std::move(pin).error().context(where_ + ": pin-source");
-      return pin;
+      return Pin{std::move(*pin), "the PIN file '" + *base_.pin_file + "' (pin-source=file:)"};
     }
     if (base_.pin_value) {
       if (in_.warn)
@@ -421,10 +428,15 @@ class Pkcs11KeyManager final : public KeyManager {
                  ": the PIN is given by pin-value= in the URI, where other users can read it "
                  "(command lines are public); prefer pin-source=file: or " +
                  in_.pin_env);
-      return SecretString(std::string(base_.pin_value->view()));
+      return Pin{base_.pin_value->duplicate(), "pin-value= in the URI"};
     }
-    if (auto env = read_secret_env(in_.pin_env.c_str())) return env;
-    if (in_.prompt_secret) return in_.prompt_secret("PIN for token '" + st_->label + "': ");
+    if (auto env = read_secret_env(in_.pin_env.c_str()))
+      return Pin{std::move(*env), "the environment variable " + in_.pin_env};
+    if (in_.prompt_secret) {
+      auto typed = in_.prompt_secret("PIN for token '" + st_->label + "': ");
+      if (!typed) return std::move(typed).error().context(where_);
+      return Pin{std::move(*typed), "the terminal prompt"};
+    }
     return Error{Errc::pin, where_ + ": token '" + st_->label +
                                 "' needs a user PIN and none was given (use pin-source=file: in "
                                 "the URI, set " +
@@ -463,10 +475,16 @@ class Pkcs11KeyManager final : public KeyManager {
                                   "to reset the counter)"});
     auto pin = obtain_pin();
     if (!pin) return std::move(pin).error();
+    // An empty PIN (an empty file, an empty variable, Ctrl-D at the prompt) is a mistake, not a
+    // PIN: logging in with it would use up one of the token's PIN tries.
+    if (pin->value.empty())
+      return Error{Errc::pin, where_ + ": the PIN from " + pin->source +
+                                  " is empty; not logging in to token '" + st_->label +
+                                  "' (an empty PIN would use up a PIN try)"};
     CK_RV rv = fl->C_Login(st_->session, CKU_USER,
-                           reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin->c_str())),
-                           pin->size());
-    pin->wipe();
+                           reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin->value.c_str())),
+                           pin->value.size());
+    pin->value.wipe();
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
       st_->login_error = ck_error(rv, "C_Login to token '" + st_->label + "'", where_);
       return *st_->login_error;

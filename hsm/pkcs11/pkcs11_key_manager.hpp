@@ -22,7 +22,9 @@
 //   libp11 sessions used for signing share it.
 // PIN sources, first match wins: pin-source=file: in the URI; pin-value= (Interaction::warn is
 // called); the environment variable Interaction::pin_env (GRAFOS_PKCS11_PIN); a no-echo prompt
-// (Interaction::prompt_secret); otherwise an error. The PIN is wiped after C_Login.
+// (Interaction::prompt_secret); otherwise an error. An empty PIN (empty file or variable, Ctrl-D at
+// the prompt) is refused before C_Login, naming its source. The PIN is wiped after C_Login; the
+// environment variable is removed from the environment once read (util/secret.hpp).
 #pragma once
 
 #include "hsm/key_manager.hpp"

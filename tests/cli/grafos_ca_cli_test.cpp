@@ -40,12 +40,16 @@ std::string slurp(const fs::path& p) {
 }
 
 // Runs argv (argv[0] searched in PATH) with stdin from /dev/null, stdout and stderr captured
-// separately, and `env` added to (or, with an empty value, removed from) this environment.
-Proc run(std::vector<std::string> argv, const std::map<std::string, std::string>& env = {}) {
+// separately, and `env` added to (or, with an empty value, removed from) this environment; the
+// variables in `empty_env` are set to the empty string; `cwd`, when given, is the working
+// directory.
+Proc run(std::vector<std::string> argv, const std::map<std::string, std::string>& env = {},
+         const std::vector<std::string>& empty_env = {}, const fs::path& cwd = {}) {
   TempDir tmp("grafos-cli-run");
   fs::path out = tmp.path() / "out", err = tmp.path() / "err";
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -61,6 +65,7 @@ Proc run(std::vector<std::string> argv, const std::map<std::string, std::string>
     else
       merged[k] = v;
   }
+  for (const auto& k : empty_env) merged[k] = "";
   std::vector<std::string> envs;
   for (const auto& [k, v] : merged) envs.push_back(k + "=" + v);
   std::vector<char*> cargv, cenv;
@@ -89,9 +94,19 @@ std::string grafos_ca() {
   return p ? p : "grafos-ca";
 }
 
-Proc ca(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
+Proc ca(std::vector<std::string> args, const std::map<std::string, std::string>& env = {},
+        const std::vector<std::string>& empty_env = {}, const fs::path& cwd = {}) {
   args.insert(args.begin(), grafos_ca());
-  return run(std::move(args), env);
+  return run(std::move(args), env, empty_env, cwd);
+}
+
+// No output stream mentions any secret of the table (all spelled SECRET..., in any case).
+void expect_no_secret(const Proc& r, const std::string& secret = "secret") {
+  for (const std::string* s : {&r.out, &r.err}) {
+    std::string lower = *s;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    EXPECT_EQ(lower.find(secret), std::string::npos) << "a secret was printed: " << *s;
+  }
 }
 
 // Every entry under `dir` (recursively), with the symlink targets, sorted.
@@ -265,6 +280,77 @@ TEST_F(CaCli, InitCaEncryptedKeyNeedsItsPassphrase) {
   EXPECT_EQ(listing(out("leaf")), std::vector<std::string>{"<missing>"});
   Proc good = ca(a, {{"GRAFOS_KEY_PASSPHRASE", "correct horse"}});
   EXPECT_EQ(good.status, 0) << good.err;
+}
+
+// An empty GRAFOS_KEY_PASSPHRASE would write an "ENCRYPTED PRIVATE KEY" that opens with an empty
+// password: refused, nothing written.
+TEST_F(CaCli, EmptyPassphraseIsRefusedAndNothingIsWritten) {
+  const struct {
+    std::vector<std::string> args;
+  } cases[] = {
+      {{"init-ca", "--out", out("empty-pass")}},
+      {{"init-ca", "--out", out("empty-pass"), "--key", out("empty-pass") + "/k.pem"}},
+      {{"issue-cert", "--ca-cert", ca_cert_, "--ca-key", ca_key_, "--tenant", "acme", "--out",
+        out("empty-pass")}},
+  };
+  for (const auto& c : cases) {
+    Proc r = ca(c.args, {}, {"GRAFOS_KEY_PASSPHRASE"});
+    EXPECT_EQ(r.status, 5) << r.err;
+    expect_one_error_line(r, "GRAFOS_KEY_PASSPHRASE is set but empty");
+    EXPECT_EQ(listing(out("empty-pass")), std::vector<std::string>{"<missing>"});
+  }
+}
+
+// A pkcs11: URI with its scheme in another case is a PKCS#11 URI, never a file path (the file
+// backend once wrote the CA key to "PKCS11:token=x?module-path=/.../&pin-value=SECRET4"), and
+// redaction never lets a pin-value through, however the URI is spelled.
+TEST_F(CaCli, KeyUrisNeverBecomePathsAndNeverPrintTheirPin) {
+  TempDir cwd("grafos-cli-cwd");
+  const struct {
+    std::string uri;
+    int status;
+  } cases[] = {
+      {"PKCS11:token=x?module-path=/nonexistent/libnone.so&pin-value=SECRET4", 5},
+      {"Pkcs11:token=x;object=k?module-path=/nonexistent/libnone.so&pin-value=SECRET4", 5},
+      {"pkcs11:pin-value=SECRET1;token=x?module-path=/nonexistent/libnone.so", 3},
+      {"pkcs11:token=x?module-path=/nonexistent/libnone.so&pin-value=AB;SECRET2", 5},
+      {"pkcs11:token=x?module-path=/nonexistent/libnone.so&pin-value=AB?SECRET3", 3},
+      {"pkcs11:token=x?module-path=/nonexistent/libnone.so&Pin-value=SECRET5", 3},
+      {"pkcs11:token=x?module-path=/nonexistent/libnone.so&pin%2Dvalue=SECRET6", 3},
+      {"pkcs11:token=x?pin-value=AB&SECRET7&module-path=/nonexistent/libnone.so", 3},
+      {"pkcs11:token=x?pin-value=AB&SECRET8=1&module-path=/nonexistent/libnone.so", 3},
+  };
+  for (const auto& c : cases) {
+    for (bool init : {true, false}) {
+      std::vector<std::string> a =
+          init
+              ? std::vector<std::string>{"init-ca", "--out", out("uri-ca"), "--key", c.uri}
+              : std::vector<std::string>{"issue-cert", "--ca-cert", ca_cert_, "--ca-key",     c.uri,
+                                         "--tenant",   "acme",      "--out",  out("uri-leaf")};
+      Proc r = ca(a, {}, {}, cwd.path());
+      EXPECT_EQ(r.status, c.status) << c.uri << ": " << r.err;
+      EXPECT_EQ(count_lines(r.err), 1) << r.err;
+      expect_no_secret(r);
+      EXPECT_TRUE(fs::is_empty(cwd.path())) << c.uri << ": wrote under the working directory";
+      EXPECT_EQ(listing(out("uri-ca")), std::vector<std::string>{"<missing>"});
+      EXPECT_EQ(listing(out("uri-leaf")), std::vector<std::string>{"<missing>"});
+    }
+  }
+}
+
+// Secrets never reach a core file: grafos-ca turns core dumps off before anything else.
+TEST(CaCliCore, CoreDumpsAreDisabledFirst) {
+  if (!grafos::test::have_program("strace")) GTEST_SKIP() << "strace not installed";
+  TempDir d("grafos-cli-core");
+  fs::path trace = d.path() / "trace";
+  Proc r = run({"strace", "-f", "-e", "trace=prctl,setrlimit,prlimit64", "-o", trace.string(),
+                grafos_ca(), "--version"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string t = slurp(trace);
+  EXPECT_TRUE(t.find("PR_SET_DUMPABLE, SUID_DUMP_DISABLE") != std::string::npos ||
+              t.find("PR_SET_DUMPABLE, 0") != std::string::npos)
+      << t;
+  EXPECT_NE(t.find("RLIMIT_CORE, {rlim_cur=0, rlim_max=0}"), std::string::npos) << t;
 }
 
 TEST_F(CaCli, EveryRoleIssuesAndVerifies) {
@@ -736,6 +822,54 @@ TEST_F(CaCliPkcs11, InitCaInTokenThenIssueEveryRole) {
   EXPECT_EQ(mism.status, 5) << mism.err;
   expect_one_error_line(mism, "does not match the CA certificate");
   EXPECT_EQ(listing(out("mismatch")), std::vector<std::string>{"<missing>"});
+}
+
+// An empty PIN is refused before C_Login (which would use up a PIN try), naming the source.
+TEST_F(CaCliPkcs11, EmptyPinIsRefusedBeforeLoginNamingItsSource) {
+  std::string uri = hsm_.uri("ca-key");
+  ASSERT_EQ(ca({"init-ca", "--out", out("ca"), "--key", uri}).status, 0);
+  std::string ca_pem = out("ca") + "/ca.pem";
+  fs::path empty_pin = dir_.path() / "empty.pin";
+  grafos::test::write_private_file(empty_pin, "\n");
+  std::string no_pin = "pkcs11:token=fabric-ca;object=ca-key?module-path=" + hsm_.module_path();
+  const struct {
+    std::string uri;
+    std::vector<std::string> empty_env;
+    std::string source;
+  } cases[] = {
+      {hsm_.uri_for("fabric-ca", empty_pin, "ca-key"), {}, empty_pin.string()},
+      {no_pin, {"GRAFOS_PKCS11_PIN"}, "GRAFOS_PKCS11_PIN"},
+      {no_pin + "&pin-value=", {}, "pin-value="},
+  };
+  for (const auto& c : cases) {
+    Proc r = ca({"issue-cert", "--ca-cert", ca_pem, "--ca-key", c.uri, "--tenant", "acme", "--out",
+                 out("refused")},
+                {}, c.empty_env);
+    EXPECT_EQ(r.status, 5) << r.err;
+    EXPECT_NE(r.err.find("is empty; not logging in"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.source), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(hsm_.pin()), std::string::npos) << "PIN must not be printed";
+    EXPECT_EQ(listing(out("refused")), std::vector<std::string>{"<missing>"});
+  }
+  // The token was never asked: a failed login would have set CKF_USER_PIN_COUNT_LOW.
+  grafos::test::Pkcs11Probe probe(hsm_.module_path());
+  auto flags = probe.token_flags("fabric-ca");
+  ASSERT_TRUE(flags);
+  EXPECT_FALSE(*flags & 0x10000UL /* CKF_USER_PIN_COUNT_LOW */) << "a login was attempted";
+}
+
+// pin-value works with a warning, and is shown redacted in the JSON output.
+TEST_F(CaCliPkcs11, PinValueIsRedactedInOutput) {
+  std::string uri = "pkcs11:token=fabric-ca;object=pv-key?module-path=" + hsm_.module_path() +
+                    "&pin-value=" + hsm_.pin();
+  Proc r = ca({"init-ca", "--out", out("ca-pv"), "--key", uri, "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(hsm_.pin()), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find(hsm_.pin()), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_NE(j["ca_key"].get<std::string>().find("pin-value=<redacted>"), std::string::npos)
+      << r.out;
 }
 
 TEST_F(CaCliPkcs11, WrongPinAndMissingModuleAreRefused) {

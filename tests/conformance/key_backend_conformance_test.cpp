@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <p11-kit/pkcs11.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -15,6 +16,8 @@
 #include "hsm/pkcs11/pkcs11_key_manager.hpp"
 #include "tests/support/fixtures.hpp"
 #include "util/file_io.hpp"
+
+extern char** environ;
 
 namespace fs = std::filesystem;
 using namespace grafos;
@@ -410,6 +413,91 @@ TEST_P(TokenBackendTest, WrongPinIsRefusedOnceAndNeverEchoed) {
     EXPECT_TRUE(*flags & CKF_USER_PIN_COUNT_LOW);
     EXPECT_FALSE(*flags & (CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED));
   }
+}
+
+// An empty PIN is a mistake, not a PIN: refused before C_Login, which would use up a PIN try.
+TEST_P(TokenBackendTest, EmptyPinIsRefusedBeforeLogin) {
+  std::string name = unique_name("emptypin");
+  {
+    auto mgr = open(b_->ref(name));  // the right PIN (also clears SoftHSM's failure flag)
+    ASSERT_TRUE(mgr);
+    ASSERT_TRUE(mgr->create_key(req(b_->ref(name))));
+  }
+  between_sessions();
+  long before = b_->swtpm() ? b_->swtpm()->lockout_counter() : 0;
+  auto empty_file = pins_.path() / unique_name("empty-pin");
+  grafos::test::write_private_file(empty_file, "");
+  auto newline_file = pins_.path() / unique_name("newline-pin");
+  grafos::test::write_private_file(newline_file, "\r\n");
+  std::string empty_env = "GRAFOS_TEST_EMPTY_PIN_" + std::to_string(::getpid());
+  ::setenv(empty_env.c_str(), "", 1);
+  Interaction env_in;
+  env_in.pin_env = empty_env;
+  Interaction prompt_in;
+  prompt_in.pin_env = "GRAFOS_TEST_PIN_UNSET_VARIABLE";
+  prompt_in.prompt_secret = [](std::string_view) -> Result<SecretString> {
+    return SecretString();  // Ctrl-D at the prompt
+  };
+  const struct {
+    const char* what;
+    std::string ref;
+    Interaction in;
+    std::string source;  // the message names the PIN source
+  } cases[] = {
+      {"empty pin-source file",
+       b_->ref_with_query(name, "pin-source=file:" + empty_file.string()),
+       {},
+       empty_file.string()},
+      {"pin-source file with only a line end",
+       b_->ref_with_query(name, "pin-source=file:" + newline_file.string()),
+       {},
+       newline_file.string()},
+      {"empty GRAFOS_PKCS11_PIN-style variable", b_->ref_with_query(name, ""), env_in, empty_env},
+      {"Ctrl-D at the prompt", b_->ref_with_query(name, ""), prompt_in, "terminal prompt"},
+      {"empty pin-value", b_->ref_with_query(name, "pin-value="), {}, "pin-value="},
+  };
+  for (const auto& c : cases) {
+    auto mgr = open(c.ref, c.in);
+    ASSERT_TRUE(mgr) << c.what;
+    auto s = mgr->create_signer(c.ref);
+    ASSERT_FALSE(s) << c.what;
+    EXPECT_EQ(s.error().code, Errc::pin) << c.what;
+    EXPECT_NE(s.error().message.find("is empty; not logging in"), std::string::npos)
+        << s.error().message;
+    EXPECT_NE(s.error().message.find(c.source), std::string::npos) << s.error().message;
+    EXPECT_EQ(s.error().message.find(kPin), std::string::npos) << s.error().message;
+  }
+  ::unsetenv(empty_env.c_str());
+  if (b_->swtpm()) {
+    EXPECT_EQ(b_->swtpm()->lockout_counter(), before) << "a login was attempted";
+  } else {
+    Pkcs11Probe probe(b_->module());
+    auto flags = probe.token_flags(b_->token());
+    ASSERT_TRUE(flags);
+    EXPECT_FALSE(*flags & CKF_USER_PIN_COUNT_LOW) << "a login was attempted";
+  }
+}
+
+// GRAFOS_PKCS11_PIN leaves the environment once read, and a second key of the same process
+// still logs in with it.
+TEST_P(TokenBackendTest, PinFromEnvironmentLeavesTheEnvironmentAndServesASecondKey) {
+  std::string env_name = "GRAFOS_TEST_PIN_TAKEN_" + std::to_string(::getpid());
+  ::setenv(env_name.c_str(), kPin, 1);
+  Interaction in;
+  in.pin_env = env_name;
+  std::string first = unique_name("envfirst"), second = unique_name("envsecond");
+  {
+    auto mgr = open(b_->ref_with_query(first, ""), in);
+    ASSERT_TRUE(mgr);
+    ASSERT_TRUE(mgr->create_key(req(b_->ref_with_query(first, "")))) << "first key";
+  }
+  EXPECT_EQ(std::getenv(env_name.c_str()), nullptr) << "the PIN is still in the environment";
+  for (char** e = environ; *e; ++e) EXPECT_EQ(std::string(*e).find(kPin), std::string::npos) << *e;
+  between_sessions();
+  auto mgr = open(b_->ref_with_query(second, ""), in);
+  ASSERT_TRUE(mgr);
+  auto s = mgr->create_key(req(b_->ref_with_query(second, "")));
+  ASSERT_TRUE(s) << s.error().message;
 }
 
 TEST_P(TokenBackendTest, PinFromEnvironmentAndPinValueWarns) {

@@ -1,10 +1,18 @@
 // grafos-admin: the fleet-administration client (tenants, quotas, fenced leases, audit) over
 // HTTPS with mutual TLS. Exit statuses: see man grafos-admin(1), EXIT STATUS.
+#include <iostream>
+
 #include "grafos_config.h"
 #include "tools/grafos-admin/commands.hpp"
+#include "util/secret.hpp"
 
 int main(int argc, char** argv) {
   using namespace grafos::tools;
+  // First of all, before any key, PIN or passphrase is read: no core file may ever hold one.
+  if (auto r = grafos::disable_core_dumps(); !r) {
+    std::cerr << "grafos-admin: error: " << r.error().message << '\n';
+    return kExitInternal;
+  }
   Context ctx;
   ctx.tool = "grafos-admin";
   CLI::App app{

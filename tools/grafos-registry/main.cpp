@@ -1,9 +1,17 @@
 // grafos-registry: the reference admin server for grafos-admin (DESIGN.md section 6).
+#include <iostream>
+
 #include "grafos_config.h"
 #include "tools/grafos-registry/commands.hpp"
+#include "util/secret.hpp"
 
 int main(int argc, char** argv) {
   using namespace grafos::tools;
+  // First of all, before any key, PIN or passphrase is read: no core file may ever hold one.
+  if (auto r = grafos::disable_core_dumps(); !r) {
+    std::cerr << "grafos-registry: error: " << r.error().message << '\n';
+    return kExitInternal;
+  }
   Context ctx;
   ctx.tool = "grafos-registry";
   CLI::App app{

@@ -2,6 +2,12 @@
 // signature verification (DER and raw r||s).
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
+#include <openssl/pem.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
 
 #include <optional>
 #include <string>
@@ -134,21 +140,82 @@ struct RedactCase {
   const char* out;
 };
 class RedactTest : public ::testing::TestWithParam<RedactCase> {};
-TEST_P(RedactTest, DropsPinValue) { EXPECT_EQ(redact_key_ref(GetParam().in), GetParam().out); }
+TEST_P(RedactTest, ReplacesPinValueAndNeverShowsASecret) {
+  std::string shown = redact_key_ref(GetParam().in);
+  EXPECT_EQ(shown, GetParam().out);
+  // Every secret in the table is spelled SECRET...; none may survive, in any case.
+  std::string lower = shown;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_EQ(lower.find("secret"), std::string::npos) << shown;
+}
 INSTANTIATE_TEST_SUITE_P(
     Refs, RedactTest,
-    ::testing::Values(RedactCase{"ca/ca-key.pem", "ca/ca-key.pem"},
-                      RedactCase{"pkcs11:token=a?pin-value=1234", "pkcs11:token=a"},
-                      RedactCase{"pkcs11:token=a?module-path=/m.so&pin-value=1234",
-                                 "pkcs11:token=a?module-path=/m.so"},
-                      RedactCase{"pkcs11:token=a?pin-value=1234&module-path=/m.so",
-                                 "pkcs11:token=a?module-path=/m.so"},
-                      RedactCase{"pkcs11:token=a?pin-source=file:/p",
-                                 "pkcs11:token=a?pin-source=file:/p"}));
+    ::testing::Values(
+        RedactCase{"ca/ca-key.pem", "ca/ca-key.pem"},
+        RedactCase{"pkcs11:token=a", "pkcs11:token=a"},
+        RedactCase{"pkcs11:token=a?pin-value=SECRET", "pkcs11:token=a?pin-value=<redacted>"},
+        RedactCase{"pkcs11:token=a?module-path=/m.so&pin-value=SECRET",
+                   "pkcs11:token=a?module-path=/m.so&pin-value=<redacted>"},
+        RedactCase{"pkcs11:token=a?pin-value=SECRET&module-path=/m.so",
+                   "pkcs11:token=a?pin-value=<redacted>&module-path=/m.so"},
+        RedactCase{"pkcs11:token=a?pin-source=file:/p", "pkcs11:token=a?pin-source=file:/p"},
+        RedactCase{"pkcs11:token=a;object=k%3Bey;x-v=1?x-q=2",
+                   "pkcs11:token=a;object=k%3Bey;x-v=1?x-q=2"},
+        // The first part holds the scheme: it is still an attribute.
+        RedactCase{"pkcs11:pin-value=SECRET1;token=x?module-path=/m.so",
+                   "pkcs11:pin-value=<redacted>;token=x?module-path=/m.so"},
+        // The parser keeps ';' inside a query value: the whole value goes.
+        RedactCase{"pkcs11:token=x?module-path=/m.so&pin-value=AB;SECRET2",
+                   "pkcs11:token=x?module-path=/m.so&pin-value=<redacted>"},
+        // A second '?' (the parser refuses it): nothing after the scheme is shown.
+        RedactCase{"pkcs11:token=x?pin-value=AB?SECRET3", "pkcs11:<redacted>"},
+        // Names in any case and percent-encoding.
+        RedactCase{"pkcs11:token=x?Pin-value=SECRET", "pkcs11:token=x?pin-value=<redacted>"},
+        RedactCase{"pkcs11:token=x?PIN-VALUE=SECRET", "pkcs11:token=x?pin-value=<redacted>"},
+        RedactCase{"pkcs11:token=x?pin%2Dvalue=SECRET", "pkcs11:token=x?pin-value=<redacted>"},
+        RedactCase{"pkcs11:token=x?%70in-value=SECRET", "pkcs11:token=x?pin-value=<redacted>"},
+        RedactCase{"pkcs11:token=x;pin%2dvalue=SECRET", "pkcs11:token=x;pin-value=<redacted>"},
+        // The scheme in any case.
+        RedactCase{"PKCS11:token=x?module-path=/nonexistent&pin-value=SECRET4",
+                   "PKCS11:token=x?module-path=/nonexistent&pin-value=<redacted>"},
+        RedactCase{"Pkcs11:token=x?pin-value=SECRET", "Pkcs11:token=x?pin-value=<redacted>"},
+        // In doubt: a PIN with an unencoded '&' or ';' leaves a part without '=' or a name the
+        // parser does not know; a fragment; an empty part; a name that does not decode.
+        RedactCase{"pkcs11:token=x?pin-value=AB&SECRET", "pkcs11:<redacted>"},
+        RedactCase{"pkcs11:token=x?pin-value=AB&SECRET=1", "pkcs11:<redacted>"},
+        RedactCase{"pkcs11:token=x?pin-value=AB&token=SECRET", "pkcs11:<redacted>"},
+        RedactCase{"pkcs11:pin-value=AB;SECRET?module-path=/m.so", "pkcs11:<redacted>"},
+        RedactCase{"pkcs11:token=x?pin_value=SECRET", "pkcs11:<redacted>"},
+        RedactCase{"pkcs11:token=x?pin-value=SECRET#frag", "pkcs11:<redacted>"},
+        RedactCase{"pkcs11:token=x?pin-value=SECRET&&", "pkcs11:<redacted>"},
+        RedactCase{"pkcs11:token=x?pin%zzvalue=SECRET", "pkcs11:<redacted>"},
+        RedactCase{"pkcs11:SECRET", "pkcs11:<redacted>"}));
+
+// Parser errors never echo what may be the tail of a PIN holding an unencoded '&'.
+TEST(UriParse, ErrorAfterPinValueDoesNotEchoTheRest) {
+  const char* cases[] = {"pkcs11:token=a?pin-value=ab&SECRET=cd",
+                         "pkcs11:token=a?pin-value=ab&SECRET", "pkcs11:token=a?pin-value=ab?SECRET",
+                         "pkcs11:token=a?pin-value=ab&pin-value=SECRET"};
+  for (const char* uri : cases) {
+    auto u = parse_pkcs11_uri(uri);
+    ASSERT_FALSE(u) << uri;
+    EXPECT_EQ(u.error().code, Errc::invalid_input);
+    EXPECT_EQ(u.error().message.find("SECRET"), std::string::npos) << u.error().message;
+    EXPECT_EQ(u.error().message.find("ab"), std::string::npos) << u.error().message;
+  }
+}
 
 TEST(Classify, ByReferenceForm) {
   grafos::test::TempDir d;
   EXPECT_EQ(classify_key_ref("pkcs11:token=a"), Backend::pkcs11);
+  // The scheme in any case, as the parser accepts it: never a file path.
+  for (const char* ref : {"PKCS11:token=a", "Pkcs11:token=a", "pKcS11:",
+                          "PKCS11:token=x?module-path="
+                          "/nonexistent&pin-value=S"})
+    EXPECT_EQ(classify_key_ref(ref), Backend::pkcs11) << ref;
+  EXPECT_TRUE(parse_pkcs11_uri("PKCS11:token=a"));
+  EXPECT_EQ(classify_key_ref("pkcs11"), Backend::file);
+  EXPECT_EQ(classify_key_ref("pkcs1:token=a"), Backend::file);
   EXPECT_EQ(classify_key_ref("handle:0x81000010"), Backend::tpm);
   EXPECT_EQ(classify_key_ref((d.path() / "new.pem").string()), Backend::file);
   EXPECT_EQ(classify_key_ref((d.path() / "new.tss2.pem").string()), Backend::tpm);
@@ -159,6 +226,93 @@ TEST(Classify, ByReferenceForm) {
   grafos::test::write_private_file(plain, "-----BEGIN PRIVATE KEY-----\n");
   EXPECT_EQ(classify_key_ref(plain.string()), Backend::file);
   EXPECT_EQ(backend_name(Backend::tpm), "tpm");
+}
+
+// ---- file backend: what it refuses ----
+
+std::string unique_env(const char* base) {
+  static int n = 0;
+  return std::string(base) + "_" + std::to_string(::getpid()) + "_" + std::to_string(++n);
+}
+
+// An empty passphrase would write an "ENCRYPTED PRIVATE KEY" that opens with an empty password.
+TEST(FileBackend, EmptyPassphraseIsRefusedAndNothingIsWritten) {
+  grafos::test::TempDir d;
+  grafos::test::write_private_file(d.path() / "empty.pass", "");
+  grafos::test::write_private_file(d.path() / "newline.pass", "\n");
+  const struct {
+    const char* what;
+    std::string env_value;  // set (possibly empty) when file is empty
+    std::string file;
+    const char* source;  // fragment naming the source
+  } cases[] = {
+      {"empty variable", "", "", "environment variable"},
+      {"empty file", "", (d.path() / "empty.pass").string(), "empty.pass"},
+      {"file with only a newline", "", (d.path() / "newline.pass").string(), "newline.pass"},
+  };
+  for (const auto& c : cases) {
+    Interaction in;
+    in.passphrase_env = unique_env("GRAFOS_TEST_PASS");
+    if (c.file.empty())
+      ::setenv(in.passphrase_env.c_str(), c.env_value.c_str(), 1);
+    else
+      in.passphrase_file = c.file;
+    auto km = make_file_key_manager(in);
+    auto key = d.path() / "key.pem";
+    auto s = km->create_key({.ref = key.string(), .replace = false, .label = {}});
+    ASSERT_FALSE(s) << c.what;
+    EXPECT_EQ(s.error().code, Errc::pin) << c.what;
+    EXPECT_NE(s.error().message.find("is empty"), std::string::npos) << s.error().message;
+    EXPECT_NE(s.error().message.find(c.source), std::string::npos) << s.error().message;
+    EXPECT_FALSE(std::filesystem::exists(key)) << c.what << ": a key file was written";
+    ::unsetenv(in.passphrase_env.c_str());
+  }
+}
+
+TEST(FileBackend, KeyEncryptedWithAnEmptyPasswordIsNotOpenedWithOne) {
+  grafos::test::TempDir d;
+  auto key = generate_p256_key();
+  ASSERT_TRUE(key);
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  ASSERT_EQ(PEM_write_bio_PKCS8PrivateKey(bio.get(), key->get(), EVP_aes_256_cbc(), "", 0, nullptr,
+                                          nullptr),
+            1);
+  auto path = d.path() / "weak.pem";
+  grafos::test::write_private_file(path, bio_to_string(bio.get()));
+  Interaction env_in;
+  env_in.passphrase_env = unique_env("GRAFOS_TEST_PASS");
+  ::setenv(env_in.passphrase_env.c_str(), "", 1);
+  Interaction prompt_in;
+  prompt_in.passphrase_env = unique_env("GRAFOS_TEST_PASS_UNSET");
+  prompt_in.prompt_secret = [](std::string_view) -> Result<SecretString> {
+    return SecretString();  // Ctrl-D at the prompt
+  };
+  for (const Interaction* in : {&env_in, &prompt_in}) {
+    auto s = make_file_key_manager(*in)->create_signer(path.string());
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, Errc::pin);
+    EXPECT_NE(s.error().message.find("is empty"), std::string::npos) << s.error().message;
+  }
+  ::unsetenv(env_in.passphrase_env.c_str());
+}
+
+// A pkcs11: URI in any case is never a path: neither routed to the file backend nor accepted by
+// it (before the fix, init-ca wrote the CA key under a file named after the URI and its PIN).
+TEST(FileBackend, Pkcs11UriInAnyCaseIsNeverAPath) {
+  const char* refs[] = {"PKCS11:token=x?module-path=/nonexistent/lib.so&pin-value=SECRET4",
+                        "Pkcs11:token=x?module-path=/nonexistent/lib.so&pin-value=SECRET4"};
+  for (const char* ref : refs) {
+    auto m = open_key_manager(ref, {});
+    ASSERT_FALSE(m) << ref;
+    EXPECT_EQ(m.error().code, Errc::key_backend) << m.error().message;
+    EXPECT_EQ(m.error().message.find("SECRET4"), std::string::npos) << m.error().message;
+    auto s = make_file_key_manager({})->create_key({.ref = ref, .replace = false, .label = {}});
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, Errc::usage);
+    EXPECT_NE(s.error().message.find("is a PKCS#11 URI"), std::string::npos) << s.error().message;
+    EXPECT_EQ(s.error().message.find("SECRET4"), std::string::npos) << s.error().message;
+    EXPECT_FALSE(std::filesystem::exists(std::string(ref).substr(0, 27))) << "directory created";
+  }
 }
 
 // DER signatures and raw r||s both verify; a wrong message or a truncated signature does not.
