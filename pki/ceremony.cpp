@@ -105,13 +105,21 @@ Result<EvpPkeyPtr> new_leaf_key() {
 // PEM of a new CA key: encrypted PKCS#8 (AES-256-CBC) when a passphrase is configured.
 Result<std::string> ca_key_pem(EVP_PKEY* key, const hsm::Interaction& in) {
   std::optional<SecretString> pass;
+  std::string source;
   if (!in.passphrase_file.empty()) {
     auto p = read_secret_file(in.passphrase_file);
     if (!p) return std::move(p).error();
     pass = std::move(*p);
+    source = "--passphrase-file '" + in.passphrase_file + "'";
   } else if (auto p = read_secret_env(in.passphrase_env.c_str())) {
     pass = std::move(*p);
+    source = in.passphrase_env;
   }
+  // An empty passphrase would write an "ENCRYPTED PRIVATE KEY" that opens with no password.
+  if (pass && pass->empty())
+    return Error{Errc::pin, "the passphrase from " + source +
+                                " is empty; set a real one, or give none for an unencrypted "
+                                "key; nothing was written"};
   BioPtr bio(BIO_new(BIO_s_secmem()));
   int rc = 0;
   if (pass)

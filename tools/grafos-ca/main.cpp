@@ -1,5 +1,4 @@
 // grafos-ca: the offline fabric CA. Links no network code (checked by tests/cli).
-#include <cstdlib>
 #include <iostream>
 
 #include "grafos_config.h"
@@ -12,14 +11,6 @@ int main(int argc, char** argv) {
   if (auto r = grafos::disable_core_dumps(); !r) {
     std::cerr << "grafos-ca: error: " << r.error().message << '\n';
     return kExitInternal;
-  }
-  // init-ca encrypts the CA key with GRAFOS_KEY_PASSPHRASE when it is set: an empty one would
-  // write an "ENCRYPTED PRIVATE KEY" that opens with an empty password.
-  if (const char* pass = std::getenv("GRAFOS_KEY_PASSPHRASE"); pass && *pass == '\0') {
-    std::cerr << "grafos-ca: error: GRAFOS_KEY_PASSPHRASE is set but empty; refusing an empty "
-                 "passphrase (set a real one, or unset the variable for an unencrypted key); "
-                 "nothing was written\n";
-    return kExitKey;
   }
   Context ctx;
   ctx.tool = "grafos-ca";
