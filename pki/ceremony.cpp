@@ -435,8 +435,10 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
   auto out_created = make_dir(req.out);
   if (!out_created) return std::move(out_created).error();
 
-  // What this run wrote, so that a failure can take it back.
+  // What this run wrote, so that a failure can take it back; with --force, the files it replaced
+  // are kept until the whole batch has succeeded and are put back if it fails.
   std::vector<bool> dir_created(entries->size(), false);
+  ReplacedFiles originals;
   size_t done = 0;
   auto rollback = [&] {
     for (size_t i = 0; i < done; ++i) {
@@ -444,8 +446,10 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
       auto [cn, kn] = output_names((*entries)[i].identity.role);
       ::unlink((dir / cn).c_str());
       ::unlink((dir / kn).c_str());
-      if (dir_created[i]) ::rmdir(dir.c_str());
     }
+    originals.restore();
+    for (size_t i = 0; i < done; ++i)
+      if (dir_created[i]) ::rmdir((req.out / batch_folder_name((*entries)[i].identity)).c_str());
     if (*out_created) ::rmdir(req.out.c_str());
   };
 
@@ -474,7 +478,7 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
                             {.mode = 0644, .overwrite = req.force, .durable = false});
           !r)
         return r.error();
-      if (auto r = tx.commit(); !r) return r.error();
+      if (auto r = tx.commit(&originals); !r) return r.error();
       WrittenCert w = describe(cert->get(), e.identity);
       w.certificate = dir / cn;
       w.private_key = dir / kn;
@@ -486,13 +490,16 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
       rollback();
       return std::move(w).error().context(
           "batch line " + std::to_string(e.line) + " (" + identity_label(e.identity) + "); the " +
-          std::to_string(done) + " certificates already written by this run were removed");
+          std::to_string(done) +
+          " certificates already written by this run were removed and any files they replaced "
+          "were put back");
     }
     ++done;
     if (on_issued) on_issued(*w);
   }
 
   // Durability for the whole batch: one filesystem flush, then the directory entries.
+  originals.discard();
   Result<void> r = sync_filesystem(req.out);
   for (size_t i = 0; r && i < entries->size(); ++i)
     if (dir_created[i]) r = sync_directory(req.out / batch_folder_name((*entries)[i].identity));

@@ -139,19 +139,61 @@ Result<void> FileTransaction::stage(const fs::path& path, std::string_view data,
   return ok();
 }
 
-Result<void> FileTransaction::commit() {
+Result<void> ReplacedFiles::keep(const fs::path& dest) {
+  if (kept(dest) || !exists_no_follow(dest)) return ok();
+  fs::path dir = dest.parent_path();
+  if (dir.empty()) dir = ".";
+  // A hidden name beside the original (same filesystem, so link and rename cannot cross one).
+  fs::path backup = temp_path_for(dir / (dest.filename().string() + ".orig"));
+  if (::link(dest.c_str(), backup.c_str()) != 0)
+    return errno_error(Errc::io, "keeping the original of", dest, errno);
+  backups_.push_back({std::move(backup), dest});
+  return ok();
+}
+
+bool ReplacedFiles::kept(const fs::path& dest) const {
+  for (const auto& b : backups_)
+    if (b.dest == dest) return true;
+  return false;
+}
+
+void ReplacedFiles::restore() noexcept {
+  for (auto it = backups_.rbegin(); it != backups_.rend(); ++it)
+    ::rename(it->backup.c_str(), it->dest.c_str());
+  backups_.clear();
+}
+
+void ReplacedFiles::discard() noexcept {
+  for (const auto& b : backups_) ::unlink(b.backup.c_str());
+  backups_.clear();
+}
+
+Result<void> FileTransaction::commit(ReplacedFiles* originals) {
+  ReplacedFiles own;
+  ReplacedFiles& replaced = originals ? *originals : own;
   std::vector<fs::path> placed;
+  auto undo = [&](size_t next) {
+    // Remove the temps not yet placed and what this commit placed, then put the originals back.
+    for (size_t j = next; j < staged_.size(); ++j) ::unlink(staged_[j].tmp.c_str());
+    for (auto& p : placed)
+      if (!replaced.kept(p)) ::unlink(p.c_str());
+    staged_.clear();
+    own.restore();
+  };
   for (size_t i = 0; i < staged_.size(); ++i) {
     auto& s = staged_[i];
+    if (s.options.overwrite)
+      if (auto r = replaced.keep(s.dest); !r) {
+        undo(i);
+        return r;
+      }
     if (auto r = place(s.tmp, s.dest, s.options.overwrite); !r) {
-      // place() removed this temp; remove the rest and undo what was already placed.
-      for (size_t j = i + 1; j < staged_.size(); ++j) ::unlink(staged_[j].tmp.c_str());
-      for (auto& p : placed) ::unlink(p.c_str());
-      staged_.clear();
+      undo(i + 1);  // place() removed this temp
       return r;
     }
     placed.push_back(s.dest);
   }
+  own.discard();
   bool durable = false;
   for (auto& s : staged_) durable = durable || s.options.durable;
   std::vector<fs::path> dirs;

@@ -27,8 +27,36 @@ struct WriteOptions {
 Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view data,
                                const WriteOptions& options = {});
 
+/// The originals that a --force run replaces, kept as hidden hard links beside them (same inode,
+/// same mode) until the run has succeeded (discard()) or failed (restore()), so that a run that
+/// fails half-way never loses what it was replacing, a CA key least of all. The destructor
+/// restores what was neither discarded nor restored.
+class ReplacedFiles {
+ public:
+  ReplacedFiles() = default;
+  ReplacedFiles(const ReplacedFiles&) = delete;
+  ReplacedFiles& operator=(const ReplacedFiles&) = delete;
+  ~ReplacedFiles() { restore(); }
+
+  /// Keeps what is at `dest` (nothing to do when nothing is there).
+  Result<void> keep(const std::filesystem::path& dest);
+  /// Whether an original of `dest` is being kept.
+  bool kept(const std::filesystem::path& dest) const;
+  /// Puts every kept original back at its name (replacing what the run wrote there).
+  void restore() noexcept;
+  /// Forgets the originals: the run succeeded.
+  void discard() noexcept;
+
+ private:
+  struct Backup {
+    std::filesystem::path backup, dest;
+  };
+  std::vector<Backup> backups_;
+};
+
 /// A set of files written together: each is staged to a temp file, and commit() renames them all
-/// into place only when every one was staged; on any failure nothing is left behind.
+/// into place only when every one was staged; on any failure nothing is left behind and nothing
+/// that was replaced is lost.
 class FileTransaction {
  public:
   FileTransaction() = default;
@@ -39,8 +67,11 @@ class FileTransaction {
   /// Checks the destination (unless overwrite) and writes a temp file beside it.
   Result<void> stage(const std::filesystem::path& path, std::string_view data,
                      const WriteOptions& options = {});
-  /// Renames every staged file into place; on failure, removes what it had already placed.
-  Result<void> commit();
+  /// Renames every staged file into place; on failure, removes what it had already placed and
+  /// puts back the originals it had replaced. With `originals`, the replaced files are recorded
+  /// there and kept until the caller discards or restores them (a batch of transactions that
+  /// must succeed or fail together); otherwise they are discarded once every file is in place.
+  Result<void> commit(ReplacedFiles* originals = nullptr);
   /// Removes every staged temp file (also done by the destructor when commit() was not called).
   void abort() noexcept;
 

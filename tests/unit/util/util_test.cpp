@@ -108,6 +108,63 @@ TEST(FileTransaction, AllOrNothing) {
   EXPECT_EQ(mode_of(t.path() / "a"), 0600u);
 }
 
+// A --force commit that fails half-way puts back the files it had already replaced (a CA key
+// must never be lost to a failed re-run), and leaves no temp or backup file behind.
+TEST(FileTransaction, FailedForcedCommitRestoresWhatItReplaced) {
+  TempDir t;
+  ASSERT_TRUE(write_file_atomic(t.path() / "ca-key.pem", "old key", {.mode = 0600}));
+  ASSERT_TRUE(write_file_atomic(t.path() / "ca.pem", "old cert"));
+  FileTransaction tx;
+  ASSERT_TRUE(tx.stage(t.path() / "ca-key.pem", "new key", {.mode = 0600, .overwrite = true}));
+  ASSERT_TRUE(tx.stage(t.path() / "ca.pem", "new cert", {.overwrite = true}));
+  // The second rename cannot happen: a non-empty directory now stands at its name.
+  fs::remove(t.path() / "ca.pem");
+  fs::create_directories(t.path() / "ca.pem" / "x");
+  ASSERT_FALSE(tx.commit());
+  EXPECT_EQ(*read_file(t.path() / "ca-key.pem"), "old key");
+  EXPECT_EQ(mode_of(t.path() / "ca-key.pem"), 0600u);
+  EXPECT_TRUE(fs::is_directory(t.path() / "ca.pem"));
+  EXPECT_EQ(entries(t.path()), 2u) << "no temp or backup file may be left";
+}
+
+// Transactions that must succeed or fail together share one ReplacedFiles: the originals stay
+// until discard(), and restore() brings back every one of them.
+TEST(FileTransaction, SharedOriginalsAreRestoredOrDiscardedTogether) {
+  for (bool fail : {true, false}) {
+    TempDir t;
+    ASSERT_TRUE(write_file_atomic(t.path() / "1.pem", "old 1"));
+    ASSERT_TRUE(write_file_atomic(t.path() / "2.pem", "old 2"));
+    {
+      ReplacedFiles originals;
+      FileTransaction first;
+      ASSERT_TRUE(first.stage(t.path() / "1.pem", "new 1", {.overwrite = true}));
+      ASSERT_TRUE(first.commit(&originals));
+      EXPECT_EQ(*read_file(t.path() / "1.pem"), "new 1");
+      FileTransaction second;
+      ASSERT_TRUE(second.stage(t.path() / "2.pem", "new 2", {.overwrite = true}));
+      ASSERT_TRUE(second.commit(&originals));
+      if (fail) {
+        originals.restore();
+      } else {
+        originals.discard();
+      }
+    }
+    EXPECT_EQ(*read_file(t.path() / "1.pem"), fail ? "old 1" : "new 1");
+    EXPECT_EQ(*read_file(t.path() / "2.pem"), fail ? "old 2" : "new 2");
+    EXPECT_EQ(entries(t.path()), 2u) << "no backup may be left";
+  }
+  // Neither restored nor discarded: the destructor restores.
+  TempDir t;
+  ASSERT_TRUE(write_file_atomic(t.path() / "k.pem", "old"));
+  {
+    ReplacedFiles originals;
+    FileTransaction tx;
+    ASSERT_TRUE(tx.stage(t.path() / "k.pem", "new", {.overwrite = true}));
+    ASSERT_TRUE(tx.commit(&originals));
+  }
+  EXPECT_EQ(*read_file(t.path() / "k.pem"), "old");
+}
+
 TEST(ReadFile, MissingAndNonRegular) {
   TempDir t;
   auto missing = read_file(t.path() / "nope");
