@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 
+#include "tests/support/fixtures.hpp"
 #include "util/file_io.hpp"
 #include "util/secret.hpp"
 
@@ -22,17 +23,9 @@ using namespace grafos;
 
 namespace {
 
-class SecretTempDir {
- public:
-  SecretTempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "grafos-secret-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~SecretTempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+// A private temporary directory, removed on destruction (tests/support).
+struct SecretTempDir : grafos::test::TempDir {
+  SecretTempDir() : grafos::test::TempDir("grafos-secret") {}
 };
 
 bool environ_mentions(std::string_view needle) {

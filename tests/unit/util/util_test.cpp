@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "tests/support/fixtures.hpp"
 #include "util/bytes.hpp"
 #include "util/file_io.hpp"
 #include "util/secret.hpp"
@@ -13,17 +14,9 @@ using namespace grafos;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "grafos-util-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+// A private temporary directory, removed on destruction (tests/support).
+struct TempDir : grafos::test::TempDir {
+  TempDir() : grafos::test::TempDir("grafos-util") {}
 };
 
 mode_t mode_of(const fs::path& p) {
