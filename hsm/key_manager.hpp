@@ -131,4 +131,10 @@ class EvpSigner : public Signer {
   std::string propq_;
 };
 
+/// The PEM a key kept in a file (the file backend, and init-ca's ca-key.pem) is stored as:
+/// encrypted PKCS#8 (AES-256-CBC) when `in` gives a passphrase file or variable, plain PKCS#8
+/// otherwise. An empty passphrase is refused (Errc::pin, naming its source, never its value).
+/// `ref` names the key in messages. Implemented by the file backend (hsm/file).
+Result<std::string> key_file_pem(EVP_PKEY* key, const Interaction& in, std::string_view ref);
+
 }  // namespace grafos::hsm

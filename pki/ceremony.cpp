@@ -102,36 +102,6 @@ Result<EvpPkeyPtr> new_leaf_key() {
   return key;
 }
 
-// PEM of a new CA key: encrypted PKCS#8 (AES-256-CBC) when a passphrase is configured.
-Result<std::string> ca_key_pem(EVP_PKEY* key, const hsm::Interaction& in) {
-  std::optional<SecretString> pass;
-  std::string source;
-  if (!in.passphrase_file.empty()) {
-    auto p = read_secret_file(in.passphrase_file);
-    if (!p) return std::move(p).error();
-    pass = std::move(*p);
-    source = "--passphrase-file '" + in.passphrase_file + "'";
-  } else if (auto p = read_secret_env(in.passphrase_env.c_str())) {
-    pass = std::move(*p);
-    source = in.passphrase_env;
-  }
-  // An empty passphrase would write an "ENCRYPTED PRIVATE KEY" that opens with no password.
-  if (pass && pass->empty())
-    return Error{Errc::pin, "the passphrase from " + source +
-                                " is empty; set a real one, or give none for an unencrypted "
-                                "key; nothing was written"};
-  BioPtr bio(BIO_new(BIO_s_secmem()));
-  int rc = 0;
-  if (pass)
-    rc = bio ? PEM_write_bio_PKCS8PrivateKey(bio.get(), key, EVP_aes_256_cbc(), pass->c_str(),
-                                             static_cast<int>(pass->size()), nullptr, nullptr)
-             : 0;
-  else
-    rc = bio ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) : 0;
-  if (rc != 1) return ossl_error(Errc::crypto, "encoding the CA key");
-  return bio_to_string(bio.get());
-}
-
 struct Wiped {
   std::string s;
   ~Wiped() { OPENSSL_cleanse(s.data(), s.size()); }
@@ -193,7 +163,7 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
     if (auto r = check_output(key_ref, req.force); !r) return r.error();
     auto key = new_leaf_key();
     if (!key) return std::move(key).error();
-    auto pem = ca_key_pem(key->get(), interaction);
+    auto pem = hsm::key_file_pem(key->get(), interaction, key_ref);
     if (!pem) return std::move(pem).error();
     key_pem.s = std::move(*pem);
     hsm::EvpSigner signer(std::move(*key), key_ref);

@@ -20,31 +20,47 @@ struct PassphraseState {
   bool asked = false;
 };
 
-Result<SecretString> obtain_passphrase(const Interaction& in, std::string_view path) {
-  Result<SecretString> pass = Error{Errc::internal, ""};
-  std::string source;
-  if (!in.passphrase_file.empty()) {
-    pass = read_secret_file(in.passphrase_file);
-    source = "the passphrase file '" + in.passphrase_file + "'";
-  } else if (auto env = read_secret_env(in.passphrase_env.c_str())) {
-    pass = std::move(env);
-    source = "the environment variable " + in.passphrase_env;
-  } else if (in.prompt_secret) {
-    pass = in.prompt_secret("Passphrase for " + std::string(path) + ": ");
-    source = "the terminal prompt";
-  } else {
-    return Error{Errc::pin, "key '" + std::string(path) +
-                                "' is encrypted and no passphrase was given (" + in.passphrase_env +
-                                ", --passphrase-file, or a TTY)"};
-  }
+// Refuses an empty passphrase: it encrypts nothing, anyone opens the key with an empty password.
+Result<SecretString> non_empty(Result<SecretString> pass, const Interaction& in,
+                               std::string_view path, const std::string& source, const char* kind) {
   if (!pass) return std::move(pass).error().context("key '" + std::string(path) + "'");
-  // An empty passphrase encrypts nothing: anyone opens the key with an empty password.
   if (pass->empty())
     return Error{Errc::pin, "key '" + std::string(path) + "': the passphrase from " + source +
-                                " is empty; refusing an empty passphrase (give a real one, or "
-                                "unset " +
-                                in.passphrase_env + " for an unencrypted key file)"};
+                                " is empty (" + kind +
+                                "); refusing an empty passphrase (give a real one, or unset " +
+                                in.passphrase_env +
+                                " for an unencrypted key file); nothing was "
+                                "written"};
   return pass;
+}
+
+// The passphrase configured for new keys: the file, else the environment variable; nullopt when
+// neither is given (the key is stored unencrypted).
+Result<std::optional<SecretString>> configured_passphrase(const Interaction& in,
+                                                          std::string_view path) {
+  Result<SecretString> pass = Error{Errc::internal, ""};
+  if (!in.passphrase_file.empty())
+    pass = non_empty(read_secret_file(in.passphrase_file), in, path, "'" + in.passphrase_file + "'",
+                     "passphrase file");
+  else if (auto env = read_secret_env(in.passphrase_env.c_str()))
+    pass = non_empty(std::move(env), in, path, in.passphrase_env, "environment variable");
+  else
+    return std::optional<SecretString>();
+  if (!pass) return std::move(pass).error();
+  return std::optional<SecretString>(std::move(*pass));
+}
+
+// The passphrase of an encrypted key being opened: as configured, else a no-echo prompt.
+Result<SecretString> obtain_passphrase(const Interaction& in, std::string_view path) {
+  auto configured = configured_passphrase(in, path);
+  if (!configured) return std::move(configured).error();
+  if (*configured) return std::move(**configured);
+  if (in.prompt_secret)
+    return non_empty(in.prompt_secret("Passphrase for " + std::string(path) + ": "), in, path,
+                     "the terminal prompt", "typed");
+  return Error{Errc::pin, "key '" + std::string(path) +
+                              "' is encrypted and no passphrase was given (" + in.passphrase_env +
+                              ", --passphrase-file, or a TTY)"};
 }
 
 // A key reference the file backend must never take as a path (it would write a file named after
@@ -124,31 +140,12 @@ class FileKeyManager final : public KeyManager {
 
   Result<std::unique_ptr<Signer>> create_key(const CreateKeyRequest& req) override {
     if (auto r = check_file_ref(req.ref); !r) return std::move(r).error();
-    // Encrypted when a passphrase file or variable is given (read_secret_env, not getenv: the
-    // variable leaves the environment once read).
-    bool encrypt =
-        !in_.passphrase_file.empty() || read_secret_env(in_.passphrase_env.c_str()).has_value();
-    std::optional<SecretString> pass;
-    if (encrypt) {
-      auto p = obtain_passphrase(in_, req.ref);
-      if (!p) return std::move(p).error().context("creating the key (nothing was written)");
-      pass = std::move(*p);
-    }
     auto key = generate_p256_key();
     if (!key) return std::move(key).error();
-    std::string pem;
-    BioPtr bio(BIO_new(BIO_s_secmem()));
-    int rc = 0;
-    if (pass) {
-      rc = PEM_write_bio_PKCS8PrivateKey(bio.get(), key->get(), EVP_aes_256_cbc(), pass->c_str(),
-                                         static_cast<int>(pass->size()), nullptr, nullptr);
-    } else {
-      rc = PEM_write_bio_PrivateKey(bio.get(), key->get(), nullptr, nullptr, 0, nullptr, nullptr);
-    }
-    if (rc != 1) return ossl_error(Errc::crypto, "encoding the new key");
-    pem = bio_to_string(bio.get());
-    auto w = write_file_atomic(req.ref, pem, {.mode = 0600, .overwrite = req.replace});
-    OPENSSL_cleanse(pem.data(), pem.size());
+    auto pem = key_file_pem(key->get(), in_, req.ref);
+    if (!pem) return std::move(pem).error().context("creating the key");
+    auto w = write_file_atomic(req.ref, *pem, {.mode = 0600, .overwrite = req.replace});
+    OPENSSL_cleanse(pem->data(), pem->size());
     if (!w) return std::move(w).error();
     return std::unique_ptr<Signer>(std::make_unique<EvpSigner>(std::move(*key), req.ref));
   }
@@ -174,6 +171,21 @@ class FileKeyManager final : public KeyManager {
 };
 
 }  // namespace
+
+Result<std::string> key_file_pem(EVP_PKEY* key, const Interaction& in, std::string_view ref) {
+  auto pass = configured_passphrase(in, ref);
+  if (!pass) return std::move(pass).error();
+  BioPtr bio(BIO_new(BIO_s_secmem()));
+  int rc = 0;
+  if (*pass)
+    rc = bio ? PEM_write_bio_PKCS8PrivateKey(bio.get(), key, EVP_aes_256_cbc(), (*pass)->c_str(),
+                                             static_cast<int>((*pass)->size()), nullptr, nullptr)
+             : 0;
+  else
+    rc = bio ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) : 0;
+  if (rc != 1) return ossl_error(Errc::crypto, "encoding the key '" + std::string(ref) + "'");
+  return bio_to_string(bio.get());
+}
 
 Result<EvpPkeyPtr> generate_p256_key() {
   EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
