@@ -112,29 +112,16 @@ Result<EvpPkeyPtr> tls_private_key(Signer& signer) {
 }
 
 namespace {
-void CRYPTO_free_plain(void* p) { OPENSSL_free(p); }
-
-// A public-only copy of an EC key, built from its curve name and encoded point: no
-// OSSL_ENCODER/OSSL_DECODER chain (in OpenSSL 3.0 building one costs millions of instructions,
-// a large share of a short grafos-ca process). nullptr when the key does not hand those out.
+// A public-only copy of an EC key, built from its curve and point (ec_public_key): no
+// OSSL_ENCODER/OSSL_DECODER chain, a large share of a short grafos-ca process in OpenSSL 3.0.
+// nullptr when the key does not hand those out.
 EvpPkeyPtr ec_public_from_params(EVP_PKEY* key) {
-  char group[64] = {};
-  size_t group_len = 0;
-  unsigned char* point = nullptr;
-  // EVP_PKEY_get1_encoded_public_key also serves legacy EC_KEY-backed keys (libp11's PKCS#11
-  // keys), which have no OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY parameter.
-  size_t point_len = 0;
-  if (!EVP_PKEY_is_a(key, "EC") ||
-      EVP_PKEY_get_group_name(key, group, sizeof group, &group_len) != 1 ||
-      (point_len = EVP_PKEY_get1_encoded_public_key(key, &point)) == 0) {
-    OPENSSL_free(point);
-    drain_ossl_errors();
-    return nullptr;
-  }
-  std::unique_ptr<unsigned char, OsslDeleter<CRYPTO_free_plain>> owned(point);
+  auto ec = ec_public_key(key);
+  if (!ec) return nullptr;
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, group_len),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, point_len),
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, ec->group.data(), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, ec->point.data(),
+                                        ec->point.size()),
       OSSL_PARAM_construct_end()};
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   EVP_PKEY* pub = nullptr;

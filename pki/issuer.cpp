@@ -1,6 +1,5 @@
 #include "pki/issuer.hpp"
 
-#include <openssl/core_names.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
@@ -81,27 +80,18 @@ Result<Bytes> key_id(X509* cert) {
 // certificate itself (`fast` false) take that road; only X509_set_pubkey also caches the key in
 // the certificate for X509_get0_pubkey.
 Result<void> set_public_key(X509* cert, EVP_PKEY* key, bool fast) {
-  char group[64] = {};
-  size_t group_len = 0;
-  unsigned char point[133];
-  size_t point_len = 0;
-  int curve = NID_undef;
-  if (fast && EVP_PKEY_is_a(key, "EC") &&
-      EVP_PKEY_get_group_name(key, group, sizeof group, &group_len) == 1 &&
-      (curve = OBJ_txt2nid(group)) != NID_undef &&
-      EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof point,
-                                      &point_len) == 1 &&
-      point_len > 1 && point[0] == 0x04) {
-    auto* enc = static_cast<unsigned char*>(OPENSSL_memdup(point, point_len));
+  if (auto ec = fast ? ec_public_key(key) : std::nullopt;
+      ec && ec->point.size() > 1 && ec->point[0] == 0x04) {
+    int curve = OBJ_txt2nid(ec->group.c_str());
+    auto* enc = static_cast<unsigned char*>(OPENSSL_memdup(ec->point.data(), ec->point.size()));
     X509_PUBKEY* spki = X509_get_X509_PUBKEY(cert);
-    if (enc && spki &&
+    if (curve != NID_undef && enc && spki &&
         X509_PUBKEY_set0_param(spki, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
-                               OBJ_nid2obj(curve), enc, static_cast<int>(point_len)) == 1)
+                               OBJ_nid2obj(curve), enc, static_cast<int>(ec->point.size())) == 1)
       return ok();
     OPENSSL_free(enc);
     return ossl_error(Errc::crypto, "setting the EC public key");
   }
-  drain_ossl_errors();
   if (X509_set_pubkey(cert, key) != 1) return ossl_error(Errc::crypto, "setting the public key");
   return ok();
 }

@@ -72,3 +72,24 @@ bool public_keys_equal(const EVP_PKEY* a, const EVP_PKEY* b) {
 }
 
 }  // namespace grafos
+
+namespace grafos {
+
+std::optional<EcPublicKey> ec_public_key(EVP_PKEY* key) {
+  char group[64] = {};
+  size_t group_len = 0;
+  unsigned char* point = nullptr;
+  size_t point_len = 0;
+  if (!key || !EVP_PKEY_is_a(key, "EC") ||
+      EVP_PKEY_get_group_name(key, group, sizeof group, &group_len) != 1 ||
+      (point_len = EVP_PKEY_get1_encoded_public_key(key, &point)) == 0) {
+    OPENSSL_free(point);
+    drain_ossl_errors();
+    return std::nullopt;
+  }
+  EcPublicKey out{std::string(group, group_len), Bytes(point, point + point_len)};
+  OPENSSL_free(point);
+  return out;
+}
+
+}  // namespace grafos

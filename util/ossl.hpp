@@ -8,8 +8,11 @@
 #include <openssl/x509v3.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "util/bytes.hpp"
 
 #include "util/result.hpp"
 
@@ -57,6 +60,17 @@ Result<X509Ptr> x509_from_pem(std::string_view pem);
 
 /// SHA-256 fingerprint of the DER certificate as lowercase hex with no separators.
 std::string x509_sha256_fingerprint(X509* cert);
+
+/// An EC public key as its curve and encoded point, read from the key's parameters (provider
+/// keys) or its legacy EC_KEY (libp11's PKCS#11 keys) without an OSSL_ENCODER/OSSL_DECODER round
+/// trip, which in OpenSSL 3.0 costs millions of instructions per key.
+struct EcPublicKey {
+  std::string group;  ///< OpenSSL group name ("prime256v1")
+  Bytes point;        ///< encoded point as the key gives it (0x04 || X || Y when uncompressed)
+};
+
+/// The curve and point of `key`; nullopt when it is not an EC key or does not hand them out.
+std::optional<EcPublicKey> ec_public_key(EVP_PKEY* key);
 
 /// True when both keys have the same public half.
 bool public_keys_equal(const EVP_PKEY* a, const EVP_PKEY* b);
