@@ -15,19 +15,26 @@ namespace {
 // libgit2 carries HTTP, SSH and TLS transports; grafos-ca links no network code (DESIGN.md
 // section 1), so the library is loaded here, by soname, the first time a repository is read, and
 // only the calls below are resolved. Nothing here opens a socket: local repositories only.
+//
+// The libgit2 calls used here, each named once: the table's members and their lookup.
+#define GRAFOS_GIT2_CALLS(X) \
+  X(libgit2_init)            \
+  X(libgit2_shutdown)        \
+  X(error_last)              \
+  X(repository_open_ext)     \
+  X(repository_free)         \
+  X(repository_is_bare)      \
+  X(reference_name_to_id)    \
+  X(oid_tostr)               \
+  X(status_list_new)         \
+  X(status_list_entrycount)  \
+  X(status_byindex)          \
+  X(status_list_free)
+
 struct Git2 {
-  decltype(&::git_libgit2_init) libgit2_init = nullptr;
-  decltype(&::git_libgit2_shutdown) libgit2_shutdown = nullptr;
-  decltype(&::git_error_last) error_last = nullptr;
-  decltype(&::git_repository_open_ext) repository_open_ext = nullptr;
-  decltype(&::git_repository_free) repository_free = nullptr;
-  decltype(&::git_repository_is_bare) repository_is_bare = nullptr;
-  decltype(&::git_reference_name_to_id) reference_name_to_id = nullptr;
-  decltype(&::git_oid_tostr) oid_tostr = nullptr;
-  decltype(&::git_status_list_new) status_list_new = nullptr;
-  decltype(&::git_status_list_entrycount) status_list_entrycount = nullptr;
-  decltype(&::git_status_byindex) status_byindex = nullptr;
-  decltype(&::git_status_list_free) status_list_free = nullptr;
+#define GRAFOS_GIT2_MEMBER(name) decltype(&::git_##name) name = nullptr;
+  GRAFOS_GIT2_CALLS(GRAFOS_GIT2_MEMBER)
+#undef GRAFOS_GIT2_MEMBER
 };
 
 template <class F>
@@ -51,21 +58,10 @@ Result<const Git2*> load_git2() {
     }
     Git2 t;
     const char* missing = nullptr;
-    auto need = [&](const char* name, auto& fn) {
-      if (!missing && !resolve(h, name, fn)) missing = name;
-    };
-    need("git_libgit2_init", t.libgit2_init);
-    need("git_libgit2_shutdown", t.libgit2_shutdown);
-    need("git_error_last", t.error_last);
-    need("git_repository_open_ext", t.repository_open_ext);
-    need("git_repository_free", t.repository_free);
-    need("git_repository_is_bare", t.repository_is_bare);
-    need("git_reference_name_to_id", t.reference_name_to_id);
-    need("git_oid_tostr", t.oid_tostr);
-    need("git_status_list_new", t.status_list_new);
-    need("git_status_list_entrycount", t.status_list_entrycount);
-    need("git_status_byindex", t.status_byindex);
-    need("git_status_list_free", t.status_list_free);
+#define GRAFOS_GIT2_RESOLVE(name) \
+  if (!missing && !resolve(h, "git_" #name, t.name)) missing = "git_" #name;
+    GRAFOS_GIT2_CALLS(GRAFOS_GIT2_RESOLVE)
+#undef GRAFOS_GIT2_RESOLVE
     if (missing) {
       failure = std::string(GRAFOS_LIBGIT2_SONAME) + " has no symbol " + missing;
       ::dlclose(h);

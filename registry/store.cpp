@@ -567,18 +567,25 @@ Result<Tenant> Store::create_tenant(const std::string& name, std::uint64_t quota
       audit);
 }
 
-Result<std::vector<Tenant>> Store::list_tenants(std::int64_t now) {
-  auto r = acquire_reader();
-  if (!r.db) return make_error(Errc::io, "opening a database reader");
-  auto st = r.db->prepare(kAll.c_str());
+namespace {
+// All tenants with their usage at `now`, by id.
+Result<std::vector<Tenant>> all_tenants(Db& db, std::int64_t now) {
+  auto st = db.prepare(kAll.c_str());
   if (!st) return st.error();
   sqlite3_bind_int64(*st, 1, now);
   std::vector<Tenant> out;
   int rc;
   while ((rc = sqlite3_step(*st)) == SQLITE_ROW) out.push_back(read_tenant(*st));
   sqlite3_reset(*st);
-  if (rc != SQLITE_DONE) return r.db->error("listing tenants");
+  if (rc != SQLITE_DONE) return db.error("listing tenants");
   return out;
+}
+}  // namespace
+
+Result<std::vector<Tenant>> Store::list_tenants(std::int64_t now) {
+  auto r = acquire_reader();
+  if (!r.db) return make_error(Errc::io, "opening a database reader");
+  return all_tenants(*r.db, now);
 }
 
 Result<std::int64_t> Store::state_version() {
@@ -597,13 +604,9 @@ Result<TenantListing> Store::list_tenants_versioned(std::int64_t now) {
     auto v = read_state_version(*r.db);
     if (!v) return v.error();
     out.version = *v;
-    auto st = r.db->prepare(kAll.c_str());
-    if (!st) return st.error();
-    sqlite3_bind_int64(*st, 1, now);
-    int rc;
-    while ((rc = sqlite3_step(*st)) == SQLITE_ROW) out.tenants.push_back(read_tenant(*st));
-    sqlite3_reset(*st);
-    if (rc != SQLITE_DONE) return r.db->error("listing tenants");
+    auto tenants = all_tenants(*r.db, now);
+    if (!tenants) return tenants.error();
+    out.tenants = std::move(*tenants);
     auto ex = r.db->prepare(
         "SELECT MIN(expires_at) FROM leases WHERE state = 'active' AND expires_at > ?1");
     if (!ex) return ex.error();
