@@ -12,6 +12,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(realpath "${1:-$ROOT/build}")
 export GRAFOS_REGISTRY=$BUILD/tools/grafos-registry/grafos-registry
 export GRAFOS_CA=$BUILD/tools/grafos-ca/grafos-ca
+for f in "$GRAFOS_REGISTRY" "$GRAFOS_CA"; do
+  [ -x "$f" ] || { echo "registry.sh: error: $f not built (ninja -C $BUILD)" >&2; exit 2; }
+done
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-32}
 WT=${THREADS:-2}
