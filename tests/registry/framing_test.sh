@@ -109,8 +109,14 @@ check "every framing 400 audited (3, got $n400)" test "$n400" = 3
 principal_of() { jq -r --arg d "$1" '[.entries[] | select(.detail | contains($d)) | .principal] | first' "$T/body"; }
 check "refusal audited with the certificate's principal" \
   test "$(principal_of "Content-Encoding 'br'")" = urn:fabricbios:fabric-admin
-check "refusal without certificate audited as unauthenticated" \
-  test "$(jq '[.entries[] | select(.principal == "unauthenticated" and (.detail | startswith("HTTP 41")))] | length' "$T/body")" = 3
+# Only the framing refusals (411, 415): bytes of a refused body that the client had already sent
+# may be read as further requests on the same connection (cpp-httplib keeps it open despite
+# Connection: close), each refused on its own, e.g. with 400 or 414.
+n_unauth=$(jq '[.entries[] | select(.principal == "unauthenticated" and
+  ((.detail | startswith("HTTP 411 ")) or (.detail | startswith("HTTP 415 "))))] | length' "$T/body")
+check "refusal without certificate audited as unauthenticated (3, got $n_unauth)" \
+  test "$n_unauth" = 3
+[ "$n_unauth" = 3 ] || jq -r '.entries[] | select(.principal == "unauthenticated") | "# " + .action + " | " + .detail' "$T/body"
 check "a tenant certificate's refusal carries its tenant_id" \
   test "$(jq -r '[.entries[] | select(.action == "POST /api/v1/tenants/acme/leases") | .tenant_id] | first' "$T/body")" = "$ACME_ID"
 check "server alive" kill -0 "$SERVER_PID"
