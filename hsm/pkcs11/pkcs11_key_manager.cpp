@@ -181,6 +181,9 @@ struct TokenState {
   std::string label;
   bool logged_in = false;
   std::optional<Error> login_error;  // a rejected PIN is remembered, never retried
+  // Whether libp11 has listed this slot list's private keys before: from then on its list may
+  // hold keys destroyed since (see open_signer).
+  bool keys_listed = false;
 
   // Earlier slot lists, kept alive for the signers whose keys live in them.
   std::vector<std::pair<PKCS11_SLOT*, unsigned int>> retired;
@@ -212,6 +215,7 @@ struct TokenState {
     slots = fresh;
     nslots = n;
     slot = found;
+    keys_listed = false;
     return ok();
   }
 };
@@ -496,10 +500,16 @@ class Pkcs11KeyManager final : public KeyManager {
   Result<std::unique_ptr<Signer>> open_signer(const Pkcs11Uri& u, const std::string& where) {
     PKCS11_KEY* keys = nullptr;
     unsigned int n = 0;
+    // libp11 keeps the keys it listed once and adds new ones on each listing, so keys destroyed
+    // since the first listing of this slot list (e.g. replaced by create_key) stay in its list:
+    // from the second listing on, the token is asked whether a matching key still exists.
+    // The first listing is the token's own answer, just given (three PKCS#11 calls saved).
+    const bool first_listing = !st_->keys_listed;
     {
       std::lock_guard lock(st_->module->mu);
       if (PKCS11_enumerate_keys(st_->slot->token, &keys, &n) != 0)
         return ossl_error(Errc::key_backend, where + ": listing private keys");
+      st_->keys_listed = true;
     }
     PKCS11_KEY* match = nullptr;
     int matches = 0;
@@ -508,9 +518,7 @@ class Pkcs11KeyManager final : public KeyManager {
       if (u.object && (!k->label || *u.object != k->label)) continue;
       if (u.id && (k->id_len != u.id->size() || !std::equal(u.id->begin(), u.id->end(), k->id)))
         continue;
-      // libp11 caches the key list per token and keeps keys destroyed since (e.g. replaced by
-      // create_key); ask the token whether this one still exists.
-      if (!private_key_exists(k)) continue;
+      if (!first_listing && !private_key_exists(k)) continue;
       match = k;
       ++matches;
     }
