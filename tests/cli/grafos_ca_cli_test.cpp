@@ -746,6 +746,30 @@ TEST(CaCliHelp, ExitStatusesAreDocumentedInHelp) {
   EXPECT_NE(b.out.find("cell <provider> <cell_id>"), std::string::npos);
 }
 
+// main() declares only the subcommand named by the first argument; with a global flag first it
+// declares them all. The two must parse, help and refuse alike.
+TEST(CaCliHelp, ASubcommandNamedFirstBehavesAsWithAllDeclared) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"init-ca", "--help"},
+      {"issue-cert", "--help"},
+      {"issue-server-cert", "--help"},
+      {"image-provenance", "--help"},
+      {"image-provenance", "verify", "--help"},
+      {"issue-cert", "--bogus"},
+      {"issue-cert"},
+      {"issue-server-cert", "init-ca"},
+  };
+  for (const auto& args : cases) {
+    Proc alone = ca(args);
+    std::vector<std::string> with_global = {"--no-color"};
+    with_global.insert(with_global.end(), args.begin(), args.end());
+    Proc all = ca(with_global);
+    EXPECT_EQ(alone.status, all.status) << args[0];
+    EXPECT_EQ(alone.out, all.out) << args[0];
+    EXPECT_EQ(alone.err, all.err) << args[0];
+  }
+}
+
 TEST(CaCliGlobal, GlobalFlagsAreAccepted) {
   TempDir d("grafos-cli-global");
   Proc r = ca({"init-ca", "--out", (d.path() / "ca").string(), "--fabric", "10.0.0.1:9200",
