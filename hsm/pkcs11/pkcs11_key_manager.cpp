@@ -7,6 +7,7 @@
 #include <p11-kit/pkcs11.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -184,6 +185,9 @@ struct TokenState {
   // Whether libp11 has listed this slot list's private keys before: from then on its list may
   // hold keys destroyed since (see open_signer).
   bool keys_listed = false;
+  // When libp11 read the token's flags (C_GetTokenInfo while listing the slots): a login right
+  // after opening decides on that reading instead of asking again (see login()).
+  std::chrono::steady_clock::time_point flags_read{};
 
   // Earlier slot lists, kept alive for the signers whose keys live in them.
   std::vector<std::pair<PKCS11_SLOT*, unsigned int>> retired;
@@ -452,9 +456,18 @@ class Pkcs11KeyManager final : public KeyManager {
     if (st_->logged_in) return ok();
     if (st_->login_error) return *st_->login_error;
     auto* fl = st_->module->fl;
+    // The PIN flags must be current when deciding to log in. The slot listing of
+    // make_pkcs11_key_manager read them a moment ago (a command logs in right after opening);
+    // a reading older than a second is not trusted: ask the token.
     CK_TOKEN_INFO ti{};
-    if (CK_RV rv = fl->C_GetTokenInfo(st_->slot_id, &ti); rv != CKR_OK)
+    const PKCS11_TOKEN* tok = st_->slot->token;
+    if (std::chrono::steady_clock::now() - st_->flags_read < std::chrono::seconds(1)) {
+      ti.flags = (tok->loginRequired ? CKF_LOGIN_REQUIRED : 0) |
+                 (tok->userPinLocked ? CKF_USER_PIN_LOCKED : 0) |
+                 (tok->userPinFinalTry ? CKF_USER_PIN_FINAL_TRY : 0);
+    } else if (CK_RV rv = fl->C_GetTokenInfo(st_->slot_id, &ti); rv != CKR_OK) {
       return ck_error(rv, "C_GetTokenInfo", where_);
+    }
     if (!(ti.flags & CKF_LOGIN_REQUIRED)) {
       st_->logged_in = true;
       return ok();
@@ -563,6 +576,7 @@ Result<std::unique_ptr<KeyManager>> make_pkcs11_key_manager(std::string_view uri
     std::lock_guard lock((*module)->mu);
     if (PKCS11_enumerate_slots((*module)->ctx, &st->slots, &st->nslots) != 0)
       return ossl_error(Errc::key_backend, where + ": listing slots (C_GetSlotList)");
+    st->flags_read = std::chrono::steady_clock::now();
   }
   std::string present;
   int matches = 0;

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "hsm/key_manager.hpp"
 #include "hsm/pkcs11/pkcs11_key_manager.hpp"
@@ -603,6 +605,30 @@ TEST_P(SoftHsmSafetyTest, TokenOnFinalTryOrLockedIsRefusedWithoutLogin) {
   auto flags = probe.token_flags(label);
   ASSERT_TRUE(flags);
   EXPECT_FALSE(*flags & CKF_USER_PIN_COUNT_LOW) << "a login was attempted";
+  (void)pin_file;
+}
+
+// The login decides on the flags read while opening only when that reading is under a second
+// old; later, the token is asked again: a token that turned FINAL_TRY meanwhile is refused.
+TEST(SoftHsmSafety, FlagsSetAfterOpeningAreReadAgainBeforeALateLogin) {
+  auto& b = backend("softhsm");
+  if (auto why = b.unavailable(); !why.empty()) GTEST_SKIP() << why;
+  std::string label = unique_name("late");
+  auto pin_file = b.softhsm()->add_token(label, kWrongPin);
+  grafos::test::TempDir d;
+  grafos::test::write_private_file(d.path() / "pin", std::string(kPin) + "\n");
+  std::string ref = "pkcs11:token=" + label + ";object=k?module-path=" + b.module() +
+                    "&pin-source=file:" + (d.path() / "pin").string();
+  auto mgr = open_key_manager(ref, {});
+  ASSERT_TRUE(mgr) << mgr.error().message;
+  // SoftHSM reads token.object again on every call: the flag reaches C_GetTokenInfo.
+  ASSERT_TRUE(b.softhsm()->set_persisted_token_flags(label, CKF_USER_PIN_FINAL_TRY));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto s = (*mgr)->create_key(req(ref));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::pin);
+  EXPECT_NE(s.error().message.find("CKF_USER_PIN_FINAL_TRY"), std::string::npos)
+      << s.error().message;
   (void)pin_file;
 }
 

@@ -140,6 +140,10 @@ bool SoftHsmToken::set_persisted_token_flags(const std::string& label, unsigned 
       data[pos + 16 + i] = static_cast<char>(v & 0xff);
       v >>= 8;
     }
+    // The file starts with its own generation counter (8 bytes, big-endian); a module that has
+    // the token open reads the file again only when that counter moved: move it.
+    for (int i = 7; i >= 0 && ++reinterpret_cast<unsigned char&>(data[i]) == 0; --i) {
+    }
     std::ofstream out(obj, std::ios::binary | std::ios::trunc);
     out << data;
     return static_cast<bool>(out);

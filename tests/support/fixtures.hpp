@@ -82,9 +82,10 @@ class SoftHsmToken {
   /// Environment a child process needs (SOFTHSM2_CONF).
   std::map<std::string, std::string> env() const;
   /// Sets token flag bits (e.g. CKF_USER_PIN_LOCKED) in the token's persisted state, for tokens
-  /// whose module is not loaded in this process right now. SoftHSMv2 itself never sets
+  /// whose module is not loaded or not in the middle of a call. SoftHSMv2 itself never sets
   /// CKF_USER_PIN_FINAL_TRY / CKF_USER_PIN_LOCKED (it has no retry limit), so this is the only way
-  /// to make a real SoftHSM token report them. Returns false when the flags were not found.
+  /// to make a real SoftHSM token report them (its generation counter is moved, so a module that
+  /// has the token open reads them too). Returns false when the flags were not found.
   bool set_persisted_token_flags(const std::string& label, unsigned long flags) const;
 
  private:
