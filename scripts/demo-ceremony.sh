@@ -6,8 +6,9 @@
 #
 #   bash scripts/demo-ceremony.sh [DEMO_DIR]      (default: ./demo, recreated)
 #
-# The token lives in DEMO_DIR/hsm (its own SOFTHSM2_CONF); the PIN reaches grafos-ca through a
-# 0600 file named by pin-source=file: in the key URI, never on grafos-ca's command line.
+# The token lives in DEMO_DIR/hsm (its own SOFTHSM2_CONF); its PINs live in 0600 files there and
+# are on no command line: the token is initialised from the files, and grafos-ca reads the user
+# PIN from the file named by pin-source=file: in the key URI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -21,7 +22,7 @@ if [ -d "$build" ]; then
 else
   meson setup "$build" >/dev/null
 fi
-ninja -C "$build" tools/grafos-ca/grafos-ca >/dev/null
+ninja -C "$build" tools/grafos-ca/grafos-ca tests/support/p11_init_token >/dev/null
 ca() { "$build/tools/grafos-ca/grafos-ca" "$@"; }
 
 echo "== private SoftHSMv2 token in $demo/hsm"
@@ -33,10 +34,13 @@ printf 'directories.tokendir = %s/hsm/tokens\nobjectstore.backend = file\nlog.le
   "$demo" >"$SOFTHSM2_CONF"
 pin=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 so_pin=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
-(umask 077 && printf '%s\n' "$pin" >"$demo/hsm/user.pin")
-# softhsm2-util only takes the PINs as arguments; this throwaway demo token is the one exception.
-softhsm2-util --init-token --free --label fabric-ca --so-pin "$so_pin" --pin "$pin" >/dev/null
+(umask 077 && printf '%s\n' "$pin" >"$demo/hsm/user.pin" &&
+  printf '%s\n' "$so_pin" >"$demo/hsm/so.pin")
+unset pin so_pin
 module=/usr/lib/softhsm/libsofthsm2.so
+# softhsm2-util would take the PINs only as arguments (visible to every `ps`) or at a terminal
+# prompt; p11_init_token reads them from the two 0600 files.
+"$build/tests/support/p11_init_token" "$module" fabric-ca "$demo/hsm/so.pin" "$demo/hsm/user.pin"
 key="pkcs11:token=fabric-ca;object=ca-key?module-path=$module&pin-source=file:$demo/hsm/user.pin"
 
 echo "== init-ca with the key generated inside the token"

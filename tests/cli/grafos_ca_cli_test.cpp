@@ -853,6 +853,34 @@ TEST_F(CaCliPkcs11, InitCaInTokenThenIssueEveryRole) {
 }
 
 // An empty PIN is refused before C_Login (which would use up a PIN try), naming the source.
+// tests/support/p11_init_token initialises the README demo's token (and every test token) from
+// PIN files, so that no PIN is ever on a command line.
+TEST_F(CaCliPkcs11, TokenInitialisedFromPinFilesServesTheCa) {
+  const char* init = std::getenv("GRAFOS_P11_INIT_TOKEN");
+  ASSERT_NE(init, nullptr);
+  grafos::test::write_private_file(out("so.pin"), "");
+  grafos::test::write_private_file(out("user.pin"), "135792\n");
+  Proc empty =
+      run({init, hsm_.module_path(), "second", out("so.pin"), out("user.pin")}, hsm_.env());
+  EXPECT_EQ(empty.status, 2);
+  EXPECT_NE(empty.err.find("a PIN file is empty"), std::string::npos) << empty.err;
+  Proc missing =
+      run({init, hsm_.module_path(), "second", out("nope"), out("user.pin")}, hsm_.env());
+  EXPECT_EQ(missing.status, 2);
+
+  grafos::test::write_private_file(out("so.pin"), "97531864\n");
+  Proc ok = run({init, hsm_.module_path(), "second", out("so.pin"), out("user.pin")}, hsm_.env());
+  ASSERT_EQ(ok.status, 0) << ok.err;
+  const std::string key = "pkcs11:token=second;object=ca-key?module-path=" + hsm_.module_path() +
+                          "&pin-source=file:" + out("user.pin");
+  Proc c = ca({"init-ca", "--out", out("ca2"), "--key", key}, hsm_.env());
+  ASSERT_EQ(c.status, 0) << c.err;
+  Proc t = ca({"issue-cert", "--ca-cert", out("ca2") + "/ca.pem", "--ca-key", key, "--role",
+               "tenant", "--tenant", "acme", "--out", out("acme")},
+              hsm_.env());
+  EXPECT_EQ(t.status, 0) << t.err;
+}
+
 TEST_F(CaCliPkcs11, EmptyPinIsRefusedBeforeLoginNamingItsSource) {
   std::string uri = hsm_.uri("ca-key");
   ASSERT_EQ(ca({"init-ca", "--out", out("ca"), "--key", uri}).status, 0);

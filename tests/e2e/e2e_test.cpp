@@ -445,7 +445,8 @@ TEST_F(AdminE2E, BearerTokenFromFileAndNeverPrinted) {
 TEST_F(AdminE2E, ClientKeyOnPkcs11Token) {
   std::string script = tool_path("GRAFOS_SOURCE_ROOT") + "/tests/support/softhsm-token.sh";
   auto tokdir = (work_->path() / "token").string();
-  auto tok = run({"/bin/sh", script, tokdir, "client"});
+  auto tok = run({"/bin/sh", script, tokdir, "client"},
+                 {{"GRAFOS_P11_INIT_TOKEN", tool_path("GRAFOS_P11_INIT_TOKEN")}});
   ASSERT_EQ(tok.status, 0) << tok.err;
   std::string conf = tokdir + "/softhsm2.conf";
   std::string pin_file = tokdir + "/client.pin";

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -97,12 +98,19 @@ SoftHsmToken::SoftHsmToken(std::string label, std::string pin, std::string so_pi
 }
 
 fs::path SoftHsmToken::add_token(const std::string& label, const std::string& pin) {
-  auto r = run_command({"softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin",
-                        so_pin_, "--pin", pin},
-                       env());
-  if (r.status != 0) std::abort();
+  // The PINs go to the token through 0600 files (tests/support/p11_init_token.cpp), never argv.
   fs::path pin_path = dir_.path() / (label + ".pin");
+  fs::path so_pin_path = dir_.path() / (label + ".so-pin");
   write_private_file(pin_path, pin + "\n");
+  write_private_file(so_pin_path, so_pin_ + "\n");
+  const char* init = std::getenv("GRAFOS_P11_INIT_TOKEN");
+  if (!init) {
+    std::fprintf(stderr, "SoftHsmToken: GRAFOS_P11_INIT_TOKEN is not set (run under meson test)\n");
+    std::abort();
+  }
+  auto r =
+      run_command({init, module_path(), label, so_pin_path.string(), pin_path.string()}, env());
+  if (r.status != 0) std::abort();
   return pin_path;
 }
 

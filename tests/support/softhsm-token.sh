@@ -8,8 +8,9 @@
 #   -> SOFTHSM2_CONF, GRAFOS_TEST_PKCS11_MODULE, GRAFOS_TEST_PKCS11_PIN_FILE and
 #      GRAFOS_TEST_PKCS11_URI (pkcs11:token=LABEL?module-path=...&pin-source=file:DIR/LABEL.pin;
 #      append ";object=NAME" before the '?' to name a key).
-# The PIN goes to softhsm2-util on its command line (a throwaway test token only) and to a 0600
-# file for our tools. Stop: rm -rf DIR (SoftHSM runs in-process; there is no daemon).
+# The PINs go to 0600 files, which tests/support/p11_init_token.cpp (path in
+# $GRAFOS_P11_INIT_TOKEN, set by meson test) reads to initialise the token: never argv.
+# Stop: rm -rf DIR (SoftHSM runs in-process; there is no daemon).
 set -eu
 dir=${1:?usage: softhsm-token.sh DIR [LABEL]}
 label=${2:-grafos-test}
@@ -19,9 +20,9 @@ mkdir -p "$dir/tokens"
 dir=$(cd "$dir" && pwd)
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
   "$dir" >"$dir/softhsm2.conf"
-SOFTHSM2_CONF=$dir/softhsm2.conf softhsm2-util --init-token --free --label "$label" \
-  --so-pin 87654321 --pin "$pin" >/dev/null
-(umask 077 && printf '%s\n' "$pin" >"$dir/$label.pin")
+(umask 077 && printf '%s\n' "$pin" >"$dir/$label.pin" && printf '87654321\n' >"$dir/$label.so-pin")
+SOFTHSM2_CONF=$dir/softhsm2.conf "${GRAFOS_P11_INIT_TOKEN:?run under meson test}" "$module" \
+  "$label" "$dir/$label.so-pin" "$dir/$label.pin" >/dev/null
 echo "export SOFTHSM2_CONF='$dir/softhsm2.conf'"
 echo "export GRAFOS_TEST_PKCS11_MODULE='$module'"
 echo "export GRAFOS_TEST_PKCS11_PIN_FILE='$dir/$label.pin'"
