@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CA benchmark: one command, results and ratios on stdout (see bench/README.md, section "CA").
 #
-#   bench/ca.sh [BUILD_DIR]          (default BUILD_DIR: build; needs grafos-ca and ca_issue_bench)
+#   bench/ca.sh [BUILD_DIR]   (default BUILD_DIR: build; needs grafos-ca, ca_issue_bench and
+#                              tests/support/p11_init_token built)
 #
 # Environment knobs: BENCH_N (per-certificate runs, default 100), BENCH_LIB_COUNT (library
 # issuances, default 20000), BENCH_BATCH (batch size, default 10000).
@@ -24,14 +25,16 @@ BUILD=${1:-build}
 GRAFOS_CA=${GRAFOS_CA:-$BUILD/tools/grafos-ca/grafos-ca}
 ISSUE_BENCH=${ISSUE_BENCH:-$BUILD/bench/ca_issue_bench}
 FLOOR=${FLOOR:-$BUILD/bench/softhsm_floor}
+INIT_TOKEN=${INIT_TOKEN:-$BUILD/tests/support/p11_init_token}
 N=${BENCH_N:-100}
 LIB_COUNT=${BENCH_LIB_COUNT:-20000}
 BATCH=${BENCH_BATCH:-10000}
-for f in "$GRAFOS_CA" "$ISSUE_BENCH"; do
+for f in "$GRAFOS_CA" "$ISSUE_BENCH" "$INIT_TOKEN"; do
   [ -x "$f" ] || { echo "ca.sh: error: $f not built (ninja -C $BUILD)" >&2; exit 2; }
 done
 GRAFOS_CA=$(realpath "$GRAFOS_CA")
 ISSUE_BENCH=$(realpath "$ISSUE_BENCH")
+INIT_TOKEN=$(realpath "$INIT_TOKEN")
 if [ -x "$FLOOR" ]; then FLOOR=$(realpath "$FLOOR"); else FLOOR=""; fi
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/grafos-bench-ca.XXXXXX")
@@ -59,9 +62,10 @@ printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR
 export SOFTHSM2_CONF="$W/softhsm/softhsm2.conf"
 MODULE=/usr/lib/softhsm/libsofthsm2.so
 [ -e "$MODULE" ] || MODULE=$(ls /usr/lib/*/softhsm/libsofthsm2.so | head -1)
-(umask 077 && od -An -N12 -tx1 /dev/urandom | tr -d ' \n' >"$W/softhsm/user.pin")
-softhsm2-util --init-token --free --label bench-ca --so-pin "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" \
-  --pin "$(cat "$W/softhsm/user.pin")" >/dev/null
+(umask 077 && od -An -N12 -tx1 /dev/urandom | tr -d ' \n' >"$W/softhsm/user.pin" &&
+  od -An -N8 -tx1 /dev/urandom | tr -d ' \n' >"$W/softhsm/so.pin")
+# PINs from the 0600 files, never argv (tests/support/p11_init_token.cpp).
+"$INIT_TOKEN" "$MODULE" bench-ca "$W/softhsm/so.pin" "$W/softhsm/user.pin" >/dev/null
 HSM_KEY="pkcs11:token=bench-ca;object=ca-key?module-path=$MODULE&pin-source=file:$W/softhsm/user.pin"
 
 "$GRAFOS_CA" init-ca --out "$W/ca-file" >/dev/null

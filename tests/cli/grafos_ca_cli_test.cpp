@@ -879,6 +879,33 @@ TEST_F(CaCliPkcs11, TokenInitialisedFromPinFilesServesTheCa) {
                "tenant", "--tenant", "acme", "--out", out("acme")},
               hsm_.env());
   EXPECT_EQ(t.status, 0) << t.err;
+
+  // p11_import_key moves the tenant's key into that token, the PIN again from its file.
+  const char* import = std::getenv("GRAFOS_P11_IMPORT_KEY");
+  ASSERT_NE(import, nullptr);
+  const std::string tenant_key = out("acme") + "/client-key.pem";
+  Proc no_pin = run(
+      {import, hsm_.module_path(), "second", "acme", "0a", tenant_key, out("so.pin0")}, hsm_.env());
+  EXPECT_EQ(no_pin.status, 2);
+  Proc not_key = run(
+      {import, hsm_.module_path(), "second", "acme", "0a", out("ca2") + "/ca.pem", out("user.pin")},
+      hsm_.env());
+  EXPECT_EQ(not_key.status, 2);
+  EXPECT_NE(not_key.err.find("not an EC private key"), std::string::npos) << not_key.err;
+  Proc imported =
+      run({import, hsm_.module_path(), "second", "acme", "0a", tenant_key, out("user.pin")},
+          hsm_.env());
+  ASSERT_EQ(imported.status, 0) << imported.err;
+  // The imported key is found and opened: as a CA key for ca2 it is refused because it does not
+  // match ca2's certificate (the key-matches-certificate check), and nothing is written.
+  const std::string acme_key = "pkcs11:token=second;object=acme?module-path=" + hsm_.module_path() +
+                               "&pin-source=file:" + out("user.pin");
+  Proc mismatch = ca({"issue-cert", "--ca-cert", out("ca2") + "/ca.pem", "--ca-key", acme_key,
+                      "--role", "tenant", "--tenant", "beta", "--out", out("beta")},
+                     hsm_.env());
+  EXPECT_NE(mismatch.status, 0);
+  EXPECT_NE(mismatch.err.find("match"), std::string::npos) << mismatch.err;
+  EXPECT_FALSE(fs::exists(out("beta") + "/client.pem"));
 }
 
 TEST_F(CaCliPkcs11, EmptyPinIsRefusedBeforeLoginNamingItsSource) {

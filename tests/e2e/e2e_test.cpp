@@ -451,9 +451,9 @@ TEST_F(AdminE2E, ClientKeyOnPkcs11Token) {
   std::string conf = tokdir + "/softhsm2.conf";
   std::string pin_file = tokdir + "/client.pin";
   EnvOverrides env{{"SOFTHSM2_CONF", conf}};
-  // Move the tenant's key into the token (softhsm2-util takes the throwaway PIN in argv).
-  auto imp = run({"/usr/bin/softhsm2-util", "--import", pki_->tenant_acme.key, "--token", "client",
-                  "--label", "acme-key", "--id", "01", "--pin", "246813"},
+  // Move the tenant's key into the token, the PIN read from the token's PIN file.
+  auto imp = run({tool_path("GRAFOS_P11_IMPORT_KEY"), "/usr/lib/softhsm/libsofthsm2.so", "client",
+                  "acme-key", "01", pki_->tenant_acme.key, pin_file},
                  env);
   ASSERT_EQ(imp.status, 0) << imp.err << imp.out;
   std::string uri =

@@ -233,15 +233,16 @@ SOFTHSM_MODULE=""
 for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do
   [ -e "$m" ] && SOFTHSM_MODULE=$m && break
 done
-if [ -n "$SOFTHSM_MODULE" ] && command -v softhsm2-util >/dev/null; then
+if [ -n "$SOFTHSM_MODULE" ]; then
   mkdir -p hsm/tokens
   printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$WORK/hsm/tokens" >hsm/softhsm2.conf
   export SOFTHSM2_CONF=$WORK/hsm/softhsm2.conf
-  printf '1234' >hsm/pin
-  chmod 600 hsm/pin
-  softhsm2-util --init-token --free --label prov --so-pin 5678 --pin 1234 >/dev/null
-  openssl pkcs8 -topk8 -nocrypt -in pki/signer-key.pem -out hsm/signer.p8
-  softhsm2-util --import hsm/signer.p8 --token prov --label signer --id 01 --pin 1234 >/dev/null
+  (umask 077 && printf '1234' >hsm/pin && printf '5678' >hsm/so-pin)
+  # PINs from the 0600 files, never argv (tests/support/p11_init_token.cpp, p11_import_key.cpp).
+  "${GRAFOS_P11_INIT_TOKEN:?run under meson test}" "$SOFTHSM_MODULE" prov hsm/so-pin hsm/pin \
+    >/dev/null
+  "${GRAFOS_P11_IMPORT_KEY:?run under meson test}" "$SOFTHSM_MODULE" prov signer 01 \
+    pki/signer-key.pem hsm/pin >/dev/null
   URI="pkcs11:token=prov;object=signer?module-path=$SOFTHSM_MODULE&pin-source=file:$WORK/hsm/pin"
   check "sign with a key in SoftHSMv2 (PKCS#11 URI, PIN from a file)" 0 "" \
     sign --input first.json --sign-key "$URI" --sign-cert pki/signer.pem --output hsm.json

@@ -19,9 +19,9 @@ SOFTHSM_TEST_PIN=$PIN sh "$GRAFOS_SOURCE_ROOT/tests/support/softhsm-token.sh" "$
   >"$T/tok.env" 2>"$T/tok.err"
 check "private SoftHSMv2 token created" test -s "$T/tok.env"
 export SOFTHSM2_CONF=$T/tok/softhsm2.conf
-# softhsm2-util takes the throwaway test PIN in argv; our tools only ever read it from a file/env.
-softhsm2-util --import "$T/srv/server-key.pem" --token registry --label server-key --id 01 \
-  --pin "$PIN" >"$T/import.out" 2>&1
+# The key goes in with the PIN from the token's 0600 PIN file (tests/support/p11_import_key.cpp).
+"$GRAFOS_P11_IMPORT_KEY" /usr/lib/softhsm/libsofthsm2.so registry server-key 01 \
+  "$T/srv/server-key.pem" "$T/tok/registry.pin" >"$T/import.out" 2>&1
 check "server key imported into the token" grep -q 'imported' "$T/import.out"
 rm -f "$T/srv/server-key.pem"
 check "no PEM copy of the server key left" test ! -e "$T/srv/server-key.pem"
