@@ -228,17 +228,18 @@ Tpm2Pkcs11Token::Tpm2Pkcs11Token(Swtpm& tpm, std::string label, std::string pin,
   fs::create_directory(dir_.path() / "store");
   for (auto& [k, v] : env()) ::setenv(k.c_str(), v.c_str(), 1);
   write_private_file(pin_file(), pin_ + "\n");
-  auto r = run_command({"pkcs11-tool", "--module", module_path(), "--init-token", "--label", label_,
-                        "--so-pin", so_pin_},
-                       env());
-  if (r.status != 0) {
-    error_ = "pkcs11-tool --init-token: " + r.output;
+  fs::path so_pin_file = dir_.path() / (label_ + ".so-pin");
+  write_private_file(so_pin_file, so_pin_ + "\n");
+  // C_InitToken + C_InitPIN with the PINs from the files (tests/support/p11_init_token.cpp);
+  // pkcs11-tool would need them on its command line.
+  const char* init = std::getenv("GRAFOS_P11_INIT_TOKEN");
+  if (!init) {
+    error_ = "GRAFOS_P11_INIT_TOKEN is not set (run under meson test)";
     return;
   }
-  r = run_command({"pkcs11-tool", "--module", module_path(), "--token-label", label_, "--login",
-                   "--login-type", "so", "--so-pin", so_pin_, "--init-pin", "--pin", pin_},
-                  env());
-  if (r.status != 0) error_ = "pkcs11-tool --init-pin: " + r.output;
+  auto r =
+      run_command({init, module_path(), label_, so_pin_file.string(), pin_file().string()}, env());
+  if (r.status != 0) error_ = "p11_init_token: " + r.output;
 }
 
 std::string Tpm2Pkcs11Token::uri(const std::string& object) const {
