@@ -97,20 +97,25 @@ SoftHsmToken::SoftHsmToken(std::string label, std::string pin, std::string so_pi
   add_token(label_, pin_);
 }
 
+std::string init_token_from_files(const std::string& module, const std::string& label,
+                                  const fs::path& so_pin_file, const fs::path& user_pin_file,
+                                  const std::map<std::string, std::string>& env) {
+  const char* init = std::getenv("GRAFOS_P11_INIT_TOKEN");
+  if (!init) return "GRAFOS_P11_INIT_TOKEN is not set (run under meson test)";
+  auto r = run_command({init, module, label, so_pin_file.string(), user_pin_file.string()}, env);
+  return r.status == 0 ? std::string() : "p11_init_token: " + r.output;
+}
+
 fs::path SoftHsmToken::add_token(const std::string& label, const std::string& pin) {
-  // The PINs go to the token through 0600 files (tests/support/p11_init_token.cpp), never argv.
   fs::path pin_path = dir_.path() / (label + ".pin");
   fs::path so_pin_path = dir_.path() / (label + ".so-pin");
   write_private_file(pin_path, pin + "\n");
   write_private_file(so_pin_path, so_pin_ + "\n");
-  const char* init = std::getenv("GRAFOS_P11_INIT_TOKEN");
-  if (!init) {
-    std::fprintf(stderr, "SoftHsmToken: GRAFOS_P11_INIT_TOKEN is not set (run under meson test)\n");
+  if (auto e = init_token_from_files(module_path(), label, so_pin_path, pin_path, env());
+      !e.empty()) {
+    std::fprintf(stderr, "SoftHsmToken: %s\n", e.c_str());
     std::abort();
   }
-  auto r =
-      run_command({init, module_path(), label, so_pin_path.string(), pin_path.string()}, env());
-  if (r.status != 0) std::abort();
   return pin_path;
 }
 
@@ -230,16 +235,7 @@ Tpm2Pkcs11Token::Tpm2Pkcs11Token(Swtpm& tpm, std::string label, std::string pin,
   write_private_file(pin_file(), pin_ + "\n");
   fs::path so_pin_file = dir_.path() / (label_ + ".so-pin");
   write_private_file(so_pin_file, so_pin_ + "\n");
-  // C_InitToken + C_InitPIN with the PINs from the files (tests/support/p11_init_token.cpp);
-  // pkcs11-tool would need them on its command line.
-  const char* init = std::getenv("GRAFOS_P11_INIT_TOKEN");
-  if (!init) {
-    error_ = "GRAFOS_P11_INIT_TOKEN is not set (run under meson test)";
-    return;
-  }
-  auto r =
-      run_command({init, module_path(), label_, so_pin_file.string(), pin_file().string()}, env());
-  if (r.status != 0) error_ = "p11_init_token: " + r.output;
+  error_ = init_token_from_files(module_path(), label_, so_pin_file, pin_file(), env());
 }
 
 std::string Tpm2Pkcs11Token::uri(const std::string& object) const {
@@ -255,8 +251,6 @@ std::map<std::string, std::string> Tpm2Pkcs11Token::env() const {
 }
 
 // ---- raw PKCS#11 probe --------------------------------------------------------------------
-
-#define FL static_cast<CK_FUNCTION_LIST_PTR>(fl_)
 
 Pkcs11Probe::Pkcs11Probe(const std::string& module) {
   dl_ = dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -274,24 +268,38 @@ Pkcs11Probe::Pkcs11Probe(const std::string& module) {
 
 Pkcs11Probe::~Pkcs11Probe() {
   if (fl_) {
-    for (auto& [label, s] : sessions_) FL->C_CloseSession(s);
-    if (initialised_) FL->C_Finalize(nullptr);
+    for (auto& [label, s] : sessions_) fl_->C_CloseSession(s);
+    if (initialised_) fl_->C_Finalize(nullptr);
   }
   if (dl_) dlclose(dl_);
 }
 
-std::optional<unsigned long> Pkcs11Probe::slot_of(const std::string& label) {
-  if (!fl_) return std::nullopt;
+std::vector<unsigned long> Pkcs11Probe::slots_with_token() {
+  if (!fl_) return {};
   CK_ULONG n = 0;
-  if (FL->C_GetSlotList(CK_TRUE, nullptr, &n) != CKR_OK) return std::nullopt;
+  if (fl_->C_GetSlotList(CK_TRUE, nullptr, &n) != CKR_OK) return {};
   std::vector<CK_SLOT_ID> slots(n);
-  if (FL->C_GetSlotList(CK_TRUE, slots.data(), &n) != CKR_OK) return std::nullopt;
-  for (CK_ULONG i = 0; i < n; ++i) {
+  if (fl_->C_GetSlotList(CK_TRUE, slots.data(), &n) != CKR_OK) return {};
+  slots.resize(n);
+  return {slots.begin(), slots.end()};
+}
+
+std::optional<unsigned long> Pkcs11Probe::slot_of(const std::string& label) {
+  for (CK_SLOT_ID slot : slots_with_token()) {
     CK_TOKEN_INFO ti{};
-    if (FL->C_GetTokenInfo(slots[i], &ti) != CKR_OK) continue;
+    if (fl_->C_GetTokenInfo(slot, &ti) != CKR_OK) continue;
     std::string l(reinterpret_cast<char*>(ti.label), sizeof ti.label);
     while (!l.empty() && l.back() == ' ') l.pop_back();
-    if (l == label) return slots[i];
+    if (l == label) return slot;
+  }
+  return std::nullopt;
+}
+
+std::optional<unsigned long> Pkcs11Probe::free_slot() {
+  for (CK_SLOT_ID slot : slots_with_token()) {
+    CK_TOKEN_INFO ti{};
+    if (fl_->C_GetTokenInfo(slot, &ti) == CKR_OK && !(ti.flags & CKF_TOKEN_INITIALIZED))
+      return slot;
   }
   return std::nullopt;
 }
@@ -300,7 +308,7 @@ std::optional<unsigned long> Pkcs11Probe::token_flags(const std::string& label) 
   auto slot = slot_of(label);
   if (!slot) return std::nullopt;
   CK_TOKEN_INFO ti{};
-  if (FL->C_GetTokenInfo(*slot, &ti) != CKR_OK) return std::nullopt;
+  if (fl_->C_GetTokenInfo(*slot, &ti) != CKR_OK) return std::nullopt;
   return ti.flags;
 }
 
@@ -309,7 +317,7 @@ unsigned long Pkcs11Probe::session_for(const std::string& label) {
   auto slot = slot_of(label);
   if (!slot) return CK_INVALID_HANDLE;
   CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-  if (FL->C_OpenSession(*slot, CKF_SERIAL_SESSION, nullptr, nullptr, &s) != CKR_OK)
+  if (fl_->C_OpenSession(*slot, CKF_SERIAL_SESSION, nullptr, nullptr, &s) != CKR_OK)
     return CK_INVALID_HANDLE;
   sessions_[label] = s;
   return s;
@@ -319,7 +327,7 @@ unsigned long Pkcs11Probe::login(const std::string& label, const std::string& pi
   CK_SESSION_HANDLE s = session_for(label);
   if (s == CK_INVALID_HANDLE) return CKR_TOKEN_NOT_PRESENT;
   std::string p = pin;
-  return FL->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(p.data()), p.size());
+  return fl_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(p.data()), p.size());
 }
 
 std::vector<std::map<unsigned long, bool>> Pkcs11Probe::bool_attributes(
@@ -331,17 +339,17 @@ std::vector<std::map<unsigned long, bool>> Pkcs11Probe::bool_attributes(
   CK_OBJECT_CLASS c = cls;
   std::string l = object;
   CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &c, sizeof c}, {CKA_LABEL, l.data(), l.size()}};
-  if (FL->C_FindObjectsInit(s, tmpl, 2) != CKR_OK) return out;
+  if (fl_->C_FindObjectsInit(s, tmpl, 2) != CKR_OK) return out;
   CK_OBJECT_HANDLE h[16];
   CK_ULONG n = 0;
-  FL->C_FindObjects(s, h, 16, &n);
-  FL->C_FindObjectsFinal(s);
+  fl_->C_FindObjects(s, h, 16, &n);
+  fl_->C_FindObjectsFinal(s);
   for (CK_ULONG i = 0; i < n; ++i) {
     std::map<unsigned long, bool> m;
     for (auto t : types) {
       CK_BBOOL v = CK_FALSE;
       CK_ATTRIBUTE a = {t, &v, sizeof v};
-      if (FL->C_GetAttributeValue(s, h[i], &a, 1) == CKR_OK && a.ulValueLen == sizeof v)
+      if (fl_->C_GetAttributeValue(s, h[i], &a, 1) == CKR_OK && a.ulValueLen == sizeof v)
         m[t] = v == CK_TRUE;
     }
     out.push_back(std::move(m));

@@ -11,11 +11,12 @@
 //   tok.uri("ca-key")                             //   TPM2_PKCS11_TCTI and TPM2_PKCS11_STORE
 //   Pkcs11Probe probe(module);                    // raw PKCS#11 for assertions (flags, attrs)
 //
-// PINs reach the tools through files; softhsm2-util / pkcs11-tool (not ours) take test PINs on
-// their command line, which is acceptable for throwaway test tokens only.
+// PINs reach the tools, and the tokens, through 0600 files: tokens are initialised by
+// tests/support/p11_init_token (C_InitToken, C_InitPIN), never by a PIN on a command line.
 // The shell equivalents are tests/support/softhsm-token.sh and tests/support/swtpm.sh.
 #pragma once
 
+#include <p11-kit/pkcs11.h>
 #include <sys/types.h>
 
 #include <filesystem>
@@ -146,8 +147,17 @@ class Tpm2Pkcs11Token {
   std::string label_, pin_, so_pin_, error_;
 };
 
-/// Raw PKCS#11 access for assertions: dlopens the module, C_Initialize (tolerating
-/// CKR_CRYPTOKI_ALREADY_INITIALIZED, and finalizing only when it initialised), one session.
+/// Initialises a free token of `module` as `label` with the SO and user PINs in the two files
+/// (tests/support/p11_init_token, whose path is $GRAFOS_P11_INIT_TOKEN under meson test).
+/// Returns an empty string on success, else what went wrong.
+std::string init_token_from_files(const std::string& module, const std::string& label,
+                                  const std::filesystem::path& so_pin_file,
+                                  const std::filesystem::path& user_pin_file,
+                                  const std::map<std::string, std::string>& env);
+
+/// Raw PKCS#11 access for assertions and for the token helpers: dlopens the module, C_Initialize
+/// (tolerating CKR_CRYPTOKI_ALREADY_INITIALIZED, and finalizing only when it initialised), one
+/// session per token.
 class Pkcs11Probe {
  public:
   explicit Pkcs11Probe(const std::string& module);
@@ -165,12 +175,18 @@ class Pkcs11Probe {
       const std::vector<unsigned long>& types);
   /// Whether the module loaded.
   bool ok() const { return fl_ != nullptr; }
+  /// The module's CK_FUNCTION_LIST (null when it did not load), for calls the probe lacks.
+  CK_FUNCTION_LIST_PTR functions() const { return fl_; }
+  /// The slot of the token labelled `label`, or nullopt.
+  std::optional<unsigned long> slot_of(const std::string& label);
+  /// The first slot whose token is not initialised, or nullopt.
+  std::optional<unsigned long> free_slot();
 
  private:
-  std::optional<unsigned long> slot_of(const std::string& label);
+  std::vector<unsigned long> slots_with_token();
   unsigned long session_for(const std::string& label);
   void* dl_ = nullptr;
-  void* fl_ = nullptr;  // CK_FUNCTION_LIST_PTR
+  CK_FUNCTION_LIST_PTR fl_ = nullptr;
   bool initialised_ = false;
   std::map<std::string, unsigned long> sessions_;
 };
