@@ -572,6 +572,18 @@ INSTANTIATE_TEST_SUITE_P(Tokens, TokenBackendTest, ::testing::Values("softhsm", 
 // module is not loaded), and SoftHSM itself reports them through C_GetTokenInfo.
 class SoftHsmSafetyTest : public ::testing::TestWithParam<unsigned long> {};
 
+/// A key URI on token `label` whose PIN file holds kPin, while the token's PIN is kWrongPin:
+/// a login attempt would set CKF_USER_PIN_COUNT_LOW.
+struct WrongPinRef {
+  grafos::test::TempDir dir;
+  std::string ref;
+  WrongPinRef(const std::string& module, const std::string& label) {
+    grafos::test::write_private_file(dir.path() / "pin", std::string(kPin) + "\n");
+    ref = "pkcs11:token=" + label + ";object=k?module-path=" + module +
+          "&pin-source=file:" + (dir.path() / "pin").string();
+  }
+};
+
 TEST_P(SoftHsmSafetyTest, TokenOnFinalTryOrLockedIsRefusedWithoutLogin) {
   auto& b = backend("softhsm");
   if (auto why = b.unavailable(); !why.empty()) GTEST_SKIP() << why;
@@ -585,15 +597,11 @@ TEST_P(SoftHsmSafetyTest, TokenOnFinalTryOrLockedIsRefusedWithoutLogin) {
     ASSERT_TRUE(*flags & GetParam()) << "SoftHSM does not report the flag";
     ASSERT_FALSE(*flags & CKF_USER_PIN_COUNT_LOW);
   }
-  // The URI carries a wrong PIN: a login attempt would set CKF_USER_PIN_COUNT_LOW.
-  grafos::test::TempDir d;
-  grafos::test::write_private_file(d.path() / "pin", std::string(kPin) + "\n");
-  std::string ref = "pkcs11:token=" + label + ";object=k?module-path=" + b.module() +
-                    "&pin-source=file:" + (d.path() / "pin").string();
+  WrongPinRef wrong(b.module(), label);
   {
-    auto mgr = open_key_manager(ref, {});
+    auto mgr = open_key_manager(wrong.ref, {});
     ASSERT_TRUE(mgr) << mgr.error().message;
-    auto s = (*mgr)->create_key(req(ref));
+    auto s = (*mgr)->create_key(req(wrong.ref));
     ASSERT_FALSE(s);
     EXPECT_EQ(s.error().code, Errc::pin);
     const char* flag =
@@ -615,16 +623,14 @@ TEST(SoftHsmSafety, FlagsSetAfterOpeningAreReadAgainBeforeALateLogin) {
   if (auto why = b.unavailable(); !why.empty()) GTEST_SKIP() << why;
   std::string label = unique_name("late");
   auto pin_file = b.softhsm()->add_token(label, kWrongPin);
-  grafos::test::TempDir d;
-  grafos::test::write_private_file(d.path() / "pin", std::string(kPin) + "\n");
-  std::string ref = "pkcs11:token=" + label + ";object=k?module-path=" + b.module() +
-                    "&pin-source=file:" + (d.path() / "pin").string();
-  auto mgr = open_key_manager(ref, {});
+  WrongPinRef wrong(b.module(), label);
+  auto mgr = open_key_manager(wrong.ref, {});
   ASSERT_TRUE(mgr) << mgr.error().message;
-  // SoftHSM reads token.object again on every call: the flag reaches C_GetTokenInfo.
+  // The open module reads token.object again once its generation counter moved (the fixture
+  // moves it): the flag reaches C_GetTokenInfo.
   ASSERT_TRUE(b.softhsm()->set_persisted_token_flags(label, CKF_USER_PIN_FINAL_TRY));
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  auto s = (*mgr)->create_key(req(ref));
+  auto s = (*mgr)->create_key(req(wrong.ref));
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, Errc::pin);
   EXPECT_NE(s.error().message.find("CKF_USER_PIN_FINAL_TRY"), std::string::npos)
