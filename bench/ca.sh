@@ -42,7 +42,13 @@ trap 'rm -rf "$W"' EXIT
 
 now_ns() { date +%s%N; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-ms() { awk -v t="$1" -v n="$2" 'BEGIN { printf "%.2f", t / n / 1e6 }'; }
+ms() { awk -v t="$1" 'BEGIN { printf "%.2f", t / 1e6 }'; }  # ns -> ms
+# mean and median of a file of samples (one ns value per line)
+mean() { awk '{ s += $1 } END { printf "%.0f", s / NR }' "$1"; }
+median() {
+  sort -n "$1" | awk '{ v[NR] = $1 }
+    END { printf "%.0f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" \
   'BEGIN { ok = (op == "<=") ? (v <= t) : (op == ">=") ? (v >= t) : (v < t);
            print ok ? "met" : "MISSED" }'; }
@@ -142,32 +148,29 @@ per_cert() { # per_cert LABEL: runs the issuers N times each, interleaved.
   # Sanity: the certificates are real and equivalent in shape.
   openssl verify -CAfile "$W/ca-file/ca.pem" -purpose sslclient "$d/ossl-1.pem" "$d/file-1/client.pem" >/dev/null
   openssl verify -CAfile "$W/ca-hsm/ca.pem" -purpose sslclient "$d/hsm-1/client.pem" >/dev/null
-  # mean and median of a sample file, in ns
-  mean() { awk '{ s += $1 } END { printf "%.0f", s / NR }' "$1"; }
-  median() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.0f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
   local mo mf mh md_o md_f md_h r_file r_hsm
   mo=$(mean "$d/t-ossl"); mf=$(mean "$d/t-file"); mh=$(mean "$d/t-hsm")
   md_o=$(median "$d/t-ossl"); md_f=$(median "$d/t-file"); md_h=$(median "$d/t-hsm")
   r_file=$(ratio "$mf" "$mo"); r_hsm=$(ratio "$mh" "$mo")
-  printf '%-34s %8s ms/cert   (median %s)\n' "openssl x509 -req (file key)" "$(ms "$mo" 1)" \
-    "$(ms "$md_o" 1)"
+  printf '%-34s %8s ms/cert   (median %s)\n' "openssl x509 -req (file key)" "$(ms "$mo")" \
+    "$(ms "$md_o")"
   printf '%-34s %8s ms/cert   ratio %s (target <= 1.0: %s; medians %s)\n' \
-    "grafos-ca issue-cert --csr (file)" "$(ms "$mf" 1)" "$r_file" "$(verdict "$r_file" 1.0 '<=')" \
+    "grafos-ca issue-cert --csr (file)" "$(ms "$mf")" "$r_file" "$(verdict "$r_file" 1.0 '<=')" \
     "$(ratio "$md_f" "$md_o")"
   printf '%-34s %8s ms/cert   ratio %s (target <= 1.3: %s; medians %s)\n' \
-    "grafos-ca issue-cert --csr (softhsm)" "$(ms "$mh" 1)" "$r_hsm" "$(verdict "$r_hsm" 1.3 '<=')" \
+    "grafos-ca issue-cert --csr (softhsm)" "$(ms "$mh")" "$r_hsm" "$(verdict "$r_hsm" 1.3 '<=')" \
     "$(ratio "$md_h" "$md_o")"
   if [ -n "$NOSYNC" ]; then
     local mn
     mn=$(mean "$d/t-nosync")
     printf '%-34s %8s ms/cert   ratio %s (diagnostic: what the two fsyncs cost)\n' \
-      "  same, file, fsync shimmed out" "$(ms "$mn" 1)" "$(ratio "$mn" "$mo")"
+      "  same, file, fsync shimmed out" "$(ms "$mn")" "$(ratio "$mn" "$mo")"
   fi
   if [ -n "$FLOOR" ]; then
     local ms_share
     ms_share=$(median "$d/t-share")
     printf '%-34s %8s ms/run    %s of openssl'"'"'s median run (diagnostic: SoftHSM'"'"'s own share)\n' \
-      "  SoftHSM alone (median)" "$(ms "$ms_share" 1)" "$(ratio "$ms_share" "$md_o")"
+      "  SoftHSM alone (median)" "$(ms "$ms_share")" "$(ratio "$ms_share" "$md_o")"
   fi
 }
 
