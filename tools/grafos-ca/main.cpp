@@ -1,7 +1,9 @@
 // grafos-ca: the offline fabric CA. Links no network code (checked by tests/cli).
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <iostream>
+#include <iterator>
 #include <string_view>
 #include <utility>
 
@@ -42,13 +44,11 @@ int main(int argc, char** argv) {
       {"image-provenance", ca::add_image_provenance},
   };
   const std::string_view first = argc > 1 ? argv[1] : "";
-  bool named = false;
-  for (const auto& [name, add] : kCommands)
-    if (first == name) {
-      add(app, ctx);
-      named = true;
-    }
-  if (!named)
+  const auto* named = std::find_if(std::begin(kCommands), std::end(kCommands),
+                                   [&](const auto& c) { return c.first == first; });
+  if (named != std::end(kCommands))
+    named->second(app, ctx);
+  else
     for (const auto& [name, add] : kCommands) add(app, ctx);
   return run_app(app, ctx, argc, argv);
 }
