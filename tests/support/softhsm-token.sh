@@ -14,6 +14,7 @@
 set -eu
 dir=${1:?usage: softhsm-token.sh DIR [LABEL]}
 label=${2:-grafos-test}
+init=${GRAFOS_P11_INIT_TOKEN:?run under meson test}  # checked before anything is written
 pin=${SOFTHSM_TEST_PIN:-246813}
 module=/usr/lib/softhsm/libsofthsm2.so
 mkdir -p "$dir/tokens"
@@ -21,7 +22,7 @@ dir=$(cd "$dir" && pwd)
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
   "$dir" >"$dir/softhsm2.conf"
 (umask 077 && printf '%s\n' "$pin" >"$dir/$label.pin" && printf '87654321\n' >"$dir/$label.so-pin")
-SOFTHSM2_CONF=$dir/softhsm2.conf "${GRAFOS_P11_INIT_TOKEN:?run under meson test}" "$module" \
+SOFTHSM2_CONF=$dir/softhsm2.conf "$init" "$module" \
   "$label" "$dir/$label.so-pin" "$dir/$label.pin" >/dev/null
 echo "export SOFTHSM2_CONF='$dir/softhsm2.conf'"
 echo "export GRAFOS_TEST_PKCS11_MODULE='$module'"
