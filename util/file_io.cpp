@@ -55,8 +55,10 @@ Result<fs::path> write_temp(const fs::path& dest, std::string_view data, const W
   fs::path tmp = temp_path_for(dest);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, o.mode);
   if (fd < 0) return errno_error(Errc::io, "creating", tmp, errno);
-  // The umask may have narrowed the mode; fchmod on our own fresh fd is not a race.
-  if (::fchmod(fd, o.mode) != 0) {
+  // A file others are meant to read (a certificate: 0644) gets its mode back if the umask
+  // narrowed it; fchmod on our own fresh fd is not a race. An owner-only file (a private key,
+  // 0600) is never chmod-ed: it keeps what open() gave it, which a umask can only narrow.
+  if ((o.mode & 077) != 0 && ::fchmod(fd, o.mode) != 0) {
     int e = errno;
     ::close(fd);
     ::unlink(tmp.c_str());

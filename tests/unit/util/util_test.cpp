@@ -66,6 +66,32 @@ TEST(WriteFileAtomic, CreatesWithModeAndRefusesOverwrite) {
   EXPECT_EQ(entries(t.path()), 1u) << "no temp file left behind";
 }
 
+// The umask of the process for one scope.
+struct ScopedUmask {
+  explicit ScopedUmask(mode_t m) : old(::umask(m)) {}
+  ~ScopedUmask() { ::umask(old); }
+  mode_t old;
+};
+
+TEST(WriteFileAtomic, OwnerOnlyFilesAreNeverChmodedCertificatesGetTheirModeBack) {
+  TempDir t;
+  {
+    // A umask narrower than 0600: a chmod after creation would show as 0600 here.
+    ScopedUmask u(0277);
+    ASSERT_TRUE(write_file_atomic(t.path() / "key.pem", "secret", {.mode = 0600}));
+    EXPECT_EQ(mode_of(t.path() / "key.pem"), 0400u);
+  }
+  {
+    ScopedUmask u(0077);
+    ASSERT_TRUE(write_file_atomic(t.path() / "cert.pem", "public", {.mode = 0644}));
+    EXPECT_EQ(mode_of(t.path() / "cert.pem"), 0644u);
+    ASSERT_TRUE(write_file_atomic(t.path() / "key2.pem", "secret", {.mode = 0600}));
+    EXPECT_EQ(mode_of(t.path() / "key2.pem"), 0600u);
+  }
+  EXPECT_EQ(*read_file(t.path() / "key.pem"), "secret");
+  EXPECT_EQ(entries(t.path()), 3u) << "no temp file left behind";
+}
+
 TEST(WriteFileAtomic, RefusesPlantedSymlinkAndLeavesTargetAlone) {
   TempDir t;
   auto target = t.path() / "target";
