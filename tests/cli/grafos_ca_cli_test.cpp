@@ -992,9 +992,20 @@ TEST_F(CaCliPkcs11, WrongPinAndMissingModuleAreRefused) {
   // Unknown object in the token.
   Proc u = ca({"issue-cert", "--ca-cert", ca_pem, "--ca-key", hsm_.uri("no-such-key"), "--tenant",
                "acme", "--out", out("refused")});
-  EXPECT_NE(u.status, 0);
+  EXPECT_EQ(u.status, 5) << u.err;  // man page: 5, "token or object not found"
   expect_one_error_line(u, "no-such-key");
   EXPECT_EQ(listing(out("refused")), std::vector<std::string>{"<missing>"});
+
+  // Unknown token in the module: the same status, for issue-cert and init-ca.
+  const std::string no_token = hsm_.uri_for("no-such-token", hsm_.pin_file(), "ca-key");
+  Proc t = ca({"issue-cert", "--ca-cert", ca_pem, "--ca-key", no_token, "--tenant", "acme", "--out",
+               out("refused")});
+  EXPECT_EQ(t.status, 5) << t.err;
+  expect_one_error_line(t, "no initialised token matches");
+  EXPECT_EQ(listing(out("refused")), std::vector<std::string>{"<missing>"});
+  Proc ti = ca({"init-ca", "--out", out("ca4"), "--key", no_token});
+  EXPECT_EQ(ti.status, 5) << ti.err;
+  EXPECT_EQ(listing(out("ca4")), std::vector<std::string>{"<missing>"});
 }
 
 }  // namespace
