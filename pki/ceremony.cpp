@@ -50,18 +50,6 @@ Result<void> check_out_dir(const fs::path& dir) {
   return ok();
 }
 
-// Creates `dir` when missing; tells whether it did (so a failed command can remove it again).
-Result<bool> make_dir(const fs::path& dir) {
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode))
-      return Error{Errc::invalid_input, "'" + dir.string() + "' exists and is not a directory"};
-    return false;
-  }
-  if (auto r = ensure_directory(dir); !r) return std::move(r).error();
-  return true;
-}
-
 // Batch folders: one mkdir(2) per identity (the umask may narrow 0755); an existing entry must be a
 // real directory (the pre-check already refused symlinks).
 Result<bool> make_batch_dir(const fs::path& dir) {
@@ -192,21 +180,23 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
 
   auto cert_pem = x509_to_pem(cert.get());
   if (!cert_pem) return std::move(cert_pem).error();
-  auto created = make_dir(req.out);
-  if (!created) return std::move(created).error();
+  // Every directory this run makes (--out, the key file's folder, and their missing parents) is
+  // removed again if the run fails, and its entry made durable if it succeeds.
+  CreatedDirectories made;
   FileTransaction tx;
-  Result<void> r = ok();
-  if (!key_pem.s.empty()) {
+  Result<void> r = made.create(req.out);
+  if (r && !key_pem.s.empty()) {
     fs::path kp(key_ref);
-    if (kp.has_parent_path()) r = ensure_directory(kp.parent_path());
+    if (kp.has_parent_path()) r = made.create(kp.parent_path());
     if (r) r = tx.stage(kp, key_pem.s, {.mode = 0600, .overwrite = req.force, .durable = true});
   }
   if (r)
     r = tx.stage(cert_path, *cert_pem, {.mode = 0644, .overwrite = req.force, .durable = true});
   if (r) r = tx.commit();
+  if (r) r = made.sync();
   if (!r) {
     tx.abort();
-    if (*created) ::rmdir(req.out.c_str());
+    made.remove();
     return std::move(r).error();
   }
   WrittenCert d = describe(cert.get(), *id);
@@ -261,16 +251,16 @@ Result<WrittenCert> issue_leaf(const LeafRequest& req, const hsm::Interaction& i
     if (!k) return std::move(k).error();
     key_pem.s = std::move(*k);
   }
-  auto created = make_dir(req.out);
-  if (!created) return std::move(created).error();
+  CreatedDirectories made;  // --out and its missing parents: removed on failure, else durable
   FileTransaction tx;
-  Result<void> r = ok();
-  if (!with_csr) r = tx.stage(key_path, key_pem.s, {.mode = 0600, .overwrite = req.force});
+  Result<void> r = made.create(req.out);
+  if (r && !with_csr) r = tx.stage(key_path, key_pem.s, {.mode = 0600, .overwrite = req.force});
   if (r) r = tx.stage(cert_path, *cert_pem, {.mode = 0644, .overwrite = req.force});
   if (r) r = tx.commit();
+  if (r) r = made.sync();
   if (!r) {
     tx.abort();
-    if (*created) ::rmdir(req.out.c_str());
+    made.remove();
     return std::move(r).error();
   }
   WrittenCert w = describe(cert->get(), id);
@@ -402,8 +392,8 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
 
   auto issuer = load_issuer(std::move(*ca), req.ca_key, interaction);
   if (!issuer) return std::move(issuer).error();
-  auto out_created = make_dir(req.out);
-  if (!out_created) return std::move(out_created).error();
+  CreatedDirectories made;  // --out and its missing parents
+  if (auto r = made.create(req.out); !r) return std::move(r).error();
 
   // What this run wrote, so that a failure can take it back; with --force, the files it replaced
   // are kept until the whole batch has succeeded and are put back if it fails.
@@ -420,7 +410,7 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
     originals.restore();
     for (size_t i = 0; i < done; ++i)
       if (dir_created[i]) ::rmdir((req.out / batch_folder_name((*entries)[i].identity)).c_str());
-    if (*out_created) ::rmdir(req.out.c_str());
+    made.remove();
   };
 
   for (const auto& e : *entries) {
@@ -474,7 +464,7 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
   for (size_t i = 0; r && i < entries->size(); ++i)
     if (dir_created[i]) r = sync_directory(req.out / batch_folder_name((*entries)[i].identity));
   if (r) r = sync_directory(req.out);
-  if (r && *out_created && req.out.has_parent_path()) r = sync_directory(req.out.parent_path());
+  if (r) r = made.sync();
   if (!r) return std::move(r).error().context("making the batch durable");
   return done;
 }

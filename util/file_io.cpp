@@ -285,6 +285,55 @@ Result<void> ensure_directory(const fs::path& dir, mode_t mode) {
   return ok();
 }
 
+Result<void> CreatedDirectories::create(const fs::path& dir, mode_t mode) {
+  // The missing part of the path, innermost first, up to the first entry that exists.
+  std::vector<fs::path> missing;
+  fs::path p = dir.empty() ? fs::path(".") : dir.lexically_normal();
+  if (p.has_relative_path() && !p.has_filename()) p = p.parent_path();  // "a/b/" -> "a/b"
+  struct stat st;
+  while (::stat(p.c_str(), &st) != 0) {
+    // ENOTDIR: a parent is a file; walking up finds it and refuses it below.
+    if (errno != ENOENT && errno != ENOTDIR)
+      return errno_error(Errc::io, "checking directory", p, errno);
+    missing.push_back(p);
+    if (!p.has_parent_path() || p.parent_path() == p) break;
+    p = p.parent_path();
+  }
+  if (missing.empty() || missing.back() != p) {
+    if (!S_ISDIR(st.st_mode))
+      return Error{Errc::invalid_input, "'" + p.string() + "' exists and is not a directory"};
+  }
+  const size_t before = dirs_.size();
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), mode) == 0) {
+      ::chmod(it->c_str(), mode);  // a directory: the umask may have narrowed it
+      dirs_.push_back(*it);
+      continue;
+    }
+    int e = errno;
+    if (e == EEXIST && ::stat(it->c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+    while (dirs_.size() > before) {
+      ::rmdir(dirs_.back().c_str());
+      dirs_.pop_back();
+    }
+    return errno_error(Errc::io, "creating directory", *it, e);
+  }
+  return ok();
+}
+
+Result<void> CreatedDirectories::sync() const {
+  for (const auto& d : dirs_)
+    if (auto r = sync_directory(d.parent_path()); !r) return r;
+  return ok();
+}
+
+void CreatedDirectories::remove() noexcept {
+  while (!dirs_.empty()) {
+    ::rmdir(dirs_.back().c_str());
+    dirs_.pop_back();
+  }
+}
+
 bool is_safe_path_component(std::string_view name) {
   if (name.empty() || name == "." || name == "..") return false;
   for (unsigned char c : name)

@@ -92,6 +92,59 @@ TEST(WriteFileAtomic, OwnerOnlyFilesAreNeverChmodedCertificatesGetTheirModeBack)
   EXPECT_EQ(entries(t.path()), 3u) << "no temp file left behind";
 }
 
+TEST(CreatedDirectories, RemembersEveryDirectoryItMadeAndRemovesThemInnermostFirst) {
+  TempDir t;
+  const fs::path deep = t.path() / "a" / "b" / "c";
+  {
+    CreatedDirectories made;
+    ASSERT_TRUE(made.create(deep));
+    EXPECT_TRUE(fs::is_directory(deep));
+    EXPECT_EQ(mode_of(t.path() / "a"), 0755u);
+    ASSERT_TRUE(made.create(t.path() / "a" / "d"));  // "a" exists now: only "d" is new
+    ASSERT_TRUE(made.create(deep));                  // nothing new
+    EXPECT_TRUE(made.sync());
+    made.remove();
+    EXPECT_FALSE(fs::exists(t.path() / "a")) << "a, a/b, a/b/c and a/d were all made here";
+    EXPECT_TRUE(made.empty());
+  }
+  {
+    // A directory that is not empty stays; what existed before is never touched.
+    fs::create_directory(t.path() / "kept");
+    CreatedDirectories made;
+    ASSERT_TRUE(made.create(t.path() / "kept" / "x" / "y"));
+    ASSERT_TRUE(write_file_atomic(t.path() / "kept" / "x" / "someone-elses", "data"));
+    made.remove();
+    EXPECT_FALSE(fs::exists(t.path() / "kept" / "x" / "y"));
+    EXPECT_TRUE(fs::exists(t.path() / "kept" / "x" / "someone-elses"));
+    EXPECT_TRUE(fs::is_directory(t.path() / "kept"));
+  }
+  {
+    // A file where a directory should be: refused, and nothing made.
+    ASSERT_TRUE(write_file_atomic(t.path() / "file", "x"));
+    CreatedDirectories made;
+    auto r = made.create(t.path() / "file" / "sub");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::invalid_input) << r.error().message;
+    EXPECT_TRUE(made.empty());
+    auto r2 = made.create(t.path() / "file");
+    ASSERT_FALSE(r2);
+    EXPECT_EQ(r2.error().code, Errc::invalid_input) << r2.error().message;
+  }
+  {
+    // A parent nobody may write to: the error names it, and the part already made is removed.
+    fs::create_directory(t.path() / "ro");
+    ::chmod((t.path() / "ro").c_str(), 0555);
+    CreatedDirectories made;
+    auto r = made.create(t.path() / "ro" / "x");
+    ::chmod((t.path() / "ro").c_str(), 0755);
+    if (::geteuid() != 0) {  // root writes anyway
+      ASSERT_FALSE(r);
+      EXPECT_EQ(r.error().code, Errc::io);
+      EXPECT_TRUE(made.empty());
+    }
+  }
+}
+
 TEST(WriteFileAtomic, RefusesPlantedSymlinkAndLeavesTargetAlone) {
   TempDir t;
   auto target = t.path() / "target";
