@@ -271,20 +271,6 @@ Result<std::string> read_file(const fs::path& path, size_t max_size) {
   return out;
 }
 
-Result<void> ensure_directory(const fs::path& dir, mode_t mode) {
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode))
-      return Error{Errc::invalid_input, "'" + dir.string() + "' exists and is not a directory"};
-    return ok();
-  }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Error{Errc::io, "creating directory '" + dir.string() + "': " + ec.message()};
-  ::chmod(dir.c_str(), mode);
-  return ok();
-}
-
 Result<void> CreatedDirectories::create(const fs::path& dir, mode_t mode) {
   // The missing part of the path, innermost first, up to the first entry that exists.
   std::vector<fs::path> missing;

@@ -100,23 +100,19 @@ Result<std::string> read_file(const std::filesystem::path& path,
 Result<void> read_file_into(const std::filesystem::path& path, std::string& out,
                             size_t max_size = 64u * 1024 * 1024);
 
-/// Creates `dir` (and parents) if missing; refuses when it exists and is not a directory.
-Result<void> ensure_directory(const std::filesystem::path& dir, mode_t mode = 0755);
-
 /// The directories a command created for its outputs, outermost first: a run that fails removes
 /// them again (remove), one that succeeds makes their entries durable (sync).
 class CreatedDirectories {
  public:
-  /// Creates `dir` and each missing parent (mode as for ensure_directory), remembering each one
-  /// it made. Refuses when `dir` or a parent exists and is not a directory; on an error, what this
-  /// call made is removed again.
+  /// Creates `dir` and each missing parent (mode: 0755 unless told, whatever the umask),
+  /// remembering each one it made. Refuses when `dir` or a parent exists and is not a directory; on
+  /// an error, what this call made is removed again.
   Result<void> create(const std::filesystem::path& dir, mode_t mode = 0755);
   bool empty() const { return dirs_.empty(); }
   /// fsyncs the parent of each created directory, so that its entry survives a power cut.
   Result<void> sync() const;
   /// Removes the created directories, innermost first; one that is not empty stays.
   void remove() noexcept;
-  ~CreatedDirectories() = default;
 
  private:
   std::vector<std::filesystem::path> dirs_;
