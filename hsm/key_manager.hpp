@@ -95,6 +95,11 @@ class KeyManager {
 
   /// Opens an existing key for signing (logs in to the token at most once per manager).
   virtual Result<std::unique_ptr<Signer>> create_signer(std::string_view ref) = 0;
+
+  /// Destroys the key that this manager's last create_key made (the token's two objects, or the
+  /// key file), for a command that fails after creating it; nothing else is touched. A no-op when
+  /// create_key made nothing. Signers of that key must not be used afterwards.
+  virtual Result<void> discard_created_key() = 0;
 };
 
 /// Opens the key manager for the backend `ref` names. A backend compiled out of this build

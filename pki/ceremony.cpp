@@ -146,6 +146,20 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
   WrittenCert w;
   X509Ptr cert;
   Wiped key_pem;
+  // A key made in a token or TPM exists before the certificate: a run that fails after making it
+  // destroys it again, so that a failed init-ca leaves nothing behind there either.
+  std::unique_ptr<hsm::KeyManager> key_manager;
+  auto undo_key = [&](Error e) {
+    if (!key_manager) return e;
+    if (auto d = key_manager->discard_created_key(); !d)
+      e.message += "; the CA key this run created could not be removed again (" +
+                   d.error().message + "): remove it, or rerun with --replace-key";
+    else
+      e.message += req.replace_key ? "; the CA key this run created was removed again (the key "
+                                     "it replaced had been destroyed by --replace-key)"
+                                   : "; the CA key this run created was removed again";
+    return e;
+  };
 
   if (backend == hsm::Backend::file) {
     if (auto r = check_output(key_ref, req.force); !r) return r.error();
@@ -169,17 +183,16 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
       if (e.code == Errc::exists) e.message += " (use --replace-key to replace the token object)";
       return e;
     }
+    key_manager = std::move(*km);
     auto c = create_ca_certificate(*id, **signer, req.days);
-    if (!c)
-      return std::move(c).error().context(
-          "the key was created in the token but no certificate "
-          "was written (rerun with --replace-key)");
+    signer->reset();
+    if (!c) return undo_key(std::move(c).error().context("signing the CA certificate"));
     cert = std::move(*c);
   }
   w.key_ref = hsm::redact_key_ref(key_ref);
 
   auto cert_pem = x509_to_pem(cert.get());
-  if (!cert_pem) return std::move(cert_pem).error();
+  if (!cert_pem) return undo_key(std::move(cert_pem).error());
   // Every directory this run makes (--out, the key file's folder, and their missing parents) is
   // removed again if the run fails, and its entry made durable if it succeeds.
   CreatedDirectories made;
@@ -193,12 +206,13 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
   if (r)
     r = tx.stage(cert_path, *cert_pem, {.mode = 0644, .overwrite = req.force, .durable = true});
   if (r) r = tx.commit();
-  if (r) r = made.sync();
   if (!r) {
     tx.abort();
     made.remove();
-    return std::move(r).error();
+    return undo_key(std::move(r).error());
   }
+  if (auto s = made.sync(); !s)  // the files are in place: the key stays with them
+    return std::move(s).error().context("ca.pem was written");
   WrittenCert d = describe(cert.get(), *id);
   d.certificate = cert_path;
   d.private_key = w.private_key;
@@ -257,12 +271,12 @@ Result<WrittenCert> issue_leaf(const LeafRequest& req, const hsm::Interaction& i
   if (r && !with_csr) r = tx.stage(key_path, key_pem.s, {.mode = 0600, .overwrite = req.force});
   if (r) r = tx.stage(cert_path, *cert_pem, {.mode = 0644, .overwrite = req.force});
   if (r) r = tx.commit();
-  if (r) r = made.sync();
   if (!r) {
     tx.abort();
     made.remove();
     return std::move(r).error();
   }
+  if (auto s = made.sync(); !s) return std::move(s).error().context(cert_name + " was written");
   WrittenCert w = describe(cert->get(), id);
   w.certificate = cert_path;
   if (!with_csr) w.private_key = key_path;

@@ -4,8 +4,12 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 #include "hsm/uri.hpp"
 #include "util/file_io.hpp"
@@ -139,6 +143,7 @@ class FileKeyManager final : public KeyManager {
   explicit FileKeyManager(const Interaction& in) : in_(in) {}
 
   Result<std::unique_ptr<Signer>> create_key(const CreateKeyRequest& req) override {
+    created_.clear();
     if (auto r = check_file_ref(req.ref); !r) return std::move(r).error();
     auto key = generate_p256_key();
     if (!key) return std::move(key).error();
@@ -147,7 +152,17 @@ class FileKeyManager final : public KeyManager {
     auto w = write_file_atomic(req.ref, *pem, {.mode = 0600, .overwrite = req.replace});
     OPENSSL_cleanse(pem->data(), pem->size());
     if (!w) return std::move(w).error();
+    created_ = req.ref;
     return std::unique_ptr<Signer>(std::make_unique<EvpSigner>(std::move(*key), req.ref));
+  }
+
+  Result<void> discard_created_key() override {
+    if (created_.empty()) return ok();
+    const std::string path = std::exchange(created_, {});
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      return Error{Errc::io, "removing the key file '" + path +
+                                 "' made by this run: " + std::strerror(errno)};
+    return ok();
   }
 
   Result<EvpPkeyPtr> get_public_key(std::string_view ref) override {
@@ -168,6 +183,7 @@ class FileKeyManager final : public KeyManager {
 
  private:
   Interaction in_;
+  std::string created_;  // the key file the last create_key wrote
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "hsm/uri.hpp"
@@ -270,6 +271,7 @@ class Pkcs11KeyManager final : public KeyManager {
       : base_(std::move(base)), where_(std::move(redacted)), in_(in), st_(std::move(st)) {}
 
   Result<std::unique_ptr<Signer>> create_key(const CreateKeyRequest& req) override {
+    created_.clear();
     std::string where = redact_key_ref(req.ref);
     auto u = parse_for_this_token(req.ref, where);
     if (!u) return std::move(u).error();
@@ -349,11 +351,23 @@ class Pkcs11KeyManager final : public KeyManager {
                                          &hpub, &hpriv);
         rv != CKR_OK)
       return ck_error(rv, "C_GenerateKeyPair (EC P-256) on token '" + st_->label + "'", where);
+    created_ = {hpub, hpriv};
 
     Pkcs11Uri named = std::move(*u);
     if (!label.empty()) named.object = label;
     named.id = id;
     return open_signer(named, where);
+  }
+
+  Result<void> discard_created_key() override {
+    if (created_.empty()) return ok();
+    auto* fl = st_->module->fl;
+    Result<void> r = ok();
+    for (CK_OBJECT_HANDLE h : std::exchange(created_, {}))
+      if (CK_RV rv = fl->C_DestroyObject(st_->session, h); rv != CKR_OK && r)
+        r = ck_error(rv, "C_DestroyObject of the key made by this run", where_);
+    if (auto refreshed = st_->refresh_slots(where_); !refreshed && r) r = std::move(refreshed);
+    return r;
   }
 
   Result<EvpPkeyPtr> get_public_key(std::string_view ref) override {
@@ -555,6 +569,7 @@ class Pkcs11KeyManager final : public KeyManager {
   std::string where_;
   Interaction in_;
   std::shared_ptr<TokenState> st_;
+  std::vector<CK_OBJECT_HANDLE> created_;  // the key pair the last create_key generated
 };
 
 }  // namespace

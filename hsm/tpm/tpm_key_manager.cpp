@@ -5,7 +5,12 @@
 #include <openssl/provider.h>
 #include <openssl/store.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <mutex>
+#include <utility>
 
 #include "util/file_io.hpp"
 
@@ -56,6 +61,7 @@ class TpmKeyManager final : public KeyManager {
   explicit TpmKeyManager(std::shared_ptr<TpmProviders> p) : p_(std::move(p)) {}
 
   Result<std::unique_ptr<Signer>> create_key(const CreateKeyRequest& req) override {
+    created_.clear();
     if (req.ref.starts_with("handle:"))
       return Error{Errc::usage, "'" + req.ref +
                                     "': creating a key at a persistent handle is not supported; "
@@ -86,6 +92,7 @@ class TpmKeyManager final : public KeyManager {
       return Error{Errc::internal, "the tpm2 provider did not produce a TSS2 PRIVATE KEY PEM"};
     if (auto w = write_file_atomic(req.ref, pem, {.mode = 0600, .overwrite = req.replace}); !w)
       return std::move(w).error().context("writing TPM key '" + req.ref + "'");
+    created_ = req.ref;
     return std::unique_ptr<Signer>(
         std::make_unique<EvpSigner>(std::move(key), req.ref, p_, p_->libctx, kPropq));
   }
@@ -97,6 +104,17 @@ class TpmKeyManager final : public KeyManager {
     if (!pub)
       return ossl_error(Errc::crypto, "copying the public key of '" + std::string(ref) + "'");
     return pub;
+  }
+
+  Result<void> discard_created_key() override {
+    if (created_.empty()) return ok();
+    // The key lives only in this TSS2 file (wrapped by the TPM's parent key): removing the file
+    // destroys it; nothing was made persistent in the TPM.
+    const std::string path = std::exchange(created_, {});
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      return Error{Errc::io, "removing the TPM key file '" + path +
+                                 "' made by this run: " + std::strerror(errno)};
+    return ok();
   }
 
   Result<std::unique_ptr<Signer>> create_signer(std::string_view ref) override {
@@ -138,6 +156,7 @@ class TpmKeyManager final : public KeyManager {
   }
 
   std::shared_ptr<TpmProviders> p_;
+  std::string created_;  // the TSS2 key file the last create_key wrote
 };
 
 }  // namespace

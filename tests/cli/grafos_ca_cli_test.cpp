@@ -955,6 +955,40 @@ TEST_F(CaCliPkcs11, PinValueIsRedactedInOutput) {
       << r.out;
 }
 
+// A disk error while ca.pem is committed, injected by tests/support/fail_rename.cpp (LD_PRELOAD;
+// root, which runs these tests, cannot be made to fail a rename for real): init-ca takes back
+// everything it made, the key in the token included, so the same command can simply be rerun.
+TEST_F(CaCliPkcs11, InitCaThatFailsAfterMakingTheKeyDestroysItAgain) {
+  const char* shim = std::getenv("GRAFOS_FAULT_RENAME_SHIM");
+  ASSERT_NE(shim, nullptr) << "run under meson test";
+  const std::map<std::string, std::string> fault = {{"LD_PRELOAD", shim},
+                                                    {"GRAFOS_FAULT_RENAME", "ca.pem"}};
+  const std::string uri = hsm_.uri("ca-key");
+
+  Proc f = ca({"init-ca", "--out", out("new/ca"), "--key", uri}, fault);
+  EXPECT_EQ(f.status, 6) << f.err;
+  expect_one_error_line(f, "the CA key this run created was removed again");
+  EXPECT_FALSE(fs::exists(out("new"))) << "--out and its new parent are removed too";
+  // Nothing is left in the token: the same command, without --replace-key, now succeeds.
+  Proc ok = ca({"init-ca", "--out", out("ca"), "--key", uri});
+  ASSERT_EQ(ok.status, 0) << ok.err;
+
+  // With --replace-key the old key is gone by design; the message says so.
+  Proc f2 = ca({"init-ca", "--out", out("ca2"), "--key", uri, "--replace-key"}, fault);
+  EXPECT_EQ(f2.status, 6) << f2.err;
+  expect_one_error_line(f2, "destroyed by --replace-key");
+  EXPECT_EQ(listing(out("ca2")), std::vector<std::string>{"<missing>"});
+  Proc gone = ca({"issue-cert", "--ca-cert", out("ca") + "/ca.pem", "--ca-key", uri, "--tenant",
+                  "acme", "--out", out("leaf")});
+  EXPECT_EQ(gone.status, 5) << gone.err;
+  expect_one_error_line(gone, "no private key with this object=/id=");
+
+  // A file key: the key file is taken back by the same transaction.
+  Proc ff = ca({"init-ca", "--out", out("file/ca")}, fault);
+  EXPECT_EQ(ff.status, 6) << ff.err;
+  EXPECT_FALSE(fs::exists(out("file"))) << "no ca-key.pem, no --out";
+}
+
 TEST_F(CaCliPkcs11, WrongPinAndMissingModuleAreRefused) {
   std::string uri = hsm_.uri("ca-key");
   ASSERT_EQ(ca({"init-ca", "--out", out("ca"), "--key", uri}).status, 0);
