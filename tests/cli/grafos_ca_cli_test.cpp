@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tests/support/fixtures.hpp"
@@ -987,6 +988,35 @@ TEST_F(CaCliPkcs11, InitCaThatFailsAfterMakingTheKeyDestroysItAgain) {
   Proc ff = ca({"init-ca", "--out", out("file/ca")}, fault);
   EXPECT_EQ(ff.status, 6) << ff.err;
   EXPECT_FALSE(fs::exists(out("file"))) << "no ca-key.pem, no --out";
+}
+
+// A token on its final PIN try, or with the PIN locked, is refused before any login: one line
+// naming the flag, exit 5, nothing written, and no PIN try spent (a login with the wrong PIN given
+// here would set CKF_USER_PIN_COUNT_LOW). SoftHSM never sets these flags itself; the fixture sets
+// them in the token's persisted state and SoftHSM reports them (tests/support/fixtures.hpp).
+TEST_F(CaCliPkcs11, TokenOnFinalTryOrLockedIsRefusedWithoutLogin) {
+  for (const auto& [label, flag, name] :
+       {std::tuple{"final", CKF_USER_PIN_FINAL_TRY, "CKF_USER_PIN_FINAL_TRY"},
+        std::tuple{"locked", CKF_USER_PIN_LOCKED, "CKF_USER_PIN_LOCKED"}}) {
+    SCOPED_TRACE(label);
+    const fs::path pin = hsm_.add_token(label, "135790");
+    const std::string ca_dir = out(std::string("ca-") + label);
+    ASSERT_EQ(ca({"init-ca", "--out", ca_dir, "--key", hsm_.uri_for(label, pin, "ca-key")}).status,
+              0);
+    ASSERT_TRUE(hsm_.set_persisted_token_flags(label, flag));
+    const fs::path wrong = dir_.path() / (std::string("wrong-") + label + ".pin");
+    grafos::test::write_private_file(wrong, "000000\n");
+    const std::string leaf = out(std::string("leaf-") + label);
+    Proc r = ca({"issue-cert", "--ca-cert", ca_dir + "/ca.pem", "--ca-key",
+                 hsm_.uri_for(label, wrong, "ca-key"), "--tenant", "acme", "--out", leaf});
+    EXPECT_EQ(r.status, 5) << r.err;
+    expect_one_error_line(r, name);
+    EXPECT_EQ(listing(leaf), std::vector<std::string>{"<missing>"});
+    grafos::test::Pkcs11Probe probe(hsm_.module_path());
+    auto flags = probe.token_flags(label);
+    ASSERT_TRUE(flags);
+    EXPECT_FALSE(*flags & CKF_USER_PIN_COUNT_LOW) << "a login was attempted";
+  }
 }
 
 TEST_F(CaCliPkcs11, WrongPinAndMissingModuleAreRefused) {
