@@ -94,7 +94,8 @@ int run_app(CLI::App& app, Context& ctx, int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << ctx.tool << ": error: " << e.what() << "\nRun with --help for more information.\n";
+    // One line, like every other refusal: scripts and operators read the first line of stderr.
+    std::cerr << ctx.tool << ": error: " << e.what() << " (run with --help for more information)\n";
     return kExitUsage;
   }
   return ctx.exit_code;
