@@ -233,6 +233,9 @@ TEST_F(CaCli, InitCaRefusals) {
       {{"--cn", ""}, 3, "invalid --cn"},
       {{"--cn", std::string(65, 'c')}, 3, "ub-common-name"},
       {{"--path-len", "-1"}, 2, "--path-len"},
+      {{"--path-len", "17"}, 2, "must be 0-16"},
+      {{"--path-len", "x"}, 2, "--path-len"},
+      {{"--days", "36501"}, 2, "must be 1-36500"},
       {{"--bogus"}, 2, "--bogus"},
   };
   for (const auto& c : cases) {
@@ -672,6 +675,11 @@ TEST_F(CaCli, CsrRefusals) {
   fs::path p192 = make_csr("p192", {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime192v1"});
   fs::path k1 = make_csr("k1", {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp256k1"});
   fs::path good = make_csr("good", {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"});
+  fs::path p521 = make_csr("p521", {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"});
+  fs::path ed25519 = make_csr("ed25519", {"-newkey", "ed25519"});
+  const char* src = std::getenv("GRAFOS_SOURCE_ROOT");
+  ASSERT_NE(src, nullptr) << "run under meson test";
+  const fs::path rsa4104 = fs::path(src) / "tests/data/csr/rsa4104.csr";  // see its README
   // Bad signature: flip the last byte of the DER (inside the signature value).
   fs::path der = dir_.path() / "good.der";
   ASSERT_EQ(
@@ -692,6 +700,9 @@ TEST_F(CaCli, CsrRefusals) {
       {rsa1024, 3, "RSA 1024 is not allowed"},
       {p192, 3, "EC P-192 is not allowed"},
       {k1, 3, "EC secp256k1 is not allowed"},
+      {p521, 3, "EC P-521 is not allowed"},
+      {ed25519, 3, "key type ED25519 is not allowed"},
+      {rsa4104, 3, "RSA 4104 is not allowed"},
       {bad_sig, 3, "signature does not verify"},
       {junk, 3, "not a PKCS#10 certificate request"},
       {dir_.path() / "missing.csr", 6, "reading --csr"},
