@@ -756,6 +756,8 @@ TEST_F(CaCli, BatchIsValidatedBeforeAnythingIsIssued) {
       {"tenant acme\nwizard\n", {}, 3, "unknown role 'wizard'"},
       {"tenant acme\n", {"--days", "5000"}, 3, "outlive the CA certificate"},
       {"tenant acme\n", {"--role", "tenant"}, 2, "do not combine it with --role"},
+      {"tenant acme\n", {"--tenant", "x"}, 2, "do not combine it with --tenant"},
+      {"tenant acme\n", {"--csr", "x.csr"}, 2, "do not combine it with --csr"},
       {"", {}, 3, "lists no identity"},
   };
   for (const auto& c : cases) {
@@ -767,6 +769,24 @@ TEST_F(CaCli, BatchIsValidatedBeforeAnythingIsIssued) {
     expect_one_error_line(r, c.fragment);
     EXPECT_EQ(listing(o), std::vector<std::string>{"<missing>"}) << c.fragment;
   }
+  Proc missing = ca(issue({"--batch", (dir_.path() / "no-such-batch.txt").string(), "--out", o}));
+  EXPECT_EQ(missing.status, 6) << missing.err;
+  expect_one_error_line(missing, "reading --batch");
+  EXPECT_EQ(listing(o), std::vector<std::string>{"<missing>"});
+
+  // A disk error on the third identity (injected: tests/support/fail_rename.cpp) takes back the
+  // two already written, and the folders the run made.
+  if (const char* shim = std::getenv("GRAFOS_FAULT_RENAME_SHIM")) {
+    std::ofstream(batch) << "cell aws 1\ncell aws 2\ncell aws 3\ncell aws 4\n";
+    Proc f = ca(issue({"--batch", batch.string(), "--out", out("deep/batch")}),
+                {{"LD_PRELOAD", shim}, {"GRAFOS_FAULT_RENAME", "cell-aws-3/"}});
+    EXPECT_EQ(f.status, 6) << f.err;
+    expect_one_error_line(f, "the 2 certificates already written by this run were removed");
+    EXPECT_FALSE(fs::exists(out("deep"))) << "nothing of the batch is left";
+  } else {
+    ADD_FAILURE() << "GRAFOS_FAULT_RENAME_SHIM not set: run under meson test";
+  }
+
   // One existing output anywhere refuses the whole batch before any certificate is issued.
   fs::create_directories(o + "/cell-aws-2");
   std::ofstream(o + "/cell-aws-2/client.pem") << "old";
