@@ -281,6 +281,11 @@ TEST_F(CaCli, InitCaEncryptedKeyNeedsItsPassphrase) {
   expect_one_error_line(wrong, "passphrase");
   EXPECT_EQ(wrong.err.find("wrong\n"), std::string::npos);
   EXPECT_EQ(listing(out("leaf")), std::vector<std::string>{"<missing>"});
+  // An empty passphrase for an encrypted CA key: refused before any decryption is tried.
+  Proc empty = ca(a, {}, {"GRAFOS_KEY_PASSPHRASE"});
+  EXPECT_EQ(empty.status, 5) << empty.err;
+  expect_one_error_line(empty, "the passphrase from GRAFOS_KEY_PASSPHRASE is empty");
+  EXPECT_EQ(listing(out("leaf")), std::vector<std::string>{"<missing>"});
   Proc good = ca(a, {{"GRAFOS_KEY_PASSPHRASE", "correct horse"}});
   EXPECT_EQ(good.status, 0) << good.err;
 }
@@ -1009,6 +1014,15 @@ TEST_F(CaCliPkcs11, EmptyPinIsRefusedBeforeLoginNamingItsSource) {
     EXPECT_EQ(r.err.find(hsm_.pin()), std::string::npos) << "PIN must not be printed";
     EXPECT_EQ(listing(out("refused")), std::vector<std::string>{"<missing>"});
   }
+  // init-ca logs in too (to make the key): the same refusal, no token object, no file.
+  Proc init = ca({"init-ca", "--out", out("ca-empty-pin"), "--key",
+                  hsm_.uri_for("fabric-ca", empty_pin, "another-key")});
+  EXPECT_EQ(init.status, 5) << init.err;
+  expect_one_error_line(init, "is empty; not logging in");
+  EXPECT_EQ(listing(out("ca-empty-pin")), std::vector<std::string>{"<missing>"});
+  Proc gone = ca({"issue-cert", "--ca-cert", ca_pem, "--ca-key", hsm_.uri("another-key"),
+                  "--tenant", "acme", "--out", out("refused")});
+  EXPECT_EQ(gone.status, 5) << "no object was made: " << gone.err;
   // The token was never asked: a failed login would have set CKF_USER_PIN_COUNT_LOW.
   grafos::test::Pkcs11Probe probe(hsm_.module_path());
   auto flags = probe.token_flags("fabric-ca");
