@@ -454,6 +454,9 @@ TEST_F(CaCli, IssueRefusalsLeaveNothingBehind) {
   ASSERT_EQ(ca({"init-ca", "--out", other.string()}).status, 0);
   fs::path garbage = dir_.path() / "garbage.pem";
   std::ofstream(garbage) << "not a key\n";
+  // A leaf certificate and its key given as the CA.
+  fs::path leaf = dir_.path() / "a-leaf";
+  ASSERT_EQ(ca(issue({"--tenant", "leaf", "--out", leaf.string()})).status, 0);
   const struct {
     std::vector<std::string> args;
     int status;
@@ -491,6 +494,10 @@ TEST_F(CaCli, IssueRefusalsLeaveNothingBehind) {
        "does not match the CA certificate"},
       {{"--tenant", "acme", "--ca-cert", "/nonexistent/ca.pem"}, 6, "--ca-cert"},
       {{"--tenant", "acme", "--ca-cert", garbage.string()}, 3, "not a PEM certificate"},
+      {{"--tenant", "acme", "--ca-cert", (leaf / "client.pem").string(), "--ca-key",
+        (leaf / "client-key.pem").string()},
+       3,
+       "is not a CA certificate"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> a = {"issue-cert"};
