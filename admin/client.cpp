@@ -298,13 +298,18 @@ Result<Client> Client::open(ClientOptions options) {
         return make_error(Errc::io, "--key '" + o.key + "' is not a readable file");
     }
     std::string ref = hsm::redact_key_ref(o.key);
+    // A token or object that is not there is a key that could not be loaded (exit 5); a key
+    // file that is not there is a missing local file (6), as grafos-admin(1) documents.
+    auto code_for = [&](const Error& e) {
+      Errc c = hsm::key_ref_error(e, o.key).code;
+      return c == Errc::not_found ? Errc::io : c;
+    };
     auto km = hsm::open_key_manager(o.key, o.interaction);
     if (!km)
-      return Error{km.error().code == Errc::not_found ? Errc::io : km.error().code,
-                   "opening --key '" + ref + "': " + km.error().message};
+      return Error{code_for(km.error()), "opening --key '" + ref + "': " + km.error().message};
     auto signer = (*km)->create_signer(o.key);
     if (!signer)
-      return Error{signer.error().code == Errc::not_found ? Errc::io : signer.error().code,
+      return Error{code_for(signer.error()),
                    "loading --key '" + ref + "': " + signer.error().message};
     auto pk = hsm::tls_private_key(**signer);
     if (!pk) return Error{pk.error().code, "using --key '" + ref + "': " + pk.error().message};

@@ -477,6 +477,15 @@ TEST_F(AdminE2E, ClientKeyOnPkcs11Token) {
                env);
   EXPECT_EQ(b.status, 5) << b.err;
   EXPECT_FALSE(has(b.err, "000000")) << b.err;
+  // An object that is not in the token is a key that could not be loaded (5), not a missing
+  // local file (6).
+  std::string no_obj = uri;
+  no_obj.replace(no_obj.find("object=acme-key"), 15, "object=no-such-key");
+  auto n = run({tool_path("GRAFOS_ADMIN"), "list-tenants", "--scheduler", reg.url(), "--ca",
+                pki_->ca_cert, "--cert", pki_->tenant_acme.cert, "--key", no_obj},
+               env);
+  EXPECT_EQ(n.status, 5) << n.err;
+  EXPECT_TRUE(has(n.err, "no private key")) << n.err;
   // The key must match the certificate.
   auto m = run({tool_path("GRAFOS_ADMIN"), "list-tenants", "--scheduler", reg.url(), "--ca",
                 pki_->ca_cert, "--cert", pki_->admin.cert, "--key", uri},
