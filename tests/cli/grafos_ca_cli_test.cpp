@@ -454,9 +454,12 @@ TEST_F(CaCli, IssueRefusalsLeaveNothingBehind) {
   ASSERT_EQ(ca({"init-ca", "--out", other.string()}).status, 0);
   fs::path garbage = dir_.path() / "garbage.pem";
   std::ofstream(garbage) << "not a key\n";
-  // A leaf certificate and its key given as the CA.
+  // A leaf certificate and its key given as the CA; a CA certificate that has expired.
   fs::path leaf = dir_.path() / "a-leaf";
   ASSERT_EQ(ca(issue({"--tenant", "leaf", "--out", leaf.string()})).status, 0);
+  const char* src = std::getenv("GRAFOS_SOURCE_ROOT");
+  ASSERT_NE(src, nullptr) << "run under meson test";
+  const fs::path expired = fs::path(src) / "tests/data/cli/expired-ca.pem";  // see its README
   const struct {
     std::vector<std::string> args;
     int status;
@@ -498,6 +501,9 @@ TEST_F(CaCli, IssueRefusalsLeaveNothingBehind) {
         (leaf / "client-key.pem").string()},
        3,
        "is not a CA certificate"},
+      {{"--tenant", "acme", "--ca-cert", expired.string()},
+       3,
+       "the CA certificate expired at 2021-01-01T00:00:00Z"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> a = {"issue-cert"};
@@ -691,7 +697,7 @@ TEST_F(CaCli, CsrRefusals) {
   fs::path ed25519 = make_csr("ed25519", {"-newkey", "ed25519"});
   const char* src = std::getenv("GRAFOS_SOURCE_ROOT");
   ASSERT_NE(src, nullptr) << "run under meson test";
-  const fs::path rsa4104 = fs::path(src) / "tests/data/csr/rsa4104.csr";  // see its README
+  const fs::path rsa4104 = fs::path(src) / "tests/data/cli/rsa4104.csr";  // see its README
   // Bad signature: flip the last byte of the DER (inside the signature value).
   fs::path der = dir_.path() / "good.der";
   ASSERT_EQ(
