@@ -90,6 +90,12 @@ Result<void> place(const fs::path& tmp, const fs::path& dest, bool overwrite) {
 
 }  // namespace
 
+Result<void> remove_file(const fs::path& path, std::string_view what) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return errno_error(Errc::io, "removing " + std::string(what), path, errno);
+  return ok();
+}
+
 Result<void> sync_directory(const fs::path& dir) {
   fs::path d = dir.empty() ? fs::path(".") : dir;
   int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

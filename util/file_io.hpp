@@ -86,6 +86,10 @@ class FileTransaction {
 /// fsyncs a directory so that renames into it are durable.
 Result<void> sync_directory(const std::filesystem::path& dir);
 
+/// Removes the file at `path` (a symlink itself, never its target); one already gone is fine.
+/// `what` names it in the error ("the key file").
+Result<void> remove_file(const std::filesystem::path& path, std::string_view what);
+
 /// Calls syncfs(2) on the filesystem holding `path`: one flush for a whole batch of files.
 Result<void> sync_filesystem(const std::filesystem::path& path);
 

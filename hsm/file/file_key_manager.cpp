@@ -4,9 +4,6 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -158,11 +155,7 @@ class FileKeyManager final : public KeyManager {
 
   Result<void> discard_created_key() override {
     if (created_.empty()) return ok();
-    const std::string path = std::exchange(created_, {});
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-      return Error{Errc::io, "removing the key file '" + path +
-                                 "' made by this run: " + std::strerror(errno)};
-    return ok();
+    return remove_file(std::exchange(created_, {}), "the key file made by this run");
   }
 
   Result<EvpPkeyPtr> get_public_key(std::string_view ref) override {

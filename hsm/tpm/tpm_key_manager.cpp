@@ -5,10 +5,6 @@
 #include <openssl/provider.h>
 #include <openssl/store.h>
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <mutex>
 #include <utility>
 
@@ -110,11 +106,7 @@ class TpmKeyManager final : public KeyManager {
     if (created_.empty()) return ok();
     // The key lives only in this TSS2 file (wrapped by the TPM's parent key): removing the file
     // destroys it; nothing was made persistent in the TPM.
-    const std::string path = std::exchange(created_, {});
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-      return Error{Errc::io, "removing the TPM key file '" + path +
-                                 "' made by this run: " + std::strerror(errno)};
-    return ok();
+    return remove_file(std::exchange(created_, {}), "the TPM key file made by this run");
   }
 
   Result<std::unique_ptr<Signer>> create_signer(std::string_view ref) override {
