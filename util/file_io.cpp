@@ -283,7 +283,8 @@ Result<void> CreatedDirectories::create(const fs::path& dir, mode_t mode) {
   fs::path p = dir.empty() ? fs::path(".") : dir.lexically_normal();
   if (p.has_relative_path() && !p.has_filename()) p = p.parent_path();  // "a/b/" -> "a/b"
   struct stat st;
-  while (::stat(p.c_str(), &st) != 0) {
+  bool exists;
+  while (!(exists = ::stat(p.c_str(), &st) == 0)) {
     // ENOTDIR: a parent is a file; walking up finds it and refuses it below.
     if (errno != ENOENT && errno != ENOTDIR)
       return errno_error(Errc::io, "checking directory", p, errno);
@@ -291,10 +292,8 @@ Result<void> CreatedDirectories::create(const fs::path& dir, mode_t mode) {
     if (!p.has_parent_path() || p.parent_path() == p) break;
     p = p.parent_path();
   }
-  if (missing.empty() || missing.back() != p) {
-    if (!S_ISDIR(st.st_mode))
-      return Error{Errc::invalid_input, "'" + p.string() + "' exists and is not a directory"};
-  }
+  if (exists && !S_ISDIR(st.st_mode))
+    return Error{Errc::invalid_input, "'" + p.string() + "' exists and is not a directory"};
   const size_t before = dirs_.size();
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
     if (::mkdir(it->c_str(), mode) == 0) {
