@@ -43,6 +43,9 @@ Result<void> check_out_dir(const fs::path& dir) {
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) {
     if (errno == ENOENT) return ok();
+    if (errno == ENOTDIR)  // a parent of --out is a file
+      return Error{Errc::invalid_input,
+                   "--out '" + dir.string() + "': a parent of it exists and is not a directory"};
     return Error{Errc::io, "cannot inspect '" + dir.string() + "': " + std::strerror(errno)};
   }
   if (!S_ISDIR(st.st_mode))

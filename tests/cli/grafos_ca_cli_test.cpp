@@ -600,11 +600,14 @@ TEST_F(CaCli, PlantedSymlinkIsRefused) {
     EXPECT_FALSE(fs::exists(target));
     EXPECT_EQ(listing(o), std::vector<std::string>{"client-key.pem -> " + target.string()});
   }
-  // --out that is a file, not a directory.
+  // --out that is a file, not a directory, or lies below one.
   std::ofstream(out("plain")) << "x";
   Proc r = ca(issue({"--tenant", "acme", "--out", out("plain")}));
   EXPECT_EQ(r.status, 3);
   expect_one_error_line(r, "not a directory");
+  Proc below = ca(issue({"--tenant", "acme", "--out", out("plain") + "/sub/deeper"}));
+  EXPECT_EQ(below.status, 3) << below.err;
+  expect_one_error_line(below, "a parent of it exists and is not a directory");
 }
 
 // issue-server-cert shares issue-cert's write path; its refusals are checked on its own command
