@@ -19,6 +19,7 @@
 # 3. `grafos-ca issue-cert --batch` of BENCH_BATCH cell identities with the SoftHSM key, files
 #    durable at return: throughput (target >= 500 certs/s) and peak RSS (target < 50 MB) from
 #    /usr/bin/time -v.
+[ -n "${BASH_VERSION:-}" ] || { echo "ca.sh: error: run it with bash: bash bench/ca.sh BUILD" >&2; exit 2; }
 set -euo pipefail
 [ -n "${EPOCHREALTIME:-}" ] || { echo "ca.sh: error: needs bash >= 5.0 (EPOCHREALTIME)" >&2; exit 2; }
 
