@@ -4,8 +4,11 @@
 // work one `grafos-ca issue-cert --ca-key pkcs11:...` run cannot do without: load the module the
 // way libp11 does (dlopen RTLD_LAZY), C_Initialize, find the slot of the token, open a session,
 // C_Login, find the private key by label, sign one digest, close, C_Finalize. libcrypto is
-// initialised first as in grafos-ca (the module shares it). With --noop it stops after that
-// initialisation, so that the difference of the two runs is the module's share of a process.
+// initialised first as in grafos-ca (the module shares it). It is linked as grafos-ca is (the C++
+// runtime static, by default), so the module's dlopen loads libstdc++.so as it does in grafos-ca;
+// a dynamically linked copy of this program would hide that cost in both of its runs. With --noop
+// it stops after that initialisation, so that the difference of the two runs is the module's
+// share of a process.
 //
 // Usage: softhsm_floor MODULE TOKEN_LABEL KEY_LABEL PIN_FILE
 //        softhsm_floor --noop
