@@ -602,6 +602,13 @@ TEST_F(CaCli, PlantedSymlinkIsRefused) {
     EXPECT_FALSE(fs::exists(target));
     EXPECT_EQ(listing(o), std::vector<std::string>{"client-key.pem -> " + target.string()});
   }
+  // --out itself may be a link to a directory (grafos-ca(1)): followed, the files land there.
+  fs::create_directory(out("real"));
+  fs::create_directory_symlink(out("real"), out("linked"));
+  Proc linked = ca(issue({"--tenant", "acme", "--out", out("linked")}));
+  EXPECT_EQ(linked.status, 0) << linked.err;
+  EXPECT_EQ(listing(out("real")), (std::vector<std::string>{"client-key.pem", "client.pem"}));
+  EXPECT_TRUE(fs::is_symlink(out("linked")));
   // --out that is a file, not a directory, or lies below one.
   std::ofstream(out("plain")) << "x";
   Proc r = ca(issue({"--tenant", "acme", "--out", out("plain")}));
