@@ -113,8 +113,9 @@ fi
 # Diagnostic only: softhsm_floor (bench/softhsm_floor.cpp) does, with no grafos code, the PKCS#11
 # work a SoftHSM-keyed run cannot avoid (load the module and the C++ runtime it needs, which
 # grafos-ca does not otherwise map: it is linked like grafos-ca; C_Initialize, C_Login, find the
-# key, one C_Sign, C_Finalize); minus its --noop run (process start and libcrypto set-up alone)
-# that is SoftHSM's own share of a process. The SoftHSM target then leaves (1.3 - that share)
+# key, one C_Sign, C_Finalize); minus its --noop run (process start, libcrypto set-up, and the
+# DRBG and SHA-256 that grafos-ca sets up before it opens any key, done in both runs) that is
+# SoftHSM's own share of a process. The SoftHSM target then leaves (1.3 - that share)
 # for everything else.
 #
 # Every run's time is kept: the verdicts use the mean (as the targets are stated); the median is
