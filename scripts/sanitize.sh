@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite once more, with every grafos binary built under AddressSanitizer and
 # UndefinedBehaviorSanitizer (GCC's). Not part of .ci/run: the build takes about 18 minutes on
-# 2 cores and the run about 3. Usage: bash scripts/sanitize.sh [BUILD_DIR]   (default build-sanitize)
+# 2 cores and the run about 3.
+# Usage: bash scripts/sanitize.sh [BUILD_DIR]   (default build-sanitize)
 #
 # - The C++ runtime is linked dynamically here (-Dstatic_cxx_runtime=false): the sanitizers
 #   need it so.
