@@ -303,10 +303,7 @@ Result<void> CreatedDirectories::create(const fs::path& dir, mode_t mode) {
     }
     int e = errno;
     if (e == EEXIST && ::stat(it->c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
-    while (dirs_.size() > before) {
-      ::rmdir(dirs_.back().c_str());
-      dirs_.pop_back();
-    }
+    remove_from(before);
     return errno_error(Errc::io, "creating directory", *it, e);
   }
   return ok();
@@ -318,8 +315,8 @@ Result<void> CreatedDirectories::sync() const {
   return ok();
 }
 
-void CreatedDirectories::remove() noexcept {
-  while (!dirs_.empty()) {
+void CreatedDirectories::remove_from(size_t first) noexcept {
+  while (dirs_.size() > first) {
     ::rmdir(dirs_.back().c_str());
     dirs_.pop_back();
   }

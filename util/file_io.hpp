@@ -116,9 +116,10 @@ class CreatedDirectories {
   /// fsyncs the parent of each created directory, so that its entry survives a power cut.
   Result<void> sync() const;
   /// Removes the created directories, innermost first; one that is not empty stays.
-  void remove() noexcept;
+  void remove() noexcept { remove_from(0); }
 
  private:
+  void remove_from(size_t first) noexcept;  // those created from dirs_[first] on
   std::vector<std::filesystem::path> dirs_;
 };
 
