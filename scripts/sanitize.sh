@@ -18,20 +18,10 @@
 #   ASAN_OPTIONS=detect_leaks=1:verify_asan_link_order=0, e.g. --suite cli or --suite unit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build-sanitize}
-junit=$build/meson-logs/testlog.junit.xml
-bash scripts/install-deps.sh || exit 1
-opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dstatic_cxx_runtime=false -Dwerror=false)
-if [ -d "$build" ]; then
-  meson setup --reconfigure "$build" "${opts[@]}" >/dev/null || exit 1
-else
-  meson setup "$build" "${opts[@]}" >/dev/null || exit 1
-fi
-ninja -C "$build" || exit 1
-rm -f "$junit"
+# scripts/test.sh installs, configures, builds and runs the suite; only the build differs here.
+export GRAFOS_BUILD_DIR=${1:-build-sanitize}
+GRAFOS_SETUP_OPTIONS="-Db_sanitize=address,undefined -Db_lundef=false"
+export GRAFOS_SETUP_OPTIONS="$GRAFOS_SETUP_OPTIONS -Dstatic_cxx_runtime=false -Dwerror=false"
 export ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-meson test -C "$build" --print-errorlogs --timeout-multiplier 4 --num-processes "$(nproc)"
-rc=$?
-python3 scripts/junit-summary.py "$junit"
-exit $rc
+exec bash scripts/test.sh --timeout-multiplier 4
