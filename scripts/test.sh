@@ -12,10 +12,13 @@ junit=$build/meson-logs/testlog.junit.xml
 summary() { [ "${GRAFOS_NO_SUMMARY:-0}" = 1 ] || python3 scripts/junit-summary.py "$junit"; }
 rm -f "$junit"  # never count a previous run's results
 if ! bash scripts/install-deps.sh; then summary; exit 1; fi
-if [ -d "$build" ]; then
-  meson setup --reconfigure "$build" "${setup_opts[@]}" >/dev/null || { summary; exit 1; }
-else
-  meson setup "$build" "${setup_opts[@]}" >/dev/null || { summary; exit 1; }
+reconfigure=()
+[ -d "$build" ] && reconfigure=(--reconfigure)
+# meson's configuration report only when it fails (a bad -D option, a missing dependency).
+if ! out=$(meson setup "${reconfigure[@]}" "$build" "${setup_opts[@]}" 2>&1); then
+  printf '%s\n' "$out" | tail -n 20 >&2
+  summary
+  exit 1
 fi
 ninja -C "$build" || { summary; exit 1; }
 meson test -C "$build" --print-errorlogs --num-processes "$(nproc)" "$@"
