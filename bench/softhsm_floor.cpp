@@ -13,7 +13,8 @@
 //
 // Usage: softhsm_floor MODULE TOKEN_LABEL KEY_LABEL PIN_FILE
 //        softhsm_floor --noop
-// Exit status 0 when every call returned CKR_OK, 1 otherwise (the failing call is named).
+// Exit status 0 when every call returned CKR_OK, 1 otherwise (the failing call is named), 2 for
+// bad arguments or an unreadable or empty PIN file (refused before any login).
 #include <dlfcn.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -57,6 +58,10 @@ int main(int argc, char** argv) {
   const std::string token = argv[2], key = argv[3];
   std::ifstream pin_in(argv[4]);
   std::string pin = trimmed(std::string(std::istreambuf_iterator<char>(pin_in), {}));
+  if (!pin_in || pin.empty()) {  // never log in with an empty PIN: it would use up a PIN try
+    std::fprintf(stderr, "softhsm_floor: cannot read a PIN from '%s'\n", argv[4]);
+    return 2;
+  }
 
   void* h = dlopen(argv[1], RTLD_LAZY | RTLD_LOCAL);
   if (!h) {
