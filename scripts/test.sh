@@ -7,7 +7,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${GRAFOS_BUILD_DIR:-build}
-read -ra setup_opts <<<"-Dwerror=true ${GRAFOS_SETUP_OPTIONS:-}"
+# -d "": the whole value, so that options on a second line are not dropped (status 1 at its end).
+read -ra setup_opts -d "" <<<"-Dwerror=true ${GRAFOS_SETUP_OPTIONS:-}" || true
 junit=$build/meson-logs/testlog.junit.xml
 summary() { [ "${GRAFOS_NO_SUMMARY:-0}" = 1 ] || python3 scripts/junit-summary.py "$junit"; }
 rm -f "$junit"  # never count a previous run's results
