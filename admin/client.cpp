@@ -201,7 +201,7 @@ Error error_from_response(long status, std::string_view body, std::string_view w
       return make_error(Errc::forbidden, w + ": forbidden (" + tag + ")" + detail + need);
     }
     case 404:
-      return make_error(Errc::not_found, w + ": not found (" + tag + ")" + detail);
+      return make_error(Errc::remote_not_found, w + ": not found (" + tag + ")" + detail);
     case 409: {
       std::string hint = conflict_hint(code);
       return make_error(Errc::conflict,
@@ -300,17 +300,11 @@ Result<Client> Client::open(ClientOptions options) {
     std::string ref = hsm::redact_key_ref(o.key);
     // A token or object that is not there is a key that could not be loaded (exit 5); a key
     // file that is not there is a missing local file (6), as grafos-admin(1) documents.
-    auto code_for = [&](const Error& e) {
-      Errc c = hsm::key_ref_error(e, o.key).code;
-      return c == Errc::not_found ? Errc::io : c;
-    };
     auto km = hsm::open_key_manager(o.key, o.interaction);
-    if (!km)
-      return Error{code_for(km.error()), "opening --key '" + ref + "': " + km.error().message};
+    if (!km) return Error{km.error().code, "opening --key '" + ref + "': " + km.error().message};
     auto signer = (*km)->create_signer(o.key);
     if (!signer)
-      return Error{code_for(signer.error()),
-                   "loading --key '" + ref + "': " + signer.error().message};
+      return Error{signer.error().code, "loading --key '" + ref + "': " + signer.error().message};
     auto pk = hsm::tls_private_key(**signer);
     if (!pk) return Error{pk.error().code, "using --key '" + ref + "': " + pk.error().message};
     st->key = std::move(*pk);

@@ -23,12 +23,6 @@ std::string_view backend_name(Backend b) {
   return "file";
 }
 
-Error key_ref_error(Error e, std::string_view ref) {
-  if (e.code == Errc::not_found && classify_key_ref(ref) == Backend::pkcs11)
-    e.code = Errc::key_backend;
-  return e;
-}
-
 Backend classify_key_ref(std::string_view ref) {
   // The scheme in any case, as parse_pkcs11_uri accepts it: "PKCS11:..." must never become a
   // file path (the file backend would write the key under a name holding the URI's PIN).

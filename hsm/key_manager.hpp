@@ -107,11 +107,6 @@ class KeyManager {
 Result<std::unique_ptr<KeyManager>> open_key_manager(std::string_view ref,
                                                      const Interaction& interaction);
 
-/// `e` as the tools report it: a token or token object that is not there (Errc::not_found from
-/// the pkcs11 backend) is a key-backend failure (exit status 5, "token or object not found"), not
-/// a missing file (6). The library itself keeps Errc::not_found so that callers can tell.
-Error key_ref_error(Error e, std::string_view ref);
-
 /// The private key behind `signer` as an EVP_PKEY for TLS stacks (SSL_CTX_use_PrivateKey,
 /// SSL_CTX_use_cert_and_key), with its own reference. The key may live in a PKCS#11 session or a
 /// provider owned by the Signer: keep `signer` alive as long as the EVP_PKEY is used.

@@ -123,9 +123,9 @@ Result<Issuer> load_issuer(X509Ptr ca_cert, const std::string& ca_key,
                            const hsm::Interaction& interaction) {
   const std::string what = "loading the CA key";
   auto km = hsm::open_key_manager(ca_key, interaction);
-  if (!km) return hsm::key_ref_error(std::move(km).error(), ca_key).context(what);
+  if (!km) return std::move(km).error().context(what);
   auto signer = (*km)->create_signer(ca_key);
-  if (!signer) return hsm::key_ref_error(std::move(signer).error(), ca_key).context(what);
+  if (!signer) return std::move(signer).error().context(what);
   return Issuer::create(std::move(ca_cert), std::move(*signer));
 }
 
@@ -179,7 +179,7 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
   } else {
     const std::string what = "creating the CA key";
     auto km = hsm::open_key_manager(key_ref, interaction);
-    if (!km) return hsm::key_ref_error(std::move(km).error(), key_ref).context(what);
+    if (!km) return std::move(km).error().context(what);
     auto signer = (*km)->create_key({.ref = key_ref, .replace = req.replace_key, .label = {}});
     if (!signer) {
       Error e = std::move(signer).error().context(what);

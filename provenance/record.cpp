@@ -168,7 +168,7 @@ Result<json> build_record(const BuildRequest& req) {
   for (size_t i = 0; i < digests.size(); ++i) {
     const auto& d = digests[i];
     if (d.status != FileStatus::ok) {
-      Errc code = d.status == FileStatus::missing       ? Errc::not_found
+      Errc code = d.status == FileStatus::missing       ? Errc::binary_missing
                   : d.status == FileStatus::not_regular ? Errc::invalid_input
                                                         : Errc::io;
       return Error{code, "--binary '" + req.binaries[i] + "': " + d.message};

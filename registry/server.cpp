@@ -358,7 +358,7 @@ Result<ServerKey> load_server_key(const std::string& ref, const std::string& cer
   std::string shown = hsm::redact_key_ref(ref);
   // The backends' messages already name the (redacted) key reference.
   auto wrap = [](const Error& e) {
-    return Error{e.code == Errc::not_found ? Errc::io : e.code, "server key (--key): " + e.message};
+    return Error{e.code, "server key (--key): " + e.message};
   };
   auto km = hsm::open_key_manager(ref, interaction);
   if (!km) return wrap(km.error());

@@ -190,7 +190,11 @@ int http_status(Errc code) {
     case Errc::invalid_input:
     case Errc::usage:
       return 400;
-    case Errc::not_found:
+    case Errc::remote_not_found:
+    case Errc::tenant_not_found:
+    case Errc::lease_not_found:
+    case Errc::token_not_found:
+    case Errc::endpoint_not_found:
       return 404;
     case Errc::exists:
     case Errc::conflict:
@@ -246,7 +250,7 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create,
       sqlite3_open_v2(path.c_str(), &d->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = std::string("opening database ") + path + ": " + sqlite3_errstr(rc);
-    return make_error(rc == SQLITE_CANTOPEN ? Errc::not_found : Errc::io, msg);
+    return make_error(rc == SQLITE_CANTOPEN ? Errc::file_missing : Errc::io, msg);
   }
   sqlite3_busy_timeout(d->db_, static_cast<int>(busy_timeout.count()));
   sqlite3_extended_result_codes(d->db_, 1);
@@ -531,7 +535,7 @@ const std::string kAll = std::string(kTenantCols) + "GROUP BY t.id ORDER BY t.id
 Result<Tenant> tenant_by_name(Db& db, const std::string& name, std::int64_t now) {
   auto t = find_tenant(db, kByName.c_str(), now, &name, 0);
   if (!t) return t.error();
-  if (!*t) return wire(Errc::not_found, "not_found", "no tenant named '" + name + "'");
+  if (!*t) return wire(Errc::tenant_not_found, "not_found", "no tenant named '" + name + "'");
   return std::move(**t);
 }
 }  // namespace
@@ -640,7 +644,7 @@ Result<Tenant> Store::resolve_tenant(const std::string& arg, std::int64_t now) {
     t = find_tenant(*r.db, kByName.c_str(), now, &arg, 0);
   }
   if (!t) return t.error();
-  if (!*t) return make_error(Errc::not_found, "No tenant matched '" + arg + "'");
+  if (!*t) return make_error(Errc::tenant_not_found, "No tenant matched '" + arg + "'");
   return std::move(**t);
 }
 
@@ -717,7 +721,8 @@ Result<Tenant> Store::set_tenant_status(std::int64_t id, const std::string& stat
         auto t = find_tenant(db, kById.c_str(), now, nullptr, id);
         if (!t) return t.error();
         if (!*t)
-          return wire(Errc::not_found, "not_found", "no tenant with id " + std::to_string(id));
+          return wire(Errc::tenant_not_found, "not_found",
+                      "no tenant with id " + std::to_string(id));
         return std::move(**t);
       },
       audit);
@@ -804,7 +809,7 @@ Result<std::optional<Lease>> find_lease(Db& db, const std::string& id) {
 Result<Lease> lease_or_404(Db& db, const std::string& id) {
   auto l = find_lease(db, id);
   if (!l) return l.error();
-  if (!*l) return wire(Errc::not_found, "not_found", "no lease " + id);
+  if (!*l) return wire(Errc::lease_not_found, "not_found", "no lease " + id);
   return std::move(**l);
 }
 }  // namespace

@@ -222,7 +222,7 @@ Result<void> read_file_into(const fs::path& path, std::string& out, size_t max_s
   cleanse_string(out);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return errno_error(errno == ENOENT ? Errc::not_found : Errc::io, "reading", path, errno);
+    return errno_error(errno == ENOENT ? Errc::file_missing : Errc::io, "reading", path, errno);
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);

@@ -13,24 +13,48 @@
 
 namespace grafos {
 
-/// What went wrong, coarse enough to map to a documented exit status.
+/// What went wrong, in the terms of the part that found it. Libraries set it and keep their
+/// messages human (no wire codes, no CLI flags); only the tools map it to exit statuses
+/// (tools/common/tool.cpp, one table) and only grafos-registry maps it to HTTP statuses and wire
+/// codes (registry/, one table).
 enum class Errc {
-  usage = 1,      ///< flags or arguments the command cannot accept
-  invalid_input,  ///< identity/SAN grammar, malformed file, policy refusal of a CSR
-  exists,         ///< an output already exists and --force was not given
-  not_found,      ///< an input file, token, object or record entry does not exist
-  io,             ///< reading or writing a file failed
-  crypto,         ///< an OpenSSL operation failed, or a signature did not verify
-  key_backend,    ///< PKCS#11 module, token or TPM failure, or the key does not match
-  pin,            ///< PIN rejected, locked or on its final try; passphrase wrong
-  policy,         ///< the profile linter refused a certificate before signing
-  mismatch,       ///< provenance: a binary differs from the record
-  network,        ///< connection refused, timeout, DNS
-  tls,            ///< TLS handshake or peer verification failed
-  unauthorized,   ///< HTTP 401
-  forbidden,      ///< HTTP 403
-  conflict,       ///< HTTP 409
-  internal,       ///< a bug: an invariant did not hold
+  usage = 1,         ///< flags or arguments the command cannot accept
+  invalid_input,     ///< identity/SAN grammar, malformed file, policy refusal of a CSR
+  exists,            ///< an output already exists and --force was not given
+  file_missing,      ///< a local input file or directory does not exist
+  secret_missing,    ///< a secret's source (environment variable, file) is not set
+  token_missing,     ///< a PKCS#11 token or token object, or a TPM key, is not there
+  io,                ///< reading or writing a file failed
+  crypto,            ///< an OpenSSL operation failed, or a signature did not verify
+  key_backend,       ///< PKCS#11 module, token or TPM failure, or the key does not match
+  pin,               ///< PIN rejected, locked or on its final try; passphrase wrong
+  policy,            ///< the profile linter refused a certificate before signing
+  mismatch,          ///< provenance: a binary differs from the record
+  binary_missing,    ///< provenance: a recorded binary is not on disk
+  network,           ///< connection refused, timeout, DNS
+  tls,               ///< TLS handshake or peer verification failed
+  unauthorized,      ///< not authenticated (HTTP 401 either side)
+  forbidden,         ///< authenticated, but the role may not do this (HTTP 403 either side)
+  conflict,          ///< the server refused a change that conflicts with its state (HTTP 409)
+  remote_not_found,  ///< the server has no such resource (HTTP 404 as a client sees it)
+  // The registry's domain (store and handlers); the server maps each to a status and wire code.
+  bad_request,               ///< a request the API cannot accept (malformed body, bad field)
+  bad_name,                  ///< a tenant name outside its grammar
+  limit_exceeded,            ///< a quantity above its documented maximum
+  tenant_exists,             ///< a tenant of that name exists
+  tenant_not_found,          ///< no tenant of that name or id
+  tenant_has_active_leases,  ///< delete without force while leases are active
+  quota_below_usage,         ///< a quota under the tenant's current usage, without force
+  quota_exceeded,            ///< a lease would take the tenant over its quota
+  lease_not_found,           ///< no lease with that id
+  lease_not_active,          ///< the lease is released, expired or fenced
+  lease_not_fenced,          ///< unfence of a lease that is not fenced
+  token_exists,              ///< an admin token of that name exists
+  token_not_found,           ///< no admin token of that name
+  cell_not_registered,       ///< a cell polled before registering
+  endpoint_not_found,        ///< no such API endpoint
+  storage,                   ///< the database failed (HTTP 500; the cause is logged)
+  internal,                  ///< a bug: an invariant did not hold
 };
 
 /// Stable name of an error code, for JSON output and tests.

@@ -82,7 +82,7 @@ Result<SecretString> read_secret_env(const char* name) {
   }
   if (auto it = secrets.find(std::string_view(name)); it != secrets.end())
     return it->second.duplicate();
-  return Error{Errc::not_found, std::string(name) + " is not set"};
+  return Error{Errc::secret_missing, std::string(name) + " is not set"};
 }
 
 Result<SecretString> prompt_secret(std::string_view prompt) {

@@ -550,7 +550,7 @@ class Pkcs11KeyManager final : public KeyManager {
       ++matches;
     }
     if (matches == 0)
-      return Error{Errc::not_found, where + ": no private key with this object=/id= on token '" +
+      return Error{Errc::token_missing, where + ": no private key with this object=/id= on token '" +
                                         st_->label +
                                         "' (list them: pkcs11-tool --list-objects --login)"};
     if (matches > 1)
@@ -607,7 +607,7 @@ Result<std::unique_ptr<KeyManager>> make_pkcs11_key_manager(std::string_view uri
     }
   }
   if (matches == 0)
-    return Error{Errc::not_found,
+    return Error{Errc::token_missing,
                  where + ": no initialised token matches " + token_selector(*u) + " in module '" +
                      u->module_path + "' (tokens present: " + (present.empty() ? "none" : present) +
                      "; check token= or initialise one, e.g. softhsm2-util --init-token)"};

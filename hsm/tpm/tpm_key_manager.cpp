@@ -124,7 +124,7 @@ class TpmKeyManager final : public KeyManager {
     if (!ref.starts_with("handle:")) {
       std::error_code ec;
       if (!std::filesystem::is_regular_file(ref, ec))
-        return Error{Errc::not_found, "TPM key file '" + ref + "' does not exist"};
+        return Error{Errc::file_missing, "TPM key file '" + ref + "' does not exist"};
     } else if (ref.size() != 17 || !ref.starts_with("handle:0x81")) {
       return Error{Errc::invalid_input, "'" + ref +
                                             "' is not a persistent handle (handle:0x81xxxxxx, "

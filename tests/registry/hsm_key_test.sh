@@ -87,9 +87,9 @@ refused() {
 refused "wrong PIN" 5 CKR_PIN_INCORRECT "$URI_BASE&pin-source=file:$T/bad.pin"
 refused "wrong PIN from GRAFOS_PKCS11_PIN" 5 CKR_PIN_INCORRECT "$URI_BASE" GRAFOS_PKCS11_PIN=000000
 refused "no PIN at all (no pin-source, no env, no TTY)" 5 "needs a user PIN" "$URI_BASE"
-refused "no such object on the token" 6 "server key" \
+refused "no such object on the token (exit 5: a key problem, as in grafos-ca and grafos-admin)" 5 "no private key with this object" \
   "pkcs11:token=registry;object=nope?module-path=$MODULE&pin-source=file:$T/tok/registry.pin"
-refused "no such token" 6 "server key" \
+refused "no such token" 5 "no initialised token matches" \
   "pkcs11:token=nosuch;object=server-key?module-path=$MODULE&pin-source=file:$T/tok/registry.pin"
 RCERT=$P/admin.pem refused "token key does not match --cert" 5 "does not match the certificate" "$URI"
 RCERT=$P/server.pem refused "PEM key does not match --cert" 5 "does not match the certificate" \

@@ -15,22 +15,32 @@ const CLI::Validator& non_empty() {
   return v;
 }
 
+// The one table from what went wrong to the documented exit statuses (the man pages' EXIT
+// STATUS sections); the registry's domain codes reach a tool only through grafos-registry's own
+// subcommands (tenant, admin-token), which open the database directly.
 int exit_status_for(Errc code) {
   switch (code) {
     case Errc::usage:
       return kExitUsage;
     case Errc::invalid_input:
+    case Errc::bad_request:
+    case Errc::bad_name:
+    case Errc::limit_exceeded:
       return kExitInvalidInput;
     case Errc::exists:
+    case Errc::tenant_exists:
+    case Errc::token_exists:
       return kExitExists;
-    case Errc::not_found:
-      return kExitIo;
+    case Errc::file_missing:
+    case Errc::binary_missing:
     case Errc::io:
+    case Errc::storage:
       return kExitIo;
     case Errc::crypto:
       return kExitCrypto;
+    case Errc::secret_missing:
+    case Errc::token_missing:
     case Errc::key_backend:
-      return kExitKey;
     case Errc::pin:
       return kExitKey;
     case Errc::policy:
@@ -46,7 +56,19 @@ int exit_status_for(Errc code) {
     case Errc::forbidden:
       return kExitForbidden;
     case Errc::conflict:
+    case Errc::tenant_has_active_leases:
+    case Errc::quota_below_usage:
+    case Errc::quota_exceeded:
+    case Errc::lease_not_active:
+    case Errc::lease_not_fenced:
+    case Errc::cell_not_registered:
       return kExitConflict;
+    case Errc::remote_not_found:
+    case Errc::tenant_not_found:
+    case Errc::lease_not_found:
+    case Errc::token_not_found:
+    case Errc::endpoint_not_found:
+      return kExitNotFound;
     case Errc::internal:
       return kExitInternal;
   }

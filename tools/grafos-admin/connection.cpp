@@ -129,14 +129,7 @@ void print_sources(const Context& ctx, const nlohmann::json& answer) {
                 << " did not answer; its entries are missing: " << (*rows)[i][3] << '\n';
 }
 
-int admin_exit_status(const Error& e) {
-  switch (e.code) {
-    case Errc::not_found:
-      return kExitNotFound;  // only HTTP 404 uses not_found here; local files are Errc::io
-    default:
-      return exit_status_for(e.code);
-  }
-}
+int admin_exit_status(const Error& e) { return exit_status_for(e.code); }
 
 void fail(Context& ctx, const Error& e) {
   ctx.fail(e);

@@ -118,14 +118,11 @@ Result<SigningMaterial> open_signing(const std::string& key, const std::string& 
     return Error{Errc::invalid_input, id.error().message}.context("--sign-cert '" + cert_path +
                                                                   "'");
   auto km = hsm::open_key_manager(key, ctx.interaction());
-  if (!km)
-    return hsm::key_ref_error(std::move(km).error(), key)
-        .context("--sign-key '" + hsm::redact_key_ref(key) + "'");
+  if (!km) return std::move(km).error().context("--sign-key '" + hsm::redact_key_ref(key) + "'");
   m.manager = std::move(*km);
   auto signer = m.manager->create_signer(key);
   if (!signer)
-    return hsm::key_ref_error(std::move(signer).error(), key)
-        .context("--sign-key '" + hsm::redact_key_ref(key) + "'");
+    return std::move(signer).error().context("--sign-key '" + hsm::redact_key_ref(key) + "'");
   m.signer = std::move(*signer);
   if (!public_keys_equal(X509_get0_pubkey(m.cert.get()), m.signer->public_key()))
     return Error{Errc::key_backend, "--sign-key '" + hsm::redact_key_ref(key) +

@@ -112,7 +112,7 @@ void tenant_set_status(Context& ctx, const TenantOptions& o, bool enable) {
   auto t = (*store)->resolve_tenant(o.name, now_s());
   if (!t) {
     ctx.fail(cli_error(t.error()));
-    if (t.error().code == Errc::not_found) ctx.exit_code = 1;  // seed 002: exit 1
+    if (t.error().code == Errc::tenant_not_found) ctx.exit_code = 1;  // seed 002: exit 1
     return;
   }
   std::string status = enable ? "active" : "disabled";

@@ -158,7 +158,7 @@ TEST(ErrorFromResponse, Table) {
        {"403 forbidden", "fabric-observer may not write"}},
       {404,
        R"({"error":"not_found","message":"no tenant 'x'"})",
-       Errc::not_found,
+       Errc::remote_not_found,
        {"404 not_found", "no tenant 'x'"}},
       {409,
        R"({"error":"quota_below_usage","message":"usage 10 > 5"})",

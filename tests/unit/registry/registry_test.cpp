@@ -231,7 +231,7 @@ INSTANTIATE_TEST_SUITE_P(Table, QuotaTest,
 TEST_F(StoreTest, QuotaOfUnknownTenantIsNotFound) {
   auto r = store_->set_quota("ghost", 1, 1, false, now_, audit("admin", "a", "set-quota"));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Errc::not_found);
+  EXPECT_EQ(r.error().code, Errc::tenant_not_found);
 }
 
 TEST_F(StoreTest, MintBeyondQuotaIsRefused) {
@@ -299,7 +299,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(StoreTest, DeleteUnknownTenantIsNotFound) {
   auto r = store_->delete_tenant("ghost", true, now_, audit("admin", "a", "delete"));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Errc::not_found);
+  EXPECT_EQ(r.error().code, Errc::tenant_not_found);
 }
 
 TEST_F(StoreTest, FenceHoldsCapacityUntilUnfence) {
@@ -343,7 +343,7 @@ TEST_F(StoreTest, UnfenceOfAnActiveOrUnknownLeaseIsRefused) {
   EXPECT_EQ(store_->get_lease(l.lease_id)->state, "active") << "nothing changed";
   auto unknown = store_->unfence_lease("0123456789abcdef", now_, audit("admin", "a", "unfence"));
   ASSERT_FALSE(unknown);
-  EXPECT_EQ(unknown.error().code, Errc::not_found);
+  EXPECT_EQ(unknown.error().code, Errc::lease_not_found);
 }
 
 // ---- audit filters ----
@@ -454,7 +454,7 @@ TEST_F(StoreTest, TenantResolutionRules) {
   for (const char* miss : {"ACME", "acm", "acme ", "999", "42"}) {
     auto r = store_->resolve_tenant(miss, now_);
     ASSERT_FALSE(r) << miss;
-    EXPECT_EQ(r.error().code, Errc::not_found) << miss;
+    EXPECT_EQ(r.error().code, Errc::tenant_not_found) << miss;
     EXPECT_EQ(r.error().message, std::string("No tenant matched '") + miss + "'") << miss;
   }
 }
@@ -482,7 +482,7 @@ INSTANTIATE_TEST_SUITE_P(Table, OutcomeTest,
                                          OutcomeCase{Errc::usage, 400, "error"},
                                          OutcomeCase{Errc::unauthorized, 401, "denied"},
                                          OutcomeCase{Errc::forbidden, 403, "denied"},
-                                         OutcomeCase{Errc::not_found, 404, "error"},
+                                         OutcomeCase{Errc::tenant_not_found, 404, "error"},
                                          OutcomeCase{Errc::exists, 409, "error"},
                                          OutcomeCase{Errc::conflict, 409, "error"},
                                          OutcomeCase{Errc::io, 500, "error"},

@@ -80,7 +80,7 @@ TEST(SecretEnv, TakenOutOfTheEnvironmentAndKeptForLaterReads) {
   }
   auto unset = read_secret_env("GRAFOS_TEST_SECRET_ENV_NEVER_SET");
   ASSERT_FALSE(unset);
-  EXPECT_EQ(unset.error().code, Errc::not_found);
+  EXPECT_EQ(unset.error().code, Errc::secret_missing);
 }
 
 TEST(SecretFile, EmptyAndLineEnds) {

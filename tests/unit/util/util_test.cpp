@@ -241,7 +241,7 @@ TEST(ReadFile, MissingAndNonRegular) {
   TempDir t;
   auto missing = read_file(t.path() / "nope");
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().code, Errc::not_found);
+  EXPECT_EQ(missing.error().code, Errc::file_missing);
   auto dir = read_file(t.path());
   ASSERT_FALSE(dir);
   EXPECT_EQ(dir.error().code, Errc::invalid_input);
