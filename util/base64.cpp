@@ -1,10 +1,10 @@
-#include "provenance/base64.hpp"
+#include "util/base64.hpp"
 
 #include <openssl/evp.h>
 
 #include <climits>
 
-namespace grafos::provenance {
+namespace grafos {
 
 namespace {
 bool is_b64_char(char c) {
@@ -49,4 +49,4 @@ Result<Bytes> base64_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace grafos::provenance
+}  // namespace grafos
