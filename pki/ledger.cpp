@@ -323,6 +323,17 @@ Result<std::vector<LedgerEntry>> Ledger::list(const LedgerFilter& f) {
   return out;
 }
 
+Result<std::vector<std::string>> Ledger::integrity_problems() {
+  auto s = db_->prepare("PRAGMA integrity_check");
+  if (!s) return s.error();
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = sqlite3_step(*s)) == SQLITE_ROW)
+    if (auto line = sqlite_column_text(*s, 0); line != "ok") out.push_back(line);
+  if (rc != SQLITE_DONE) return db_->error("checking the ledger's integrity");
+  return out;
+}
+
 Result<std::int64_t> Ledger::next_crl_number() {
   return in_transaction(*db_, [&]() -> Result<std::int64_t> {
     auto cur = meta("crl_number");

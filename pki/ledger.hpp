@@ -112,6 +112,8 @@ class Ledger {
   /// A value kept in the ledger's meta table (the transcript's size and root, say).
   Result<std::optional<std::string>> meta(std::string_view key);
   Result<void> set_meta(std::string_view key, std::string_view value);
+  /// SQLite's integrity check: empty when sound, else what it found.
+  Result<std::vector<std::string>> integrity_problems();
   /// Starts a transaction spanning several calls (batches reserve and confirm in groups).
   Result<SqliteTransaction> begin() { return SqliteTransaction::begin(*db_); }
 

@@ -11,5 +11,10 @@ void add_init_ca(CLI::App& app, Context& ctx);
 void add_issue_cert(CLI::App& app, Context& ctx);
 void add_issue_server_cert(CLI::App& app, Context& ctx);
 void add_image_provenance(CLI::App& app, Context& ctx);
+void add_revoke(CLI::App& app, Context& ctx);
+void add_gen_crl(CLI::App& app, Context& ctx);
+void add_list_certs(CLI::App& app, Context& ctx);
+void add_ledger(CLI::App& app, Context& ctx);
+void add_transcript(CLI::App& app, Context& ctx);
 
 }  // namespace grafos::tools::ca

@@ -42,6 +42,11 @@ int main(int argc, char** argv) {
       {"issue-cert", ca::add_issue_cert},
       {"issue-server-cert", ca::add_issue_server_cert},
       {"image-provenance", ca::add_image_provenance},
+      {"revoke", ca::add_revoke},
+      {"gen-crl", ca::add_gen_crl},
+      {"list-certs", ca::add_list_certs},
+      {"ledger", ca::add_ledger},
+      {"transcript", ca::add_transcript},
   };
   const std::string_view first = argc > 1 ? argv[1] : "";
   const auto* named = std::find_if(std::begin(kCommands), std::end(kCommands),

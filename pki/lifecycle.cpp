@@ -1,0 +1,351 @@
+#include "pki/lifecycle.hpp"
+
+#include <openssl/pem.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+#include "grafos_config.h"
+#include "pki/ceremony.hpp"
+#include "pki/crl.hpp"
+#include "pki/issuer.hpp"
+#include "util/file_io.hpp"
+
+namespace grafos::pki {
+namespace {
+
+using nlohmann::json;
+
+std::int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string utc(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// "2026-12-01T10:00:00Z" exactly (UTC, seconds, no fraction).
+Result<std::int64_t> parse_utc(const std::string& s) {
+  std::tm tm{};
+  std::istringstream in(s);
+  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
+  if (s.size() != 20 || in.fail() || in.peek() != EOF)
+    return make_error(Errc::usage, "time '" + s.substr(0, 40) +
+                                       "' is not RFC 3339 UTC like 2026-12-01T10:00:00Z");
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+// Lowercase hex without 0x or leading zeros, as serial_hex() prints serials.
+Result<std::string> canonical_serial(std::string s) {
+  if (s.starts_with("0x") || s.starts_with("0X")) s.erase(0, 2);
+  if (s.empty() || s.size() > 40 ||
+      !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c); }))
+    return make_error(Errc::usage, "serial '" + s.substr(0, 48) +
+                                       "' is not 1-40 hex digits (with or without 0x)");
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto nz = s.find_first_not_of('0');
+  return nz == std::string::npos ? std::string("0") : s.substr(nz);
+}
+
+std::string host() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+// Appends `entries` and a checkpoint signed by the CA key, and keeps the transcript's size in
+// the ledger (transcript verify then names a transcript cut shorter than that).
+Result<std::string> record(CaMemory& m, hsm::Signer& signer, std::vector<json> entries,
+                           std::vector<std::string>& notes) {
+  auto r = append_to_transcript(m.transcript, m.origin, signer, std::move(entries));
+  if (!r) return std::move(r).error().context("recording in the transcript");
+  if (r->torn_bytes)
+    notes.push_back("the transcript's last line was cut short by an interrupted run; " +
+                    std::to_string(r->torn_bytes) + " bytes were removed before appending");
+  if (auto s = m.ledger->set_meta("transcript_size", std::to_string(r->tree.size)); !s)
+    return s.error();
+  return r->checkpoint;
+}
+
+}  // namespace
+
+Result<std::string> spki_sha256(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  int n = i2d_PUBKEY(key, &der);
+  if (n <= 0) return ossl_error(Errc::crypto, "encoding a public key");
+  unsigned char md[32];
+  unsigned int len = 0;
+  int ok = EVP_Digest(der, static_cast<size_t>(n), md, &len, EVP_sha256(), nullptr);
+  OPENSSL_free(der);
+  if (ok != 1) return ossl_error(Errc::crypto, "hashing a public key");
+  return to_hex(std::span<const unsigned char>(md, len));
+}
+
+Result<CaMemory> open_ca_memory(const std::string& ca_cert, const std::string& ledger,
+                                bool create) {
+  CaMemory m;
+  auto ca = read_ca_certificate(ca_cert);
+  if (!ca) return std::move(ca).error();
+  m.ca = std::move(*ca);
+  auto spki = spki_sha256(X509_get0_pubkey(m.ca.get()));
+  if (!spki) return spki.error();
+  std::filesystem::path path =
+      ledger.empty() ? Ledger::default_path(ca_cert) : std::filesystem::path(ledger);
+  std::error_code ec;
+  bool existed = std::filesystem::exists(path, ec);
+  if (!existed && !create)
+    return make_error(Errc::file_missing, "no ledger at " + path.string() +
+                                              " (give --ledger, or issue a certificate first)");
+  auto l = Ledger::open(path, x509_sha256_fingerprint(m.ca.get()), *spki, create);
+  if (!l) return std::move(l).error();
+  if (!existed)
+    m.notes.push_back("created the ledger " + path.string() +
+                      ": this CA had none, so certificates it issued before are not in it");
+  m.ledger = std::move(*l);
+  m.transcript = default_transcript_path(ca_cert);
+  m.origin = transcript_origin(m.ca.get());
+  return m;
+}
+
+json transcript_entry(std::string_view op, std::string_view key_ref) {
+  json e = {{"op", op},
+            {"time", utc(now_s())},
+            {"host", host()},
+            {"tool", std::string("grafos-ca ") + GRAFOS_VERSION}};
+  if (!key_ref.empty()) e["key"] = hsm::redact_key_ref(key_ref);
+  return e;
+}
+
+Result<RevokeResponse> revoke_certificate(const RevokeRequest& req,
+                                          const hsm::Interaction& interaction) {
+  if (req.serial.empty() == req.cert.empty())
+    return make_error(Errc::usage, "give exactly one of a serial or a certificate file");
+  auto reason = parse_revocation_reason(req.reason);
+  if (!reason) return reason.error();
+  std::optional<std::int64_t> invalidity;
+  if (!req.invalidity_date.empty()) {
+    auto t = parse_utc(req.invalidity_date);
+    if (!t) return t.error();
+    if (*t > now_s())
+      return make_error(Errc::usage,
+                        "the invalidity date " + req.invalidity_date + " is in the future");
+    invalidity = *t;
+  }
+  if (req.ca_key.empty())
+    return make_error(Errc::usage,
+                      "the CA key is needed to sign the transcript checkpoint of the revocation");
+  auto m = open_ca_memory(req.ca_cert, req.ledger, true);
+  if (!m) return std::move(m).error();
+  std::string serial;
+  if (!req.cert.empty()) {
+    auto pem = read_file(req.cert, 1024 * 1024);
+    if (!pem) return std::move(pem).error();
+    auto cert = x509_from_pem(*pem);
+    if (!cert) return std::move(cert).error().context("reading " + req.cert);
+    if (X509_NAME_cmp(X509_get_issuer_name(cert->get()), X509_get_subject_name(m->ca.get())) != 0 ||
+        X509_verify(cert->get(), X509_get0_pubkey(m->ca.get())) != 1) {
+      drain_ossl_errors();
+      return make_error(Errc::invalid_input, req.cert + " was not issued by this CA");
+    }
+    serial = serial_hex(cert->get());
+  } else {
+    auto s = canonical_serial(req.serial);
+    if (!s) return s.error();
+    serial = *s;
+  }
+  // Open the key before changing anything: a wrong PIN leaves the ledger as it was.
+  auto issuer = load_issuer(X509Ptr(X509_dup(m->ca.get())), req.ca_key, interaction);
+  if (!issuer) return std::move(issuer).error();
+  RevokeResponse out;
+  out.notes = std::move(m->notes);
+  auto row = m->ledger->revoke(serial, *reason, now_s(), invalidity);
+  if (!row) return row.error();
+  out.entry = *row;
+  json e = transcript_entry("revoke", req.ca_key);
+  e["serial"] = row->serial;
+  e["identity"] = row->identity;
+  e["reason"] = revocation_reason_name(*reason);
+  if (invalidity) e["invalidity_date"] = utc(*invalidity);
+  auto cp = record(*m, issuer->signer(), {e}, out.notes);
+  if (!cp) return cp.error();
+  out.checkpoint = *cp;
+  return out;
+}
+
+Result<GenCrlResponse> generate_crl(const GenCrlRequest& req, const hsm::Interaction& interaction) {
+  if (req.next_update_days < 1 || req.next_update_days > 366)
+    return make_error(Errc::usage, "next update must be 1-366 days");
+  if (req.out.empty()) return make_error(Errc::usage, "no output file for the CRL");
+  std::error_code ec;
+  if (!req.force &&
+      std::filesystem::symlink_status(req.out, ec).type() != std::filesystem::file_type::not_found)
+    return make_error(Errc::exists, req.out.string() + " already exists");
+  auto m = open_ca_memory(req.ca_cert, req.ledger, true);
+  if (!m) return std::move(m).error();
+  auto issuer = load_issuer(X509Ptr(X509_dup(m->ca.get())), req.ca_key, interaction);
+  if (!issuer) return std::move(issuer).error();
+  GenCrlResponse out;
+  out.notes = std::move(m->notes);
+  LedgerFilter revoked, reserved;
+  revoked.state = CertState::revoked;
+  reserved.state = CertState::reserved;
+  auto r1 = m->ledger->list(revoked);
+  if (!r1) return r1.error();
+  auto r2 = m->ledger->list(reserved);
+  if (!r2) return r2.error();
+  out.revoked = r1->size();
+  out.reserved = r2->size();
+  if (out.reserved)
+    out.notes.push_back(std::to_string(out.reserved) +
+                        " reserved serial(s) are listed as possibly issued (see ledger check)");
+  CrlRequest c;
+  c.ca = m->ca.get();
+  c.revoked = std::move(*r1);
+  c.revoked.insert(c.revoked.end(), r2->begin(), r2->end());
+  c.this_update = now_s();
+  c.next_update = c.this_update + std::int64_t{req.next_update_days} * 86400;
+  // The number is taken (durably) before signing: a run that fails later leaves a gap, never a
+  // number used twice.
+  auto number = m->ledger->next_crl_number();
+  if (!number) return number.error();
+  c.crl_number = *number;
+  auto crl = build_crl(c, issuer->signer());
+  if (!crl) return crl.error();
+  auto pem = crl_to_pem(crl->get());
+  if (!pem) return pem.error();
+  WriteOptions wo;
+  wo.overwrite = req.force;
+  if (auto w = write_file_atomic(req.out, *pem, wo); !w) return w.error();
+  out.path = req.out;
+  out.crl_number = c.crl_number;
+  out.this_update = utc(c.this_update);
+  out.next_update = utc(c.next_update);
+  json e = transcript_entry("gen-crl", req.ca_key);
+  e["crl_number"] = c.crl_number;
+  e["entries"] = c.revoked.size();
+  e["next_update"] = out.next_update;
+  e["path"] = req.out.string();
+  e["sha256"] = to_hex(std::string_view(*pem));
+  auto cp = record(*m, issuer->signer(), {e}, out.notes);
+  if (!cp) return cp.error();
+  out.checkpoint = *cp;
+  return out;
+}
+
+Result<std::vector<LedgerEntry>> list_certificates(const ListCertsRequest& req,
+                                                   std::vector<std::string>& notes) {
+  LedgerFilter f;
+  if (!req.state.empty()) {
+    auto s = parse_cert_state(req.state);
+    if (!s) return s.error();
+    f.state = *s;
+  }
+  if (!req.role.empty()) f.role = req.role;
+  if (req.expiring_within_days) {
+    if (*req.expiring_within_days < 0 || *req.expiring_within_days > 36500)
+      return make_error(Errc::usage, "expiring-within must be 0-36500 days");
+    f.not_after_before = now_s() + std::int64_t{*req.expiring_within_days} * 86400;
+  }
+  auto m = open_ca_memory(req.ca_cert, req.ledger, true);
+  if (!m) return std::move(m).error();
+  notes = std::move(m->notes);
+  auto rows = m->ledger->list(f);
+  if (!rows) return rows.error();
+  if (req.expiring_within_days) {
+    // Expiring: still valid now and not revoked.
+    std::int64_t now = now_s();
+    std::erase_if(*rows, [&](const LedgerEntry& e) {
+      return e.not_after < now || e.state == CertState::revoked;
+    });
+  }
+  return rows;
+}
+
+Result<LedgerCheckResponse> check_ledger(const std::string& ca_cert, const std::string& ledger) {
+  auto m = open_ca_memory(ca_cert, ledger, false);
+  if (!m) return std::move(m).error();
+  LedgerCheckResponse out;
+  auto integrity = m->ledger->integrity_problems();
+  if (!integrity) return integrity.error();
+  for (auto& p : *integrity) out.problems.push_back("database: " + p);
+  auto rows = m->ledger->list({});
+  if (!rows) return rows.error();
+  out.rows = rows->size();
+  for (auto& e : *rows) {
+    if (e.state == CertState::reserved) {
+      out.orphans.push_back(e);
+      continue;
+    }
+    if (e.path.empty()) continue;
+    auto pem = read_file(e.path, 1024 * 1024);
+    if (!pem) continue;  // moved or deleted since: the ledger row stands on its own
+    auto cert = x509_from_pem(*pem);
+    if (!cert || serial_hex(cert->get()) != e.serial) continue;  // replaced by a newer one
+    if (x509_sha256_fingerprint(cert->get()) != e.cert_sha256)
+      out.problems.push_back("serial " + e.serial + ": " + e.path +
+                             " does not hash to the SHA-256 the ledger recorded");
+  }
+  return out;
+}
+
+Result<TranscriptReport> check_transcript(const TranscriptCheckRequest& req) {
+  auto ca = read_ca_certificate(req.ca_cert);
+  if (!ca) return std::move(ca).error();
+  std::filesystem::path path = req.transcript.empty() ? default_transcript_path(req.ca_cert)
+                                                      : std::filesystem::path(req.transcript);
+  std::optional<std::string> saved;
+  if (!req.checkpoint.empty()) {
+    auto s = read_file(req.checkpoint, 64 * 1024);
+    if (!s) return std::move(s).error();
+    saved = *s;
+  }
+  auto rep =
+      verify_transcript(path, transcript_origin(ca->get()), X509_get0_pubkey(ca->get()), saved);
+  if (!rep) return rep;
+  // Cross-check with the ledger, when there is one.
+  std::filesystem::path lpath =
+      req.ledger.empty() ? Ledger::default_path(req.ca_cert) : std::filesystem::path(req.ledger);
+  std::error_code ec;
+  if (!std::filesystem::exists(lpath, ec)) return rep;
+  auto m = open_ca_memory(req.ca_cert, lpath.string(), false);
+  if (!m) return std::move(m).error();
+  std::set<std::string> issued, revoked;
+  for (auto& e : rep->parsed) {
+    auto op = e.value("op", "");
+    auto serial = e.value("serial", "");
+    if (op == "issue" || op == "init-ca") issued.insert(serial);
+    if (op == "revoke") revoked.insert(serial);
+  }
+  auto rows = m->ledger->list({});
+  if (!rows) return rows.error();
+  for (auto& r : *rows) {
+    if (r.state != CertState::reserved && !issued.count(r.serial))
+      rep->problems.push_back("ledger: serial " + r.serial + " (" + r.identity +
+                              ") is issued but the transcript has no issue entry for it");
+    if (r.state == CertState::revoked && !revoked.count(r.serial))
+      rep->problems.push_back("ledger: serial " + r.serial +
+                              " is revoked but the transcript has no revoke entry for it");
+  }
+  auto size = m->ledger->meta("transcript_size");
+  if (size && *size && std::strtoull((*size)->c_str(), nullptr, 10) > rep->entries)
+    rep->problems.push_back("the ledger recorded a transcript of " + **size +
+                            " entries, but it has " + std::to_string(rep->entries) +
+                            " (the transcript was truncated)");
+  return rep;
+}
+
+}  // namespace grafos::pki

@@ -1,0 +1,130 @@
+// The CA's certificate lifecycle after issuance, as grafos-ca's revoke, gen-crl, list-certs,
+// ledger check and transcript commands run it: each opens the CA's ledger beside ca.pem (or the
+// one --ledger names), does one thing, records it in the transcript and returns what the command
+// prints. The ledger of a CA made before ledgers existed is created on first use (with a note).
+#pragma once
+
+#include <openssl/x509.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hsm/key_manager.hpp"
+#include "pki/ledger.hpp"
+#include "pki/transcript.hpp"
+#include "util/ossl.hpp"
+#include "util/result.hpp"
+
+namespace grafos::pki {
+
+/// The CA certificate with its ledger and transcript.
+struct CaMemory {
+  X509Ptr ca;
+  std::unique_ptr<Ledger> ledger;
+  std::filesystem::path transcript;
+  std::string origin;              ///< transcript_origin(ca)
+  std::vector<std::string> notes;  ///< for stderr: a ledger created on first use
+};
+
+/// Hex SHA-256 of the DER SubjectPublicKeyInfo of `key`.
+Result<std::string> spki_sha256(EVP_PKEY* key);
+
+/// Reads `ca_cert` and opens its ledger (`ledger`, or ca-ledger.db beside it); a missing ledger
+/// is created when `create`, with a note. The transcript path is the default beside ca.pem.
+Result<CaMemory> open_ca_memory(const std::string& ca_cert, const std::string& ledger, bool create);
+
+/// The fields every transcript entry carries: op, time (RFC 3339 UTC), host, tool and the CA key
+/// reference with secrets removed (empty: the operation did not use the key).
+nlohmann::json transcript_entry(std::string_view op, std::string_view key_ref);
+
+/// grafos-ca revoke.
+struct RevokeRequest {
+  std::string ca_cert;
+  std::string ledger;  ///< empty: beside ca_cert
+  std::string serial;  ///< hex (any case, optional 0x, leading zeros ignored)
+  std::string cert;    ///< or: the certificate file to revoke
+  std::string reason = "unspecified";
+  std::string invalidity_date;  ///< RFC 3339 UTC ("2026-12-01T10:00:00Z"); empty: none
+  std::string ca_key;           ///< signs the transcript checkpoint of the revocation
+};
+
+/// What revoke did.
+struct RevokeResponse {
+  LedgerEntry entry;
+  std::string checkpoint;  ///< the signed note appended to the transcript
+  std::vector<std::string> notes;
+};
+
+/// Revokes one certificate in the ledger and records it in the transcript.
+Result<RevokeResponse> revoke_certificate(const RevokeRequest& req,
+                                          const hsm::Interaction& interaction);
+
+/// grafos-ca gen-crl.
+struct GenCrlRequest {
+  std::string ca_cert;
+  std::string ca_key;
+  std::string ledger;
+  std::filesystem::path out;  ///< the CRL file (PEM)
+  int next_update_days = 7;
+  bool force = false;  ///< replace an existing file at out
+};
+
+/// What gen-crl did.
+struct GenCrlResponse {
+  std::filesystem::path path;
+  std::int64_t crl_number = 0;
+  std::size_t revoked = 0;   ///< entries for revoked certificates
+  std::size_t reserved = 0;  ///< entries for possibly issued (reserved) serials
+  std::string this_update, next_update;
+  std::string checkpoint;
+  std::vector<std::string> notes;
+};
+
+/// Builds the CRL from the ledger, signs it with the CA key, verifies it, writes it durably and
+/// records it in the transcript.
+Result<GenCrlResponse> generate_crl(const GenCrlRequest& req, const hsm::Interaction& interaction);
+
+/// grafos-ca list-certs.
+struct ListCertsRequest {
+  std::string ca_cert;
+  std::string ledger;
+  std::string state;  ///< empty: all
+  std::string role;   ///< empty: all
+  std::optional<int> expiring_within_days;
+};
+
+/// The ledger rows that match.
+Result<std::vector<LedgerEntry>> list_certificates(const ListCertsRequest& req,
+                                                   std::vector<std::string>& notes);
+
+/// grafos-ca ledger check.
+struct LedgerCheckResponse {
+  std::size_t rows = 0;
+  std::vector<LedgerEntry> orphans;  ///< reserved rows: possibly issued by an interrupted run
+  std::vector<std::string> problems;
+  std::vector<std::string> notes;
+};
+
+/// Checks the ledger: integrity (SQLite), every issued row's certificate file (when still at its
+/// path) hashes to the recorded SHA-256, and reports reserved rows.
+Result<LedgerCheckResponse> check_ledger(const std::string& ca_cert, const std::string& ledger);
+
+/// grafos-ca transcript verify.
+struct TranscriptCheckRequest {
+  std::string ca_cert;
+  std::string ledger;      ///< empty: beside ca_cert
+  std::string transcript;  ///< empty: beside ca_cert
+  std::string checkpoint;  ///< a saved checkpoint (signed note file) the transcript must extend
+};
+
+/// Verifies the transcript with the CA certificate alone and cross-checks it against the ledger
+/// when there is one: every issued or revoked serial has its entries. Problems are listed.
+Result<TranscriptReport> check_transcript(const TranscriptCheckRequest& req);
+
+}  // namespace grafos::pki
