@@ -11,5 +11,9 @@ void add_init_ca(CLI::App& app, Context& ctx);
 void add_issue_cert(CLI::App& app, Context& ctx);
 void add_issue_server_cert(CLI::App& app, Context& ctx);
 void add_image_provenance(CLI::App& app, Context& ctx);
+// The verbs of image-provenance, each added to the `group` subcommand.
+void add_image_provenance_build(CLI::App& group, Context& ctx);
+void add_image_provenance_sign(CLI::App& group, Context& ctx);
+void add_image_provenance_verify(CLI::App& group, Context& ctx);
 
 }  // namespace grafos::tools::ca
