@@ -17,8 +17,8 @@ namespace grafos::provenance {
 /// An opened signing key. The manager owns what the signer needs (a token session, a provider):
 /// the signer is destroyed first.
 struct SigningKey {
-  std::unique_ptr<hsm::KeyManager> manager;
-  std::unique_ptr<hsm::Signer> signer;
+  std::unique_ptr<hsm::KeyManager> manager;  ///< the backend the key was opened in
+  std::unique_ptr<hsm::Signer> signer;       ///< signs with the key
 };
 
 /// Opens the signing key `ref` (a PEM path, a pkcs11: URI, a TSS2 PEM or handle:). The only place
@@ -27,9 +27,9 @@ Result<SigningKey> open_signing_key(const std::string& ref, const hsm::Interacti
 
 /// A signing key with its provenance-signer certificate.
 struct SigningMaterial {
-  SigningKey key;
-  X509Ptr cert;
-  SignerIdentity identity;
+  SigningKey key;           ///< the key, matching `cert`
+  X509Ptr cert;             ///< the provenance-signer certificate
+  SignerIdentity identity;  ///< its subject and pipeline
 };
 
 /// Reads the certificate at `cert_path` and checks it may sign provenance now (provenance-signer

@@ -82,8 +82,8 @@ struct VerifyRequest {
 
 /// What verify found about `input`.
 struct VerifyResponse {
-  std::filesystem::path input;
-  VerifyReport report;
+  std::filesystem::path input;  ///< the record or bundle that was verified
+  VerifyReport report;          ///< the signer (for a bundle) and every binary's result
 
   /// How many binaries do not match.
   size_t mismatches() const;

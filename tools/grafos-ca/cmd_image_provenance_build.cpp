@@ -12,7 +12,7 @@ namespace {
 
 struct BuildFlags {
   provenance::BuildRequest req;
-  std::string output = "provenance.json";
+  std::string output = "provenance.json";  ///< "-": stdout
 };
 
 }  // namespace

@@ -11,7 +11,7 @@ namespace {
 
 struct SignFlags {
   provenance::SignRequest req;
-  std::string input, output = "provenance.sigstore.json";
+  std::string output = "provenance.sigstore.json";  ///< "-": stdout
 };
 
 }  // namespace
@@ -24,7 +24,7 @@ void add_image_provenance_sign(CLI::App& group, Context& ctx) {
       "certificate as one Sigstore bundle v0.3 JSON file (no transparency-log entries)");
   add_global_options(*sign, ctx.global);
   auto f = std::make_shared<SignFlags>();
-  sign->add_option("--input", f->input, "Path to the provenance record to sign")
+  sign->add_option("--input", f->req.input, "Path to the provenance record to sign")
       ->required()
       ->check(non_empty());
   sign->add_option("--sign-key", f->req.sign_key,
@@ -42,7 +42,6 @@ void add_image_provenance_sign(CLI::App& group, Context& ctx) {
       ->capture_default_str();
   sign->add_flag("--force", f->req.force, "Replace an existing --output file");
   sign->callback([&ctx, f] {
-    f->req.input = f->input;
     if (f->output != "-")
       f->req.output = f->output;
     else
