@@ -63,6 +63,7 @@ void add_image_provenance_build(CLI::App& group, Context& ctx) {
       ->check(non_empty());
   build->add_flag("--force", f->req.force, "Replace an existing --output file");
   build->callback([&ctx, f] {
+    // The library refuses this too, in its own words; here it is named by its flag.
     if (f->req.record.binaries.empty())
       return ctx.fail(Error{Errc::usage, "at least one --binary is required"});
     if (f->output != "-")
