@@ -14,15 +14,15 @@ Result<BuildResponse> build_image_provenance(const BuildRequest& req,
     if (!m) return std::move(m).error();
     signing = std::move(*m);
   }
-  if (auto r = check_output_free(req.output, req.force); !r) return std::move(r).error();
+  if (auto r = check_output_free(req.output); !r) return std::move(r).error();
   auto record = make_record(req.record);
   if (!record) return std::move(record).error();
   auto text = signing ? sign_record(*record, *signing->key.signer, signing->cert.get())
                       : to_canonical_json(*record);
   if (!text) return std::move(text).error();
-  if (auto w = write_output(req.output, *text, req.force); !w) return std::move(w).error();
+  if (auto w = write_output(req.output, *text); !w) return std::move(w).error();
   BuildResponse out;
-  out.output = req.output;
+  out.output = req.output.path;
   out.text = std::move(*text);
   out.signed_bundle = signing.has_value();
   out.binaries = (*record)["binaries"].size();

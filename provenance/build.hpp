@@ -3,7 +3,6 @@
 #pragma once
 
 #include <filesystem>
-#include <optional>
 #include <string>
 
 #include "hsm/key_manager.hpp"
@@ -19,9 +18,7 @@ struct BuildRequest {
   /// Sigstore bundle) or neither (the output is the bare record).
   std::string sign_key;
   std::filesystem::path sign_cert;
-  /// Where the result goes; unset: returned in the response only.
-  std::optional<std::filesystem::path> output = std::filesystem::path("provenance.json");
-  bool force = false;  ///< replace an existing output
+  Destination output{std::filesystem::path("provenance.json")};  ///< where the result goes
 };
 
 using BuildResponse = Written;

@@ -14,22 +14,22 @@ Error output_exists(const std::filesystem::path& output) {
 
 }  // namespace
 
-Result<void> check_output_free(const std::optional<std::filesystem::path>& output, bool force) {
-  if (!output || force) return ok();
+Result<void> check_output_free(const Destination& output) {
+  if (!output.path || output.force) return ok();
   std::error_code ec;
-  if (std::filesystem::symlink_status(*output, ec).type() != std::filesystem::file_type::not_found)
-    return output_exists(*output);
+  if (std::filesystem::symlink_status(*output.path, ec).type() !=
+      std::filesystem::file_type::not_found)
+    return output_exists(*output.path);
   return ok();
 }
 
-Result<void> write_output(const std::optional<std::filesystem::path>& output,
-                          const std::string& text, bool force) {
-  if (!output) return ok();
+Result<void> write_output(const Destination& output, const std::string& text) {
+  if (!output.path) return ok();
   WriteOptions wo;
   wo.mode = 0644;
-  wo.overwrite = force;
-  if (auto r = write_file_atomic(*output, text, wo); !r) {
-    if (r.error().code == Errc::exists) return output_exists(*output);
+  wo.overwrite = output.force;
+  if (auto r = write_file_atomic(*output.path, text, wo); !r) {
+    if (r.error().code == Errc::exists) return output_exists(*output.path);
     return std::move(r).error();
   }
   return ok();

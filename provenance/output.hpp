@@ -11,6 +11,12 @@
 
 namespace grafos::provenance {
 
+/// Where build or sign puts its result.
+struct Destination {
+  std::optional<std::filesystem::path> path;  ///< the file; unset: returned to the caller only
+  bool force = false;                         ///< replace an existing file
+};
+
 /// What build or sign produced.
 struct Written {
   /// The file written; unset when the request named no output file (the caller prints `text`).
@@ -20,13 +26,12 @@ struct Written {
   size_t binaries = 0;         ///< how many binaries the record lists
 };
 
-/// Refuses (Errc::exists) when anything (file, directory, symlink) is at `output` and `force` is
-/// not set. Run before any work is done, so that a refused command costs nothing.
-Result<void> check_output_free(const std::optional<std::filesystem::path>& output, bool force);
+/// Refuses (Errc::exists) when anything (file, directory, symlink) is at the destination's path
+/// and `force` is not set. Run before any work is done, so that a refused command costs nothing.
+Result<void> check_output_free(const Destination& output);
 
-/// Writes `text` to `output` (mode 0644, atomically; replacing only with `force`). No output:
-/// nothing is written.
-Result<void> write_output(const std::optional<std::filesystem::path>& output,
-                          const std::string& text, bool force);
+/// Writes `text` to the destination's path (mode 0644, atomically; replacing only with `force`).
+/// No path: nothing is written.
+Result<void> write_output(const Destination& output, const std::string& text);
 
 }  // namespace grafos::provenance

@@ -57,14 +57,14 @@ Result<SignResponse> sign_image_provenance(const SignRequest& req,
     return Error{Errc::invalid_input, where + " is already a signed bundle; sign the record"};
   auto binaries = check_record(*record);
   if (!binaries) return std::move(binaries).error().context(where);
-  if (auto r = check_output_free(req.output, req.force); !r) return std::move(r).error();
+  if (auto r = check_output_free(req.output); !r) return std::move(r).error();
   auto m = open_signing_material(req.sign_key, req.sign_cert, interaction);
   if (!m) return std::move(m).error();
   SignResponse out;
   auto bundle = sign_record(*record, *m->key.signer, m->cert.get());
   if (!bundle) return std::move(bundle).error();
-  if (auto w = write_output(req.output, *bundle, req.force); !w) return std::move(w).error();
-  out.output = req.output;
+  if (auto w = write_output(req.output, *bundle); !w) return std::move(w).error();
+  out.output = req.output.path;
   out.text = std::move(*bundle);
   out.signed_bundle = true;
   out.binaries = binaries->size();

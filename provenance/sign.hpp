@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "hsm/key_manager.hpp"
@@ -44,9 +43,8 @@ struct SignRequest {
   std::filesystem::path input;      ///< the record to sign
   std::string sign_key;             ///< key reference
   std::filesystem::path sign_cert;  ///< provenance-signer certificate (PEM) of the key
-  /// Where the bundle goes; unset: returned in the response only.
-  std::optional<std::filesystem::path> output = std::filesystem::path("provenance.sigstore.json");
-  bool force = false;  ///< replace an existing output
+  /// Where the bundle goes.
+  Destination output{std::filesystem::path("provenance.sigstore.json")};
 };
 
 using SignResponse = Written;

@@ -61,15 +61,15 @@ void add_image_provenance_build(CLI::App& group, Context& ctx) {
                    "Provenance-signer certificate (PEM) of --sign-key")
       ->type_name("FILE")
       ->check(non_empty());
-  build->add_flag("--force", f->req.force, "Replace an existing --output file");
+  build->add_flag("--force", f->req.output.force, "Replace an existing --output file");
   build->callback([&ctx, f] {
     // The library refuses this too, in its own words; here it is named by its flag.
     if (f->req.record.binaries.empty())
       return ctx.fail(Error{Errc::usage, "at least one --binary is required"});
     if (f->output != "-")
-      f->req.output = f->output;
+      f->req.output.path = f->output;
     else
-      f->req.output.reset();
+      f->req.output.path.reset();
     if (const char* sde = std::getenv("SOURCE_DATE_EPOCH")) f->req.record.source_date_epoch = sde;
     Progress progress;
     f->req.record.hash.progress = progress.callback();

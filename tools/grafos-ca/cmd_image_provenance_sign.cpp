@@ -40,12 +40,12 @@ void add_image_provenance_sign(CLI::App& group, Context& ctx) {
       ->check(non_empty());
   sign->add_option("--output", f->output, "Output bundle path. Use `-` for stdout")
       ->capture_default_str();
-  sign->add_flag("--force", f->req.force, "Replace an existing --output file");
+  sign->add_flag("--force", f->req.output.force, "Replace an existing --output file");
   sign->callback([&ctx, f] {
     if (f->output != "-")
-      f->req.output = f->output;
+      f->req.output.path = f->output;
     else
-      f->req.output.reset();
+      f->req.output.path.reset();
     auto written = provenance::sign_image_provenance(f->req, ctx.interaction());
     if (!written) return ctx.fail(with_force_hint(std::move(written).error()));
     if (auto p = print_provenance_written(ctx, *written); !p) ctx.fail(p.error());

@@ -12,11 +12,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace grafos;
 using namespace grafos::provenance;
-using grafos::testing::expect_no_flag;
-using grafos::testing::listing;
-using grafos::testing::Requests;
-using grafos::testing::slurp;
-using grafos::testing::write;
+using namespace grafos::testing;
 
 TEST_F(Requests, BuildRefusalsWriteNothing) {
   struct Case {
@@ -104,18 +100,14 @@ TEST_F(Requests, BuildRefusalsWriteNothing) {
     auto req = build_request();
     c.edit(req);
     auto r = build_image_provenance(req, {});
-    ASSERT_FALSE(r) << c.name;
-    EXPECT_EQ(r.error().code, c.code) << c.name << ": " << r.error().message;
-    EXPECT_NE(r.error().message.find(c.reason), std::string::npos)
-        << c.name << ": " << r.error().message;
-    expect_no_flag(r.error(), c.name);
+    expect_refused(r, c.name, c.code, c.reason);
     EXPECT_EQ(listing(dir_.path()), before) << c.name << ": something was written";
   }
 }
 
 TEST_F(Requests, BuildNeverReplacesAnOutputWithoutForce) {
   auto req = build_request();
-  write(req.output->string(), "keep me\n");
+  write(req.output.path->string(), "keep me\n");
   for (bool sign : {false, true}) {
     if (sign) {
       req.sign_key = pki("signer-key.pem");
@@ -126,37 +118,43 @@ TEST_F(Requests, BuildNeverReplacesAnOutputWithoutForce) {
     EXPECT_EQ(r.error().code, Errc::exists) << r.error().message;
     EXPECT_NE(r.error().message.find("already exists"), std::string::npos) << r.error().message;
     expect_no_flag(r.error(), "exists");
-    EXPECT_EQ(slurp(req.output->string()), "keep me\n");
+    EXPECT_EQ(slurp(req.output.path->string()), "keep me\n");
   }
+  // Refused before any hashing: a missing binary is not even looked at.
+  req.record.binaries = {bin_ + "-nope"};
+  auto early = build_image_provenance(req, {});
+  ASSERT_FALSE(early);
+  EXPECT_EQ(early.error().code, Errc::exists) << early.error().message;
+  req.record.binaries = {bin_};
   // A symbolic link counts as existing (and is not followed).
   fs::create_symlink(pki("ca.pem"), work_ / "link.json");
-  req.output = work_ / "link.json";
+  req.output.path = work_ / "link.json";
   auto link = build_image_provenance(req, {});
   ASSERT_FALSE(link);
   EXPECT_EQ(link.error().code, Errc::exists);
   EXPECT_TRUE(fs::is_symlink(work_ / "link.json"));
   // With force it is replaced.
   req = build_request();
-  req.force = true;
+  req.output.force = true;
   auto w = build_image_provenance(req, {});
   ASSERT_TRUE(w) << w.error().message;
-  EXPECT_EQ(slurp(req.output->string()), w->text);
+  EXPECT_EQ(slurp(req.output.path->string()), w->text);
 }
 
 TEST_F(Requests, BuildWritesTheRecordOrReturnsIt) {
   auto req = build_request();
   auto w = build_image_provenance(req, {});
   ASSERT_TRUE(w) << w.error().message;
-  EXPECT_EQ(w->output, req.output);
+  EXPECT_EQ(w->output, req.output.path);
   EXPECT_FALSE(w->signed_bundle);
   EXPECT_EQ(w->binaries, 1u);
-  EXPECT_EQ(slurp(req.output->string()), w->text);
-  EXPECT_EQ(fs::status(*req.output).permissions() & fs::perms::all,
+  EXPECT_EQ(slurp(req.output.path->string()), w->text);
+  EXPECT_EQ(fs::status(*req.output.path).permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
                 fs::perms::others_read);
   // No output: the same bytes come back and nothing is written.
   auto before = listing(dir_.path());
-  req.output.reset();
+  req.output.path.reset();
   auto text_only = build_image_provenance(req, {});
   ASSERT_TRUE(text_only) << text_only.error().message;
   EXPECT_FALSE(text_only->output);
@@ -172,7 +170,7 @@ TEST_F(Requests, SignedBuildVerifies) {
   ASSERT_TRUE(w) << w.error().message;
   EXPECT_TRUE(w->signed_bundle);
   VerifyRequest v;
-  v.input = *req.output;
+  v.input = *req.output.path;
   v.ca = pki("ca.pem");
   auto r = verify_image_provenance(v);
   ASSERT_TRUE(r) << r.error().message;

@@ -84,18 +84,18 @@ class Requests : public ::testing::Test {
     r.record.binaries = {bin_};
     r.record.repo = repo_;
     r.record.source_date_epoch = "1795456800";
-    r.output = work_ / "provenance.json";
+    r.output.path = work_ / "provenance.json";
     return r;
   }
 
   // A record file made by build, in the pki folder (outside `work_`).
   std::string record_file() {
     auto r = build_request();
-    r.output = pki_ / "record.json";
-    r.force = true;
+    r.output.path = pki_ / "record.json";
+    r.output.force = true;
     auto w = provenance::build_image_provenance(r, {});
     EXPECT_TRUE(w) << w.error().message;
-    return r.output->string();
+    return r.output.path->string();
   }
 
   // A bundle file made by sign, in the pki folder.
@@ -104,11 +104,11 @@ class Requests : public ::testing::Test {
     s.input = record_file();
     s.sign_key = pki("signer-key.pem");
     s.sign_cert = pki("signer.pem");
-    s.output = pki_ / "bundle.json";
-    s.force = true;
+    s.output.path = pki_ / "bundle.json";
+    s.output.force = true;
     auto w = provenance::sign_image_provenance(s, {});
     EXPECT_TRUE(w) << w.error().message;
-    return s.output->string();
+    return s.output.path->string();
   }
 
   inline static KeyCert* ca_ = nullptr;
@@ -124,6 +124,15 @@ class Requests : public ::testing::Test {
 /// Library messages name what went wrong in their own terms, never a flag.
 inline void expect_no_flag(const Error& e, const std::string& name) {
   EXPECT_EQ(e.message.find("--"), std::string::npos) << name << ": " << e.message;
+}
+
+/// Checks that `r` was refused with `code` and a message that holds `reason` and names no flag.
+template <class T>
+void expect_refused(const Result<T>& r, const std::string& name, Errc code, const char* reason) {
+  ASSERT_FALSE(r) << name;
+  EXPECT_EQ(r.error().code, code) << name << ": " << r.error().message;
+  EXPECT_NE(r.error().message.find(reason), std::string::npos) << name << ": " << r.error().message;
+  expect_no_flag(r.error(), name);
 }
 
 }  // namespace grafos::testing

@@ -8,14 +8,9 @@
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace grafos;
 using namespace grafos::provenance;
-using grafos::testing::expect_no_flag;
-using grafos::testing::listing;
-using grafos::testing::Requests;
-using grafos::testing::slurp;
-using grafos::testing::write;
+using namespace grafos::testing;
 
 TEST_F(Requests, SignRefusalsWriteNothing) {
   std::string record = record_file();
@@ -60,14 +55,10 @@ TEST_F(Requests, SignRefusalsWriteNothing) {
     s.input = record;
     s.sign_key = pki("signer-key.pem");
     s.sign_cert = pki("signer.pem");
-    s.output = work_ / "bundle.json";
+    s.output.path = work_ / "bundle.json";
     c.edit(s);
     auto r = sign_image_provenance(s, {});
-    ASSERT_FALSE(r) << c.name;
-    EXPECT_EQ(r.error().code, c.code) << c.name << ": " << r.error().message;
-    EXPECT_NE(r.error().message.find(c.reason), std::string::npos)
-        << c.name << ": " << r.error().message;
-    expect_no_flag(r.error(), c.name);
+    expect_refused(r, c.name, c.code, c.reason);
     EXPECT_EQ(listing(dir_.path()), before) << c.name << ": something was written";
   }
 }
@@ -77,19 +68,25 @@ TEST_F(Requests, SignNeverReplacesAnOutputWithoutForce) {
   s.input = record_file();
   s.sign_key = pki("signer-key.pem");
   s.sign_cert = pki("signer.pem");
-  s.output = work_ / "bundle.json";
-  write(s.output->string(), "keep me\n");
+  s.output.path = work_ / "bundle.json";
+  write(s.output.path->string(), "keep me\n");
   auto r = sign_image_provenance(s, {});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::exists);
   expect_no_flag(r.error(), "exists");
-  EXPECT_EQ(slurp(s.output->string()), "keep me\n");
-  s.force = true;
+  EXPECT_EQ(slurp(s.output.path->string()), "keep me\n");
+  // Refused before the key is opened: a key that does not exist is not even looked at.
+  s.sign_key = pki("missing-key.pem");
+  auto early = sign_image_provenance(s, {});
+  ASSERT_FALSE(early);
+  EXPECT_EQ(early.error().code, Errc::exists) << early.error().message;
+  s.sign_key = pki("signer-key.pem");
+  s.output.force = true;
   auto w = sign_image_provenance(s, {});
   ASSERT_TRUE(w) << w.error().message;
   EXPECT_TRUE(w->signed_bundle);
   EXPECT_EQ(w->binaries, 1u);
-  EXPECT_EQ(slurp(s.output->string()), w->text);
+  EXPECT_EQ(slurp(s.output.path->string()), w->text);
 }
 
 TEST_F(Requests, SigningKeyReferencesAreRedactedInErrors) {
