@@ -51,7 +51,8 @@ Result<const Git2*> load_git2() {
     void* h = ::dlopen(GRAFOS_LIBGIT2_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
       const char* why = ::dlerror();
-      failure = std::string("reading --repo needs libgit2 (") + GRAFOS_LIBGIT2_SONAME +
+      failure = std::string("reading the source repository needs libgit2 (") +
+                GRAFOS_LIBGIT2_SONAME +
                 ", Debian package libgit2-1.5 or the version grafos-ca was built with): " +
                 (why ? why : "dlopen failed");
       return;
@@ -99,7 +100,7 @@ Result<SourceState> read_source_state(const std::string& repo_path) {
   git_repository* raw = nullptr;
   int rc = g.repository_open_ext(&raw, repo_path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
   if (rc != 0)
-    return libgit2_error(g, "--repo '" + repo_path + "' is not the root of a git repository", rc);
+    return libgit2_error(g, "'" + repo_path + "' is not the root of a git repository", rc);
   std::unique_ptr<git_repository, decltype(g.repository_free)> repo(raw, g.repository_free);
 
   git_oid oid;

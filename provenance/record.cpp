@@ -144,15 +144,15 @@ Result<std::vector<RecordBinary>> check_record(const json& rec) {
   return out;
 }
 
-Result<json> build_record(const BuildRequest& req) {
-  if (req.image_kind.empty()) return Error{Errc::usage, "--image-kind must not be empty"};
-  if (req.image_name.empty()) return Error{Errc::usage, "--image-name must not be empty"};
-  if (req.binaries.empty()) return Error{Errc::usage, "at least one --binary is required"};
+Result<json> make_record(const RecordRequest& req) {
+  if (req.image_kind.empty()) return Error{Errc::usage, "the image kind must not be empty"};
+  if (req.image_name.empty()) return Error{Errc::usage, "the image name must not be empty"};
+  if (req.binaries.empty()) return Error{Errc::usage, "at least one binary is required"};
   std::set<std::string> seen;
   for (const auto& b : req.binaries) {
-    if (b.empty()) return Error{Errc::usage, "--binary must not be empty"};
+    if (b.empty()) return Error{Errc::usage, "a binary path must not be empty"};
     if (!seen.insert(std::filesystem::path(b).lexically_normal().string()).second)
-      return Error{Errc::usage, "--binary '" + b + "' is given twice"};
+      return Error{Errc::usage, "binary '" + b + "' is given twice"};
   }
   int64_t now = static_cast<int64_t>(std::time(nullptr));
   if (req.source_date_epoch) {
@@ -171,7 +171,7 @@ Result<json> build_record(const BuildRequest& req) {
       Errc code = d.status == FileStatus::missing       ? Errc::binary_missing
                   : d.status == FileStatus::not_regular ? Errc::invalid_input
                                                         : Errc::io;
-      return Error{code, "--binary '" + req.binaries[i] + "': " + d.message};
+      return Error{code, "binary '" + req.binaries[i] + "': " + d.message};
     }
     bins.push_back({{"path", req.binaries[i]}, {"sha256", d.sha256}, {"size", d.size}});
   }
@@ -186,7 +186,7 @@ Result<json> build_record(const BuildRequest& req) {
   };
   // Refuse what cannot be written faithfully (a path or name that is not valid UTF-8).
   if (auto s = to_canonical_json(rec); !s)
-    return Error{Errc::usage, "a --binary path, --image-kind or --image-name is not valid UTF-8"};
+    return Error{Errc::usage, "a binary path, the image kind or the image name is not valid UTF-8"};
   return rec;
 }
 

@@ -3,9 +3,9 @@
 // Canonical form (what build writes and what "byte-identical for the same inputs" refers to):
 // nlohmann-json serialisation with object keys sorted by byte value, two-space indentation,
 // ": " after keys, non-ASCII UTF-8 written as is (never \u-escaped), and one trailing newline.
-// Arrays keep their order (`binaries` is in --binary order). Records are read strictly
-// (duplicate keys, trailing bytes and invalid UTF-8 are refused); fields this version does not
-// know, and everything under `reserved`, are kept and written back unchanged.
+// Arrays keep their order (`binaries` is in the order the build was given). Records are read
+// strictly (duplicate keys, trailing bytes and invalid UTF-8 are refused); fields this version does
+// not know, and everything under `reserved`, are kept and written back unchanged.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -26,25 +26,29 @@ inline constexpr int kSchemaVersion = 1;
 
 /// One entry of `binaries`.
 struct RecordBinary {
-  std::string path;    ///< as given to --binary at build time
+  std::string path;    ///< as given to the build
   std::string sha256;  ///< 64 lowercase hex
   uint64_t size = 0;   ///< bytes
 };
 
-/// What build_record needs.
-struct BuildRequest {
-  std::string image_kind;             ///< --image-kind
-  std::string image_name;             ///< --image-name
-  std::vector<std::string> binaries;  ///< --binary, in order
-  std::string repo = ".";             ///< --repo
+/// What make_record needs (the record part of a build; provenance/build.hpp adds signing and
+/// the output).
+struct RecordRequest {
+  std::string image_kind;             ///< free-form image kind tag ("aws-ami", ...)
+  std::string image_name;             ///< free-form image name
+  std::vector<std::string> binaries;  ///< paths of the binaries, in record order
+  std::string repo = ".";             ///< root of the source repository
   /// SOURCE_DATE_EPOCH as found in the environment (unset: the current time is used).
   std::optional<std::string> source_date_epoch;
   HashOptions hash;  ///< threads, progress
 };
 
-/// Builds the record: hashes every binary, reads the git state, fills build host/user/time and
-/// the reserved fields. Any binary that cannot be hashed fails the whole build.
-Result<nlohmann::json> build_record(const BuildRequest& request);
+/// Makes the record: hashes every binary, reads the git state, fills build host/user/time and
+/// the reserved fields. Any binary that cannot be hashed fails the whole build
+/// (Errc::binary_missing for one that is not there, Errc::invalid_input for one that is not a
+/// regular file, Errc::io). Request mistakes (no binary, a binary named twice, an empty kind or
+/// name) are Errc::usage.
+Result<nlohmann::json> make_record(const RecordRequest& request);
 
 /// Serialises a JSON value in the canonical form described above.
 Result<std::string> to_canonical_json(const nlohmann::json& value);

@@ -9,6 +9,7 @@
 #include "hsm/key_manager.hpp"
 #include "provenance/base64.hpp"
 #include "provenance/dsse.hpp"
+#include "util/file_io.hpp"
 #include "util/json.hpp"
 #include "util/ossl.hpp"
 
@@ -48,7 +49,7 @@ Result<std::string> required_string(const json& obj, const char* key, std::strin
   return it->get<std::string>();
 }
 
-Result<std::vector<X509Ptr>> load_anchors(const std::string& pem) {
+Result<std::vector<X509Ptr>> load_anchors(const std::string& pem, const std::string& name) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   std::vector<X509Ptr> out;
   for (;;) {
@@ -57,35 +58,36 @@ Result<std::vector<X509Ptr>> load_anchors(const std::string& pem) {
     out.emplace_back(c);
   }
   drain_ossl_errors();
-  if (out.empty()) return bad("--ca holds no PEM certificate");
+  if (out.empty()) return bad(name + " holds no PEM certificate");
   for (auto& c : out)
     if (X509_check_ca(c.get()) < 1)
-      return bad("--ca holds a certificate that is not a CA certificate");
+      return bad(name + " holds a certificate that is not a CA certificate");
   return out;
 }
 
 Result<void> check_chain(X509* leaf, const std::vector<X509Ptr>& anchors,
-                         const std::optional<std::time_t>& at) {
+                         const VerifyOptions& opt) {
   X509StorePtr store(X509_STORE_new());
   X509StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!store || !ctx) return ossl_error(Errc::crypto, "allocating the certificate store");
   for (auto& a : anchors)
     if (X509_STORE_add_cert(store.get(), a.get()) != 1)
-      return ossl_error(Errc::crypto, "adding --ca to the certificate store");
+      return ossl_error(Errc::crypto, "adding " + opt.ca_name + " to the certificate store");
   if (X509_STORE_CTX_init(ctx.get(), store.get(), leaf, nullptr) != 1)
     return ossl_error(Errc::crypto, "initialising certificate verification");
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
-  if (at) X509_VERIFY_PARAM_set_time(param, *at);
+  if (opt.at_time) X509_VERIFY_PARAM_set_time(param, *opt.at_time);
   int rc = X509_verify_cert(ctx.get());
   int err = X509_STORE_CTX_get_error(ctx.get());
   drain_ossl_errors();
   if (rc != 1)
-    return refused(std::string("signer certificate does not chain to --ca: ") +
+    return refused(std::string("signer certificate does not chain to " + opt.ca_name + ": ") +
                    X509_verify_cert_error_string(err));
   if (X509_STORE_CTX_get0_chain(ctx.get()) == nullptr ||
       sk_X509_num(X509_STORE_CTX_get0_chain(ctx.get())) < 2)
-    return refused("signer certificate is itself a trust anchor, not a leaf issued by --ca");
+    return refused("signer certificate is itself a trust anchor, not a leaf issued by " +
+                   opt.ca_name);
   return ok();
 }
 
@@ -153,10 +155,11 @@ Result<std::string> open_bundle(const json& bundle, const VerifyOptions& opt,
 
   // Trust first: the certificate, then the signature, and only then the payload.
   if (!opt.ca_pem)
-    return Error{Errc::usage, "the input is a signed bundle: pass --ca to verify it"};
-  auto anchors = load_anchors(*opt.ca_pem);
+    return Error{Errc::usage,
+                 "the input is a signed bundle: pass " + opt.ca_name + " to verify it"};
+  auto anchors = load_anchors(*opt.ca_pem, opt.ca_name);
   if (!anchors) return std::move(anchors).error();
-  if (auto r = check_chain(leaf.get(), *anchors, opt.at_time); !r) return std::move(r).error();
+  if (auto r = check_chain(leaf.get(), *anchors, opt); !r) return std::move(r).error();
   auto id = check_signer_profile(leaf.get());
   if (!id) return std::move(id).error();
   if (*payload_type != kPayloadType)
@@ -224,9 +227,8 @@ Result<VerifyReport> verify_provenance(std::string_view input, const VerifyOptio
     report.record = std::move(*rec);
   } else {
     if (opt.ca_pem)
-      return refused(
-          "the input is an unsigned record but --ca was given: a signed bundle is "
-          "required");
+      return refused("the input is an unsigned record but " + opt.ca_name +
+                     " was given: a signed bundle is required");
     report.record = std::move(*doc);
   }
   auto bins = check_record(report.record);
@@ -235,14 +237,15 @@ Result<VerifyReport> verify_provenance(std::string_view input, const VerifyOptio
   std::vector<std::string> paths;
   if (opt.use_overrides) {
     if (opt.overrides.size() != bins->size())
-      return Error{Errc::usage, "--binary given " + std::to_string(opt.overrides.size()) +
-                                    " times but the record lists " + std::to_string(bins->size()) +
+      return Error{Errc::usage, std::to_string(opt.overrides.size()) +
+                                    " binary paths given but the record lists " +
+                                    std::to_string(bins->size()) +
                                     " binaries (overrides are order-matched, one per binary)"};
     std::set<std::string> seen;
     for (const auto& o : opt.overrides) {
-      if (o.empty()) return Error{Errc::usage, "--binary must not be empty"};
+      if (o.empty()) return Error{Errc::usage, "a binary path must not be empty"};
       if (!seen.insert(std::filesystem::path(o).lexically_normal().string()).second)
-        return Error{Errc::usage, "--binary '" + o + "' is given twice"};
+        return Error{Errc::usage, "binary '" + o + "' is given twice"};
     }
     paths = opt.overrides;
   } else {
@@ -263,6 +266,42 @@ Result<VerifyReport> verify_provenance(std::string_view input, const VerifyOptio
     report.binaries.push_back(std::move(c));
   }
   return report;
+}
+
+size_t VerifyResponse::mismatches() const {
+  size_t bad = 0;
+  for (const auto& b : report.binaries) bad += b.match ? 0 : 1;
+  return bad;
+}
+
+Result<void> VerifyResponse::verdict() const {
+  if (report.ok()) return ok();
+  return Error{Errc::mismatch, std::to_string(mismatches()) + " of " +
+                                   std::to_string(report.binaries.size()) +
+                                   " binaries do not match '" + input.string() + "'"};
+}
+
+Result<VerifyResponse> verify_image_provenance(const VerifyRequest& req) {
+  VerifyResponse out;
+  out.input = req.input;
+  auto text = read_file(req.input);
+  if (!text) return std::move(text).error();
+  VerifyOptions vo;
+  if (req.binaries) {
+    vo.overrides = *req.binaries;
+    vo.use_overrides = true;
+  }
+  if (req.ca) {
+    auto ca = read_file(*req.ca);
+    if (!ca) return std::move(ca).error().context(req.ca_name);
+    vo.ca_pem = std::move(*ca);
+  }
+  vo.ca_name = req.ca_name;
+  vo.hash = req.hash;
+  auto report = verify_provenance(*text, vo);
+  if (!report) return std::move(report).error().context("'" + req.input.string() + "'");
+  out.report = std::move(*report);
+  return out;
 }
 
 }  // namespace grafos::provenance

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <ctime>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,11 +23,14 @@ namespace grafos::provenance {
 
 /// How verify_provenance runs.
 struct VerifyOptions {
-  /// --binary overrides, order-matched against the record; used when `use_overrides`.
+  /// Binary paths to hash instead of the record's, order-matched against the record; used when
+  /// `use_overrides`.
   std::vector<std::string> overrides;
   bool use_overrides = false;
-  /// PEM text of the trust anchors (--ca). Unset: only unsigned records are accepted.
+  /// PEM text of the trust anchors (the fabric CA). Unset: only unsigned records are accepted.
   std::optional<std::string> ca_pem;
+  /// How messages name the CA: its default reads well anywhere; a tool passes its flag.
+  std::string ca_name = "the fabric CA certificate";
   /// Verification time for the certificate validity (unset: now). Tests only.
   std::optional<std::time_t> at_time;
   /// Stop after the signature and payload checks (no re-hashing). Tests only.
@@ -56,12 +60,40 @@ struct VerifyReport {
   bool ok() const;
 };
 
-/// Verifies `input` (a record or a bundle, as read from --input). Returns an error when the input
+/// Verifies `input` (a record or a bundle, as read from its file). Returns an error when the input
 /// or the options are refused before hashing: Errc::invalid_input (malformed JSON, duplicate keys,
 /// unknown schema_version, duplicate paths, bad base64, ...), Errc::usage (wrong number of
 /// overrides, a bundle without a CA), Errc::mismatch (untrusted or wrong signer certificate,
 /// signature that does not verify, wrong payload type, subjects that differ from the record, an
 /// unsigned record when a CA is given). Otherwise the report lists every binary.
 Result<VerifyReport> verify_provenance(std::string_view input, const VerifyOptions& options);
+
+/// What grafos-ca image-provenance verify needs.
+struct VerifyRequest {
+  std::filesystem::path input;  ///< the record or signed bundle
+  /// The fabric CA certificate file (PEM); required for a bundle, refused with a bare record.
+  std::optional<std::filesystem::path> ca;
+  /// How messages name the CA (VerifyOptions::ca_name).
+  std::string ca_name = "the fabric CA certificate";
+  /// Paths to hash instead of the record's, order-matched against it (runtime locations).
+  std::optional<std::vector<std::string>> binaries;
+  HashOptions hash;  ///< threads, progress
+};
+
+/// What verify found about `input`.
+struct VerifyResponse {
+  std::filesystem::path input;  ///< the record or bundle that was verified
+  VerifyReport report;          ///< the signer (for a bundle) and every binary's result
+
+  /// How many binaries do not match.
+  size_t mismatches() const;
+  /// ok when every binary matched; Errc::mismatch naming how many did not otherwise.
+  Result<void> verdict() const;
+};
+
+/// Reads the input (and the CA file) and runs verify_provenance. Errors are those of
+/// verify_provenance plus Errc::file_missing / Errc::io for a file that cannot be read; a binary
+/// that differs or is missing is not an error but a report entry (see verdict()).
+Result<VerifyResponse> verify_image_provenance(const VerifyRequest& request);
 
 }  // namespace grafos::provenance

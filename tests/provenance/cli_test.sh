@@ -154,6 +154,12 @@ check "verify refuses duplicate JSON keys" 3 "duplicate JSON key" verify --input
 check "verify refuses an unknown schema_version" 3 "unknown schema_version 2" verify --input schema2.json
 check "verify refuses duplicate paths" 3 "duplicate binary path" verify --input duppath.json
 check "verify of a missing --input" 6 "no-such.json" verify --input no-such.json
+run verify --input no-such.json --json
+ok_if "verify --json reports a refusal as one JSON object with its exit status" python3 -c '
+import json,sys; d=json.loads(sys.argv[1])
+assert d["ok"] is False and d["exit_status"] == 6 and "no-such.json" in d["error"], d' "$OUT"
+check "verify of a missing --ca file names --ca" 6 "--ca: " \
+  verify --input first.json --ca no-such-ca.pem
 check "verify without --input is a usage error" 2 "" verify
 check "unknown and reserved fields do not disturb verify" 0 "" verify --input unknown.json
 
@@ -212,6 +218,46 @@ check "a bundle from another CA's signer is refused" 0 "" \
   sign --input first.json --sign-key pki/other-signer-key.pem --sign-cert pki/other-signer.pem --output other.json
 check "  ... by verify --ca with the fabric CA" 1 "does not chain" verify --input other.json --ca pki/ca/ca.pem
 
+run sign --input first.json "${S[@]}" --output -
+ok_if "sign --output - writes the bundle to stdout and no file" python3 -c '
+import json,sys; d=json.loads(sys.argv[1])
+assert d["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json", d' "$OUT"
+ok_if "  ... and no provenance.sigstore.json" test ! -e provenance.sigstore.json
+# An expired signer certificate is refused before any hashing (exit 3), and nothing is written.
+if python3 - pki <<'PY' 2>/dev/null
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+d = sys.argv[1]
+load = lambda p: open(f"{d}/{p}", "rb").read()
+ca = x509.load_pem_x509_certificate(load("ca/ca.pem"))
+ca_key = serialization.load_pem_private_key(load("ca/ca-key.pem"), None)
+key = serialization.load_pem_private_key(load("signer-key.pem"), None)
+t = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+cert = (x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "provenance-signer ci")]))
+        .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(t).not_valid_after(t + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False),
+                       critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.UniformResourceIdentifier("urn:fabricbios:provenance-signer:ci")]), critical=False)
+        .sign(ca_key, hashes.SHA256()))
+open(f"{d}/expired.pem", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+PY
+then
+  check "build refuses an expired signer certificate" 3 "has expired" \
+    build --binary "$B1" --sign-key pki/signer-key.pem --sign-cert pki/expired.pem --output refused.json
+  check "sign refuses an expired signer certificate" 3 "has expired" \
+    sign --input first.json --sign-key pki/signer-key.pem --sign-cert pki/expired.pem \
+    --output refused.json
+  ok_if "nothing written for an expired signer" test ! -e refused.json
+else
+  echo "# python3 cryptography not installed: expired signer not exercised"
+fi
 check "build --sign-key --sign-cert writes a bundle directly" 0 "" \
   build --binary "$B1" --binary "$B2" "${S[@]}" --output built-bundle.json
 check "the bundle from build verifies" 0 "" verify --input built-bundle.json --ca pki/ca/ca.pem

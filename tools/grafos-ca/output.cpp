@@ -1,5 +1,8 @@
 #include "tools/grafos-ca/output.hpp"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -52,6 +55,132 @@ void print_written(const Context& ctx, const std::vector<pki::WrittenCert>& writ
     if (w.role == pki::Role::ca && w.private_key.empty())
       std::cout << "CA key: " << w.key_ref << '\n';
   }
+}
+
+const char* const kVerifyExitStatusFooter =
+    "Exit status: 0 every binary matches (and the signature holds); 1 mismatch: a binary differs, "
+    "is missing or is not a regular file, or the signature, signer certificate or chain is "
+    "refused; 2 usage: bad flags, wrong number of --binary overrides, a bundle without --ca; "
+    "3 bad input: malformed JSON (a NUL byte or byte-order mark included), duplicate keys, "
+    "unknown schema_version, duplicate paths, bad base64, an --input that is not a regular file; "
+    "6 the input or --ca file cannot be read; 7 an OpenSSL operation failed (e.g. a --ca file "
+    "with no certificate).\n";
+
+Progress::Progress() : tty_(::isatty(STDERR_FILENO) == 1) {}
+
+Progress::~Progress() {
+  if (drawn_) std::fprintf(stderr, "\r\033[K");
+}
+
+std::function<void(uint64_t, uint64_t)> Progress::callback() {
+  if (!tty_) return {};
+  return [this](uint64_t done, uint64_t total) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto now = std::chrono::steady_clock::now();
+    if (drawn_ && now - last_ < std::chrono::milliseconds(100) && done < total) return;
+    last_ = now;
+    drawn_ = true;
+    int pct = total ? static_cast<int>(done * 100 / total) : 100;
+    int bars = pct * 30 / 100;
+    std::fprintf(stderr, "\rhashing [%-30s] %3d%% %.1f/%.1f MiB", std::string(bars, '#').c_str(),
+                 pct, static_cast<double>(done) / 1048576.0,
+                 static_cast<double>(total) / 1048576.0);
+    std::fflush(stderr);
+  };
+}
+
+Error with_force_hint(Error error) {
+  if (error.code == Errc::exists) error.message += " (pass --force to replace it)";
+  return error;
+}
+
+Result<void> print_provenance_written(const Context& ctx, const provenance::Written& w) {
+  if (!w.output) {
+    std::fwrite(w.text.data(), 1, w.text.size(), stdout);
+    std::fflush(stdout);
+    if (std::ferror(stdout)) return Error{Errc::io, "writing to stdout failed"};
+    return ok();
+  }
+  size_t n = w.binaries;
+  if (ctx.global.json) {
+    std::cout << nlohmann::json{{"output", w.output->string()},
+                                {"signed", w.signed_bundle},
+                                {"binaries", n}}
+                     .dump()
+              << '\n';
+  } else {
+    std::cout << "wrote " << (w.signed_bundle ? "signed bundle " : "record ") << w.output->string()
+              << " (" << n << " binar" << (n == 1 ? "y" : "ies") << ")\n";
+  }
+  return ok();
+}
+
+namespace {
+
+nlohmann::json binary_json(const provenance::BinaryCheck& b) {
+  using provenance::FileStatus;
+  nlohmann::json j = {{"path", b.path},
+                      {"checked_path", b.checked_path},
+                      {"expected_sha256", b.expected_sha256},
+                      {"expected_size", b.expected_size},
+                      {"status", b.match ? "ok"
+                                 : b.actual.status == FileStatus::ok
+                                     ? "mismatch"
+                                     : std::string(provenance::file_status_name(b.actual.status))}};
+  if (b.actual.status == FileStatus::ok) {
+    j["actual_sha256"] = b.actual.sha256;
+    j["actual_size"] = b.actual.size;
+  } else {
+    j["actual_sha256"] = nullptr;
+    j["actual_size"] = nullptr;
+    j["message"] = b.actual.message;
+  }
+  return j;
+}
+
+}  // namespace
+
+void print_verify(const Context& ctx, const provenance::VerifyResponse& response) {
+  const auto& report = response.report;
+  if (ctx.global.json) {
+    nlohmann::json bins = nlohmann::json::array();
+    for (const auto& b : report.binaries) bins.push_back(binary_json(b));
+    nlohmann::json out = {{"ok", report.ok()},
+                          {"exit_status", report.ok() ? kExitOk : kExitMismatch},
+                          {"signed", report.signed_bundle},
+                          {"binaries", std::move(bins)}};
+    if (report.signed_bundle)
+      out["signer"] = {{"subject", report.signer_subject}, {"pipeline", report.pipeline}};
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    return;
+  }
+  for (const auto& b : report.binaries) {
+    if (b.match) {
+      std::cout << "ok        " << b.checked_path << '\n';
+    } else if (b.actual.status == provenance::FileStatus::ok) {
+      std::cout << "MISMATCH  " << b.checked_path << ": sha256 " << b.actual.sha256 << " size "
+                << b.actual.size << ", record has sha256 " << b.expected_sha256 << " size "
+                << b.expected_size << '\n';
+    } else {
+      std::cout << "MISMATCH  " << b.checked_path << ": " << b.actual.message << '\n';
+    }
+  }
+  if (!report.ok()) return;
+  std::cout << "verified " << report.binaries.size() << " binaries against "
+            << response.input.string();
+  if (report.signed_bundle)
+    std::cout << " (signed by " << report.signer_subject << ", pipeline " << report.pipeline << ")";
+  std::cout << '\n';
+}
+
+void print_verify_error(const Context& ctx, const Error& error) {
+  if (!ctx.global.json) return;
+  std::cout << nlohmann::json{{"ok", false},
+                              {"exit_status", ctx.exit_code},
+                              {"error", error.message},
+                              {"binaries", nlohmann::json::array()}}
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << '\n';
 }
 
 }  // namespace grafos::tools::ca

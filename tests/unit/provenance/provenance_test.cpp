@@ -215,15 +215,15 @@ TEST(Build, RecordHasTheSchemaAndIsStable) {
   make_repo(repo);
   write(d / "b", "second");
   write(d / "a", "first");
-  BuildRequest req;
+  RecordRequest req;
   req.image_kind = "aws-ami";
   req.image_name = "grafos-cell-2026-11-23";
   req.binaries = {d / "b", d / "a"};
   req.repo = repo;
   req.source_date_epoch = "1795456800";
-  auto r1 = build_record(req);
+  auto r1 = make_record(req);
   ASSERT_TRUE(r1) << r1.error().message;
-  auto r2 = build_record(req);
+  auto r2 = make_record(req);
   ASSERT_TRUE(r2);
   EXPECT_EQ(*to_canonical_json(*r1), *to_canonical_json(*r2));
   const json& r = *r1;
@@ -264,7 +264,7 @@ TEST(Build, Refusals) {
     std::string repo;
     const char* reason;
   } cases[] = {
-      {"no binaries", {}, {}, repo, "at least one --binary"},
+      {"no binaries", {}, {}, repo, "at least one binary"},
       {"duplicate", {d / "a", d / "./a"}, {}, repo, "given twice"},
       {"missing", {d / "nope"}, {}, repo, "nope"},
       {"directory", {d / "dir"}, {}, repo, "directory"},
@@ -274,13 +274,13 @@ TEST(Build, Refusals) {
       {"not a repo", {d / "a"}, {}, d / "dir", "not the root of a git repository"},
   };
   for (auto& c : cases) {
-    BuildRequest req;
+    RecordRequest req;
     req.image_kind = "k";
     req.image_name = "n";
     req.binaries = c.bins;
     req.repo = c.repo;
     req.source_date_epoch = c.sde;
-    auto r = build_record(req);
+    auto r = make_record(req);
     ASSERT_FALSE(r) << c.name;
     EXPECT_NE(r.error().message.find(c.reason), std::string::npos)
         << c.name << ": " << r.error().message;
