@@ -204,11 +204,9 @@ Result<X509Ptr> build_tbs(const Profile& p, EVP_PKEY* subject_key, X509* issuer,
   return cert;
 }
 
-// Lint, sign with `signer`, verify with `verify_key`. Nothing reaches the signer unless the
-// linter passed.
-Result<void> lint_sign_verify(X509* cert, const Identity& id, X509* issuer, hsm::Signer& signer,
-                              EVP_PKEY* verify_key) {
-  if (auto r = lint_certificate(cert, id, issuer); !r) return r;
+// Signs with `signer` and verifies with `verify_key`: a faulty HSM must not produce a
+// certificate that does not verify.
+Result<void> sign_verify(X509* cert, hsm::Signer& signer, EVP_PKEY* verify_key) {
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return ossl_error(Errc::crypto, "allocating a signing context");
   if (auto r = signer.init_digest_sign(ctx.get()); !r) return r;
@@ -220,6 +218,14 @@ Result<void> lint_sign_verify(X509* cert, const Identity& id, X509* issuer, hsm:
                                    " does not verify with the CA public key; nothing was written"};
   }
   return ok();
+}
+
+// Lint, sign with `signer`, verify with `verify_key`. Nothing reaches the signer unless the
+// linter passed.
+Result<void> lint_sign_verify(X509* cert, const Identity& id, X509* issuer, hsm::Signer& signer,
+                              EVP_PKEY* verify_key) {
+  if (auto r = lint_certificate(cert, id, issuer); !r) return r;
+  return sign_verify(cert, signer, verify_key);
 }
 
 }  // namespace
@@ -320,16 +326,41 @@ Result<X509Ptr> Issuer::issue_with_profile(const Identity& id, const Profile& pr
                                            EVP_PKEY* subject_key, int days) {
   if (id.role == Role::ca) return Error{Errc::internal, "Issuer::issue cannot issue a CA"};
   if (auto r = check_validity(days); !r) return r.error();
+  for (int attempt = 0;; ++attempt) {
+    std::time_t now = std::time(nullptr);
+    std::time_t nb = std::max(now - kBackdateSeconds, ca_not_before_);
+    auto cert = build_tbs(profile, subject_key, ca_cert_.get(), nb,
+                          now + static_cast<std::time_t>(days) * 86400);
+    if (!cert) return std::move(cert).error();
+    if (auto r = lint_certificate(cert->get(), id, ca_cert_.get()); !r) return r.error();
+    if (before_sign_) {
+      auto hook = before_sign_(cert->get());
+      if (!hook && hook.error().code == Errc::exists && attempt < 2) continue;  // a used serial
+      if (!hook) return hook.error();
+    }
+    if (auto r = sign_verify(cert->get(), *signer_, X509_get0_pubkey(ca_cert_.get())); !r)
+      return r.error();
+    return cert;
+  }
+}
+
+Result<X509Ptr> Issuer::prepare(const Identity& id, EVP_PKEY* subject_key,
+                                std::optional<int> days) {
+  if (id.role == Role::ca) return Error{Errc::internal, "Issuer::prepare cannot issue a CA"};
+  Profile p = profile_for(id);
+  int d = days.value_or(p.default_days);
+  if (auto r = check_validity(d); !r) return r.error();
   std::time_t now = std::time(nullptr);
   std::time_t nb = std::max(now - kBackdateSeconds, ca_not_before_);
-  auto cert = build_tbs(profile, subject_key, ca_cert_.get(), nb,
-                        now + static_cast<std::time_t>(days) * 86400);
+  auto cert =
+      build_tbs(p, subject_key, ca_cert_.get(), nb, now + static_cast<std::time_t>(d) * 86400);
   if (!cert) return std::move(cert).error();
-  if (auto r = lint_sign_verify(cert->get(), id, ca_cert_.get(), *signer_,
-                                X509_get0_pubkey(ca_cert_.get()));
-      !r)
-    return r.error();
+  if (auto r = lint_certificate(cert->get(), id, ca_cert_.get()); !r) return r.error();
   return cert;
+}
+
+Result<void> Issuer::sign_prepared(X509* tbs) {
+  return sign_verify(tbs, *signer_, X509_get0_pubkey(ca_cert_.get()));
 }
 
 }  // namespace grafos::pki

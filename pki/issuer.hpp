@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -54,6 +55,20 @@ class Issuer {
   Result<X509Ptr> issue_with_profile(const Identity& id, const Profile& profile,
                                      EVP_PKEY* subject_key, int days);
 
+  /// The first half of issue(): builds and lints the certificate (a fresh random serial), not
+  /// signed. For callers that record it (the ledger's reservation) before the key signs.
+  Result<X509Ptr> prepare(const Identity& id, EVP_PKEY* subject_key,
+                          std::optional<int> days = std::nullopt);
+  /// The second half: signs a prepare()d certificate and verifies the signature with the CA
+  /// certificate's public key.
+  Result<void> sign_prepared(X509* tbs);
+
+  /// Called by issue() with the linted, unsigned certificate just before the key signs it. An
+  /// error stops the issuance with nothing signed; Errc::exists asks for another serial (the
+  /// certificate is rebuilt, at most three times).
+  using BeforeSign = std::function<Result<void>(X509* tbs)>;
+  void set_before_sign(BeforeSign hook) { before_sign_ = std::move(hook); }
+
   /// The CA certificate.
   X509* certificate() const { return ca_cert_.get(); }
   /// The CA signer.
@@ -65,6 +80,7 @@ class Issuer {
   X509Ptr ca_cert_;
   std::unique_ptr<hsm::Signer> signer_;
   std::time_t ca_not_before_;
+  BeforeSign before_sign_;
 };
 
 /// Serial number as lowercase hex.

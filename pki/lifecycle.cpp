@@ -1,6 +1,7 @@
 #include "pki/lifecycle.hpp"
 
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -346,6 +347,175 @@ Result<TranscriptReport> check_transcript(const TranscriptCheckRequest& req) {
                             " entries, but it has " + std::to_string(rep->entries) +
                             " (the transcript was truncated)");
   return rep;
+}
+
+namespace {
+
+// The ledger row of a built (signed or not) certificate.
+Result<LedgerEntry> row_for(X509* cert, const Identity& id) {
+  LedgerEntry e;
+  e.serial = serial_hex(cert);
+  e.role = std::string(role_name(id.role));
+  e.identity = identity_label(id);
+  char cn[256] = {};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+  e.subject = std::string("CN=") + cn;
+  std::string san;
+  if (auto* gens = static_cast<GENERAL_NAMES*>(
+          X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr))) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(gens); ++i) {
+      GENERAL_NAME* g = sk_GENERAL_NAME_value(gens, i);
+      BioPtr bio(BIO_new(BIO_s_mem()));
+      if (!bio || GENERAL_NAME_print(bio.get(), g) != 1) continue;
+      std::string text = bio_to_string(bio.get());
+      if (text.starts_with("IP Address:")) text = "IP:" + text.substr(11);
+      san += (san.empty() ? "" : ",") + text;
+    }
+    GENERAL_NAMES_free(gens);
+  }
+  e.san = san;
+  auto t = [](const ASN1_TIME* a) {
+    std::tm tm{};
+    return ASN1_TIME_to_tm(a, &tm) == 1 ? static_cast<std::int64_t>(timegm(&tm)) : 0;
+  };
+  e.not_before = t(X509_get0_notBefore(cert));
+  e.not_after = t(X509_get0_notAfter(cert));
+  // X509_get0_pubkey is null on a certificate built for output (pki/issuer.hpp): hash the SPKI
+  // as encoded in the certificate.
+  X509_PUBKEY* xpk = X509_get_X509_PUBKEY(cert);
+  unsigned char* der = nullptr;
+  int n = xpk ? i2d_X509_PUBKEY(xpk, &der) : -1;
+  if (n <= 0) return ossl_error(Errc::crypto, "encoding a certificate's public key");
+  e.spki_sha256 = to_hex(std::string_view(reinterpret_cast<char*>(der), static_cast<size_t>(n)));
+  OPENSSL_free(der);
+  unsigned char* tbs = nullptr;
+  n = i2d_re_X509_tbs(cert, &tbs);
+  if (n <= 0) return ossl_error(Errc::crypto, "encoding a certificate's TBS");
+  e.tbs_sha256 = to_hex(std::string_view(reinterpret_cast<char*>(tbs), static_cast<size_t>(n)));
+  OPENSSL_free(tbs);
+  e.reserved_at = now_s();
+  return e;
+}
+
+}  // namespace
+
+Result<IssuanceRecorder> IssuanceRecorder::open(const std::string& ca_cert, X509* ca,
+                                                const std::string& ledger, std::string key_ref) {
+  auto m = open_ca_memory(ca_cert, ledger, true);
+  if (!m) return std::move(m).error();
+  if (X509_cmp(m->ca.get(), ca) != 0)
+    return make_error(Errc::internal, "the CA certificate changed while it was being read");
+  return IssuanceRecorder(std::move(*m), std::move(key_ref));
+}
+
+Result<void> IssuanceRecorder::reserve(X509* tbs, const Identity& id) {
+  auto row = row_for(tbs, id);
+  if (!row) return row.error();
+  return memory_.ledger->reserve(*row);
+}
+
+Result<void> IssuanceRecorder::reserve_all(
+    const std::vector<std::pair<X509*, const Identity*>>& tbs) {
+  auto tx = memory_.ledger->begin();
+  if (!tx) return tx.error();
+  for (auto& [cert, id] : tbs)
+    if (auto r = reserve(cert, *id); !r) return r;
+  return tx->commit();
+}
+
+void IssuanceRecorder::release(const std::vector<std::string>& serials) {
+  for (auto& s : serials) (void)memory_.ledger->release(s);
+}
+
+Result<std::string> IssuanceRecorder::confirm(std::string_view op,
+                                              const std::vector<IssuedCert>& certs,
+                                              hsm::Signer& signer) {
+  std::vector<json> entries;
+  std::vector<std::pair<std::string, std::string>> done;  // serial, certificate SHA-256
+  for (auto& c : certs) {
+    json e = transcript_entry(op, key_ref_);
+    e["serial"] = serial_hex(c.cert);
+    e["role"] = role_name(c.identity->role);
+    e["identity"] = identity_label(*c.identity);
+    e["sha256"] = x509_sha256_fingerprint(c.cert);
+    e["path"] = c.path.string();
+    done.emplace_back(e["serial"].get<std::string>(), e["sha256"].get<std::string>());
+    entries.push_back(std::move(e));
+  }
+  auto cp = record(memory_, signer, std::move(entries), memory_.notes);
+  if (!cp) return cp.error();
+  auto tx = memory_.ledger->begin();
+  if (!tx) return tx.error();
+  std::int64_t now = now_s();
+  for (std::size_t i = 0; i < done.size(); ++i)
+    if (auto r =
+            memory_.ledger->confirm(done[i].first, done[i].second, certs[i].path.string(), now);
+        !r)
+      return r.error();
+  if (auto r = tx->commit(); !r) return r.error();
+  return cp;
+}
+
+Result<std::string> record_new_ca(const std::filesystem::path& ca_cert_path, X509* ca,
+                                  std::string_view key_ref, hsm::Signer& signer,
+                                  std::vector<std::string>& notes) {
+  auto ledger = Ledger::default_path(ca_cert_path);
+  auto transcript = default_transcript_path(ca_cert_path);
+  std::string fp = x509_sha256_fingerprint(ca);
+  // A replaced CA's ledger and transcript are evidence: keep them, renamed, never overwrite.
+  std::error_code ec;
+  for (const auto& p : {ledger, transcript}) {
+    if (!std::filesystem::exists(p, ec)) continue;
+    auto old = p;
+    old += ".replaced-" + std::to_string(now_s());
+    std::filesystem::rename(p, old, ec);
+    if (ec)
+      return make_error(Errc::io, "keeping the replaced CA's " + p.string() + ": " + ec.message());
+    for (const char* suffix : {"-wal", "-shm"}) {
+      auto side = p;
+      side += suffix;
+      if (std::filesystem::exists(side, ec)) {
+        auto side_old = old;
+        side_old += suffix;
+        std::filesystem::rename(side, side_old, ec);
+      }
+    }
+    notes.push_back("kept the replaced CA's " + p.filename().string() + " as " + old.string());
+  }
+  auto spki = spki_sha256(X509_get0_pubkey(ca));
+  if (!spki) return spki.error();
+  auto l = Ledger::open(ledger, fp, *spki, true);
+  if (!l) return std::move(l).error();
+  CaMemory m;
+  m.ledger = std::move(*l);
+  m.transcript = transcript;
+  m.origin = transcript_origin(ca);
+  auto id = make_ca_identity("ca", 0);
+  LedgerEntry row;
+  row.serial = serial_hex(ca);
+  row.role = "ca";
+  row.identity = "ca";
+  char cn[256] = {};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(ca), NID_commonName, cn, sizeof cn);
+  row.subject = std::string("CN=") + cn;
+  row.spki_sha256 = *spki;
+  row.tbs_sha256 = fp;
+  row.reserved_at = now_s();
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notBefore(ca), &tm) == 1) row.not_before = timegm(&tm);
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(ca), &tm) == 1) row.not_after = timegm(&tm);
+  if (auto r = m.ledger->reserve(row); !r) return r.error();
+  json e = transcript_entry("init-ca", key_ref);
+  e["serial"] = row.serial;
+  e["subject"] = row.subject;
+  e["sha256"] = fp;
+  e["path"] = ca_cert_path.string();
+  auto cp = record(m, signer, {e}, notes);
+  if (!cp) return cp.error();
+  if (auto r = m.ledger->confirm(row.serial, fp, ca_cert_path.string(), now_s()); !r)
+    return r.error();
+  (void)id;
+  return cp;
 }
 
 }  // namespace grafos::pki

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hsm/key_manager.hpp"
+#include "pki/identity.hpp"
 #include "pki/ledger.hpp"
 #include "pki/transcript.hpp"
 #include "util/ossl.hpp"
@@ -126,5 +127,47 @@ struct TranscriptCheckRequest {
 /// Verifies the transcript with the CA certificate alone and cross-checks it against the ledger
 /// when there is one: every issued or revoked serial has its entries. Problems are listed.
 Result<TranscriptReport> check_transcript(const TranscriptCheckRequest& req);
+
+/// One certificate an operation issued, for the transcript and the ledger's confirmation.
+struct IssuedCert {
+  X509* cert = nullptr;  ///< the signed certificate
+  const Identity* identity = nullptr;
+  std::filesystem::path path;  ///< where it was written
+};
+
+/// What issuance records: a ledger row per certificate, reserved before the CA key signs and
+/// confirmed after its files are durable, and transcript entries with a signed checkpoint.
+class IssuanceRecorder {
+ public:
+  /// Opens the ledger of `ca` (the CA certificate read from `ca_cert`), creating it on first use.
+  static Result<IssuanceRecorder> open(const std::string& ca_cert, X509* ca,
+                                       const std::string& ledger, std::string key_ref);
+
+  /// Reserves `tbs` (linted, not yet signed) for `id`, durably; Errc::exists for a serial in use.
+  Result<void> reserve(X509* tbs, const Identity& id);
+  /// Reserves several in one transaction (a batch chunk).
+  Result<void> reserve_all(const std::vector<std::pair<X509*, const Identity*>>& tbs);
+  /// Drops reservations of certificates that were never signed or never left this process.
+  void release(const std::vector<std::string>& serials);
+  /// After the files are durable: appends `op` entries for `certs` and a checkpoint signed by
+  /// `signer`, then marks the rows issued. Returns the checkpoint.
+  Result<std::string> confirm(std::string_view op, const std::vector<IssuedCert>& certs,
+                              hsm::Signer& signer);
+  /// Notes for stderr (a ledger created on first use, a torn transcript line removed).
+  std::vector<std::string>& notes() { return memory_.notes; }
+
+ private:
+  explicit IssuanceRecorder(CaMemory m, std::string key_ref)
+      : memory_(std::move(m)), key_ref_(std::move(key_ref)) {}
+  CaMemory memory_;
+  std::string key_ref_;
+};
+
+/// init-ca: a new ledger and transcript for a new CA, with the CA itself as the first row and
+/// entry. Existing ones beside ca.pem (a replaced CA's, under --force) are kept under a name with
+/// the old CA's fingerprint. Returns the checkpoint.
+Result<std::string> record_new_ca(const std::filesystem::path& ca_cert_path, X509* ca,
+                                  std::string_view key_ref, hsm::Signer& signer,
+                                  std::vector<std::string>& notes);
 
 }  // namespace grafos::pki
