@@ -30,14 +30,6 @@ admin::AuditEntry cli_audit(const std::string& action) {
   return e;
 }
 
-// Store errors carry "wire_code: message"; a CLI shows the message only.
-Error cli_error(Error e) {
-  auto [code, msg] = reg::split_wire_code(e.message);
-  if (!code.empty()) e.message = msg;
-  if (code == "tenant_exists" || code == "token_exists") e.code = Errc::exists;
-  return e;
-}
-
 std::string format_time(const std::optional<std::int64_t>& t) {
   if (!t) return "never";
   std::time_t tt = static_cast<std::time_t>(*t);
@@ -76,7 +68,7 @@ void tenant_add(Context& ctx, const TenantOptions& o) {
   auto t =
       (*store)->create_tenant(o.name, o.quota_mem, o.quota_cpu, reg::token_digest(token->view()),
                               now_s(), cli_audit("tenant add " + o.name));
-  if (!t) return ctx.fail(cli_error(t.error()));
+  if (!t) return ctx.fail(t.error());
   if (ctx.global.json) {
     std::cout << nlohmann::json{{"id", t->id}, {"name", t->name}, {"token", token->view()}}.dump(2)
               << '\n';
@@ -111,7 +103,7 @@ void tenant_set_status(Context& ctx, const TenantOptions& o, bool enable) {
   if (!store) return ctx.fail(store.error());
   auto t = (*store)->resolve_tenant(o.name, now_s());
   if (!t) {
-    ctx.fail(cli_error(t.error()));
+    ctx.fail(t.error());
     if (t.error().code == Errc::tenant_not_found) ctx.exit_code = 1;  // seed 002: exit 1
     return;
   }
@@ -121,7 +113,7 @@ void tenant_set_status(Context& ctx, const TenantOptions& o, bool enable) {
                                                                     : "tenant "
                                                                       "disable ") +
                                                  t->name));
-  if (!r) return ctx.fail(cli_error(r.error()));
+  if (!r) return ctx.fail(r.error());
   if (ctx.global.json) {
     std::cout << nlohmann::json(*r).dump(2) << '\n';
     return;
@@ -141,7 +133,7 @@ void admin_token_add(Context& ctx, const TenantOptions& o) {
   if (!token) return ctx.fail(token.error());
   auto id = (*store)->create_admin_token(o.name, o.role, reg::token_digest(token->view()), now_s(),
                                          cli_audit("admin-token add " + o.name));
-  if (!id) return ctx.fail(cli_error(id.error()));
+  if (!id) return ctx.fail(id.error());
   if (ctx.global.json) {
     std::cout << nlohmann::json{{"id", *id},
                                 {"name", o.name},

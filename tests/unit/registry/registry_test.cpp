@@ -180,7 +180,6 @@ class StoreTest : public testing::Test {
     EXPECT_TRUE(l) << l.error().message;
     return l ? *l : admin::Lease{};
   }
-  static std::string wire_code(const Error& e) { return split_wire_code(e.message).first; }
 
   std::string dir_;
   std::unique_ptr<Store> store_;
@@ -210,8 +209,9 @@ TEST_P(QuotaTest, BelowUsageNeedsForce) {
     EXPECT_EQ(after->quota_cpu, c.cpu) << c.what;
   } else {
     ASSERT_FALSE(r) << c.what;
-    EXPECT_EQ(r.error().code, Errc::conflict) << c.what;
-    EXPECT_EQ(wire_code(r.error()), "quota_below_usage") << c.what;
+    EXPECT_EQ(r.error().code, Errc::quota_below_usage) << c.what;
+    EXPECT_EQ(r.error().message.find("quota_below_usage"), std::string::npos)
+        << "no wire code in the message: " << r.error().message;
     EXPECT_EQ(after->quota_mem, 1000u) << c.what << ": nothing written";
     EXPECT_EQ(after->quota_cpu, 10u) << c.what << ": nothing written";
   }
@@ -239,8 +239,54 @@ TEST_F(StoreTest, MintBeyondQuotaIsRefused) {
   mint("acme", 900, 1);
   auto r = store_->mint_lease("acme", 200, 1, 600, "h", "node-0", now_, audit("lease", "t", "m"));
   ASSERT_FALSE(r);
-  EXPECT_EQ(wire_code(r.error()), "quota_exceeded");
+  EXPECT_EQ(r.error().code, Errc::quota_exceeded);
   EXPECT_EQ(store_->get_tenant("acme", now_)->usage_mem, 900u);
+}
+
+// Every store refusal carries its domain code and a human message with no "code: " prefix.
+TEST_F(StoreTest, RefusalsCarryDomainCodesAndHumanMessages) {
+  auto acme = tenant("acme", 100, 2);
+  auto l = mint("acme", 50, 1);
+  auto other = mint("acme", 10, 1);
+  ASSERT_TRUE(store_->fence_lease(other.lease_id, "r", now_, audit("a", "p", "fence")));
+  ASSERT_TRUE(store_->create_admin_token("ops", "fabric-admin", "d1", now_, audit("a", "p", "t")));
+  struct Case {
+    const char* what;
+    Errc code;
+    std::function<Error()> run;
+  };
+  auto a = [&] { return audit("admin", "p", "x"); };
+  std::vector<Case> cases = {
+      {"duplicate tenant", Errc::tenant_exists,
+       [&] { return store_->create_tenant("acme", 0, 0, "", now_, a()).error(); }},
+      {"unknown tenant", Errc::tenant_not_found,
+       [&] { return store_->get_tenant("ghost", now_).error(); }},
+      {"unknown tenant id", Errc::tenant_not_found,
+       [&] { return store_->set_tenant_status(999, "active", now_, a()).error(); }},
+      {"delete with leases", Errc::tenant_has_active_leases,
+       [&] { return store_->delete_tenant("acme", false, now_, a()).error(); }},
+      {"quota below usage", Errc::quota_below_usage,
+       [&] { return store_->set_quota("acme", 1, 0, false, now_, a()).error(); }},
+      {"quota exceeded", Errc::quota_exceeded,
+       [&] { return store_->mint_lease("acme", 60, 0, 60, "h", "n", now_, a()).error(); }},
+      {"unknown lease", Errc::lease_not_found,
+       [&] { return store_->get_lease("0123456789abcdef").error(); }},
+      {"release a fenced lease", Errc::lease_not_active,
+       [&] { return store_->release_lease(other.lease_id, now_, a()).error(); }},
+      {"unfence an active lease", Errc::lease_not_fenced,
+       [&] { return store_->unfence_lease(l.lease_id, now_, a()).error(); }},
+      {"duplicate admin token", Errc::token_exists,
+       [&] { return store_->create_admin_token("ops", "fabric-admin", "d2", now_, a()).error(); }},
+  };
+  for (auto& c : cases) {
+    Error e = c.run();
+    EXPECT_EQ(e.code, c.code) << c.what << ": " << e.message;
+    EXPECT_EQ(split_wire_code(e.message).first, "") << c.what << ": " << e.message;
+    EXPECT_EQ(e.message.find("--"), std::string::npos) << c.what << ": no CLI flag named";
+    EXPECT_FALSE(e.message.empty()) << c.what;
+  }
+  EXPECT_EQ(store_->get_tenant("acme", now_)->active_leases, 2) << "nothing changed";
+  (void)acme;
 }
 
 struct DeleteCase {
@@ -275,8 +321,7 @@ TEST_P(DeleteTest, ActiveLeasesNeedForce) {
     }
   } else {
     ASSERT_FALSE(r) << c.what;
-    EXPECT_EQ(r.error().code, Errc::conflict);
-    EXPECT_EQ(wire_code(r.error()), "tenant_has_active_leases");
+    EXPECT_EQ(r.error().code, Errc::tenant_has_active_leases);
     auto t = store_->get_tenant("acme", when);
     ASSERT_TRUE(t) << "nothing deleted";
     EXPECT_EQ(t->active_leases, c.leases);
@@ -319,7 +364,7 @@ TEST_F(StoreTest, FenceHoldsCapacityUntilUnfence) {
   auto rel = store_->release_lease(l.lease_id, now_, audit("lease", "t", "release"));
   EXPECT_FALSE(rel);
   if (!rel) {
-    EXPECT_EQ(rel.error().code, Errc::conflict);
+    EXPECT_EQ(rel.error().code, Errc::lease_not_active);
   }
   EXPECT_EQ(store_->get_tenant("acme", now_)->usage_mem, 300u) << "a fence holds its capacity";
 
@@ -331,7 +376,7 @@ TEST_F(StoreTest, FenceHoldsCapacityUntilUnfence) {
 
   auto twice = store_->unfence_lease(l.lease_id, now_, audit("admin", "a", "unfence"));
   ASSERT_FALSE(twice);
-  EXPECT_EQ(wire_code(twice.error()), "not_fenced");
+  EXPECT_EQ(twice.error().code, Errc::lease_not_fenced);
 }
 
 TEST_F(StoreTest, UnfenceOfAnActiveOrUnknownLeaseIsRefused) {
@@ -339,7 +384,7 @@ TEST_F(StoreTest, UnfenceOfAnActiveOrUnknownLeaseIsRefused) {
   auto l = mint("acme", 1, 1);
   auto r = store_->unfence_lease(l.lease_id, now_, audit("admin", "a", "unfence"));
   ASSERT_FALSE(r);
-  EXPECT_EQ(wire_code(r.error()), "not_fenced");
+  EXPECT_EQ(r.error().code, Errc::lease_not_fenced);
   EXPECT_EQ(store_->get_lease(l.lease_id)->state, "active") << "nothing changed";
   auto unknown = store_->unfence_lease("0123456789abcdef", now_, audit("admin", "a", "unfence"));
   ASSERT_FALSE(unknown);
@@ -475,18 +520,21 @@ TEST_P(OutcomeTest, StatusAndOutcomeAgree) {
   const OutcomeCase& c = GetParam();
   EXPECT_EQ(http_status(c.code), c.status) << errc_name(c.code);
   EXPECT_EQ(audit_outcome(http_status(c.code)), c.outcome) << errc_name(c.code);
+  EXPECT_EQ(audit_outcome(c.code), c.outcome) << errc_name(c.code);
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, OutcomeTest,
-                         testing::Values(OutcomeCase{Errc::invalid_input, 400, "error"},
-                                         OutcomeCase{Errc::usage, 400, "error"},
-                                         OutcomeCase{Errc::unauthorized, 401, "denied"},
-                                         OutcomeCase{Errc::forbidden, 403, "denied"},
-                                         OutcomeCase{Errc::tenant_not_found, 404, "error"},
-                                         OutcomeCase{Errc::exists, 409, "error"},
-                                         OutcomeCase{Errc::conflict, 409, "error"},
-                                         OutcomeCase{Errc::io, 500, "error"},
-                                         OutcomeCase{Errc::internal, 500, "error"}));
+INSTANTIATE_TEST_SUITE_P(
+    Table, OutcomeTest,
+    testing::Values(
+        OutcomeCase{Errc::invalid_input, 400, "error"}, OutcomeCase{Errc::usage, 400, "error"},
+        OutcomeCase{Errc::unauthorized, 401, "denied"}, OutcomeCase{Errc::forbidden, 403, "denied"},
+        OutcomeCase{Errc::tenant_not_found, 404, "error"}, OutcomeCase{Errc::exists, 409, "error"},
+        OutcomeCase{Errc::conflict, 409, "error"}, OutcomeCase{Errc::io, 500, "error"},
+        OutcomeCase{Errc::storage, 500, "error"}, OutcomeCase{Errc::tenant_exists, 409, "error"},
+        OutcomeCase{Errc::quota_exceeded, 409, "error"},
+        OutcomeCase{Errc::lease_not_found, 404, "error"},
+        OutcomeCase{Errc::limit_exceeded, 400, "error"}, OutcomeCase{Errc::bad_name, 400, "error"},
+        OutcomeCase{Errc::internal, 500, "error"}));
 
 TEST(Outcome, SuccessIsAllowed) {
   EXPECT_EQ(audit_outcome(200), "allowed");
