@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 namespace grafos::registry {
 
@@ -18,6 +19,27 @@ Error Db::error(std::string_view what) const {
                     std::string(what) + ": " + (db_ ? sqlite3_errmsg(db_) : "no database") + " (" +
                         sqlite3_errstr(db_ ? sqlite3_extended_errcode(db_) : 0) + ")");
 }
+
+namespace {
+
+// sat_sum(x): the sum of the integers x, saturating at INT64_MAX (a negative value, a uint64
+// stored past INT64_MAX, counts as INT64_MAX); 0 when there are none. SQLite's SUM fails with
+// "integer overflow" instead, which would make every listing fail.
+void sat_sum_step(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  auto* acc = static_cast<sqlite3_int64*>(sqlite3_aggregate_context(ctx, sizeof(sqlite3_int64)));
+  if (!acc || sqlite3_value_type(argv[0]) == SQLITE_NULL) return;
+  constexpr sqlite3_int64 kMax = std::numeric_limits<sqlite3_int64>::max();
+  sqlite3_int64 v = sqlite3_value_int64(argv[0]);
+  if (v < 0) v = kMax;
+  *acc = v > kMax - *acc ? kMax : *acc + v;
+}
+
+void sat_sum_final(sqlite3_context* ctx) {
+  auto* acc = static_cast<sqlite3_int64*>(sqlite3_aggregate_context(ctx, 0));
+  sqlite3_result_int64(ctx, acc ? *acc : 0);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create,
                                      std::chrono::milliseconds busy_timeout) {
@@ -37,6 +59,9 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create,
   }
   sqlite3_busy_timeout(d->db_, static_cast<int>(busy_timeout.count()));
   sqlite3_extended_result_codes(d->db_, 1);
+  if (sqlite3_create_function_v2(d->db_, "sat_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                 nullptr, sat_sum_step, sat_sum_final, nullptr) != SQLITE_OK)
+    return d->error("registering sat_sum");
   if (auto r = d->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
       !r)
     return r.error();

@@ -56,6 +56,10 @@ std::string wire_code(Errc code) {
       return "not_fenced";
     case Errc::cell_not_registered:
       return "not_registered";
+    case Errc::bad_name:
+      return "bad_name";
+    case Errc::limit_exceeded:
+      return "limit_exceeded";
     default:
       return "";
   }
@@ -82,6 +86,18 @@ std::pair<std::string, std::string> split_wire_code(const std::string& message) 
 }
 
 namespace store_detail {
+Result<void> check_quantities(const char* what, std::uint64_t mem, std::uint64_t cpu) {
+  if (mem > kMaxMem)
+    return make_error(Errc::limit_exceeded, std::string(what) + " memory " + std::to_string(mem) +
+                                                " is above the maximum of " +
+                                                std::to_string(kMaxMem) + " bytes (2^50)");
+  if (cpu > kMaxCpu)
+    return make_error(Errc::limit_exceeded, std::string(what) + " cpu " + std::to_string(cpu) +
+                                                " is above the maximum of " +
+                                                std::to_string(kMaxCpu) + " cores (2^20)");
+  return ok();
+}
+
 Error no_reader() { return make_error(Errc::storage, "opening a database reader failed"); }
 }  // namespace store_detail
 

@@ -32,6 +32,12 @@
 
 namespace grafos::registry {
 
+/// Largest memory of one lease or one tenant quota, in bytes: 2^50 (1 PiB). Larger values are
+/// refused with Errc::limit_exceeded (documented in grafos-admin(1) and grafos-registry(1)).
+inline constexpr std::uint64_t kMaxMem = std::uint64_t{1} << 50;
+/// Largest CPU of one lease or one tenant quota, in cores: 2^20.
+inline constexpr std::uint64_t kMaxCpu = std::uint64_t{1} << 20;
+
 /// Splits "code: message" into {code, message}; {"", whole} when there is no code prefix. The
 /// store no longer writes such prefixes; kept for the server's fallback until it maps codes itself.
 std::pair<std::string, std::string> split_wire_code(const std::string& message);

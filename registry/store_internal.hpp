@@ -58,6 +58,9 @@ Result<std::optional<admin::Tenant>> tenant_named(Db& db, const std::string& nam
 Result<std::optional<admin::Tenant>> tenant_with_id(Db& db, std::int64_t id, std::int64_t now);
 /// tenant_named() or Errc::tenant_not_found.
 Result<admin::Tenant> tenant_by_name(Db& db, const std::string& name, std::int64_t now);
+/// Errc::limit_exceeded naming the maximum when `mem` or `cpu` of `what` ("lease", "quota") is
+/// above kMaxMem / kMaxCpu.
+Result<void> check_quantities(const char* what, std::uint64_t mem, std::uint64_t cpu);
 /// Errc::storage for a reader the pool could not open.
 Error no_reader();
 

@@ -1,6 +1,7 @@
 // Leases: mint (within quota), read, release, fence and unfence.
 #include <openssl/rand.h>
 
+#include <limits>
 #include <span>
 
 #include "registry/store.hpp"
@@ -79,6 +80,11 @@ Result<Lease> Store::mint_lease(const std::string& tenant, std::uint64_t mem, st
         auto t = store_detail::tenant_by_name(db, tenant, now);
         if (!t) return t.error();
         a.tenant_id = t->id;
+        if (auto q = store_detail::check_quantities("lease", mem, cpu); !q)
+          return std::move(q).error();
+        if (ttl < 0 || ttl > std::numeric_limits<std::int64_t>::max() - now)
+          return make_error(Errc::limit_exceeded,
+                            "lease ttl " + std::to_string(ttl) + " is out of range");
         if (t->status != "active")
           return make_error(Errc::forbidden, "tenant '" + tenant + "' is disabled");
         if ((t->quota_mem != 0 && t->usage_mem + mem > t->quota_mem) ||

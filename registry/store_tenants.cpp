@@ -12,10 +12,11 @@ using admin::Tenant;
 
 namespace {
 
-// Usage counts fenced leases and active leases that have not expired at ?1.
+// Usage counts fenced leases and active leases that have not expired at ?1. sat_sum (db.cpp)
+// saturates at INT64_MAX where SQLite's SUM fails with "integer overflow".
 constexpr const char* kTenantCols =
     "SELECT t.id, t.name, t.status, t.quota_mem, t.quota_cpu,"
-    " COALESCE(SUM(l.mem),0), COALESCE(SUM(l.cpu),0), COUNT(l.lease_id), t.created_at, t.last_used"
+    " sat_sum(l.mem), sat_sum(l.cpu), COUNT(l.lease_id), t.created_at, t.last_used"
     " FROM tenants t LEFT JOIN leases l ON l.tenant_id = t.id AND (l.state = 'fenced' OR"
     " (l.state = 'active' AND l.expires_at > ?1)) ";
 
@@ -115,6 +116,8 @@ Result<Tenant> Store::create_tenant(const std::string& name, std::uint64_t quota
                                     std::int64_t now, const AuditEntry& audit) {
   return write_tx<Tenant>(
       [&](Db& db, AuditEntry& a) -> Result<Tenant> {
+        if (auto q = store_detail::check_quantities("quota", quota_mem, quota_cpu); !q)
+          return std::move(q).error();
         auto existing = store_detail::tenant_named(db, name, now);
         if (!existing) return existing.error();
         if (*existing)
@@ -209,6 +212,8 @@ Result<Tenant> Store::set_quota(const std::string& name, std::uint64_t mem, std:
         auto t = tenant_by_name(db, name, now);
         if (!t) return t.error();
         a.tenant_id = t->id;
+        if (auto q = store_detail::check_quantities("quota", mem, cpu); !q)
+          return std::move(q).error();
         if (!force && ((mem != 0 && mem < t->usage_mem) || (cpu != 0 && cpu < t->usage_cpu)))
           return make_error(Errc::quota_below_usage,
                             "requested quota (mem " + std::to_string(mem) + ", cpu " +

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -556,6 +557,15 @@ class OtherConnection {
     EXPECT_EQ(sqlite3_exec(db_, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << sql;
     sqlite3_free(err);
   }
+  /// The first column of the first row of `sql`.
+  std::int64_t scalar(const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql, -1, &st, nullptr), SQLITE_OK) << sql;
+    std::int64_t v = -1;
+    if (st && sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+  }
 
  private:
   sqlite3* db_ = nullptr;
@@ -749,6 +759,115 @@ TEST_F(AuditDurabilityTest, RefusedWritesAreAuditedWithTheCallersOutcome) {
   auto mint_rows = committed("mint-disabled");
   ASSERT_EQ(mint_rows.size(), 1u);
   EXPECT_EQ(mint_rows[0].tenant_id, acme.id) << "the refused mint names its tenant";
+}
+
+// ---- quantities: documented maxima, and usage that cannot overflow ----
+
+struct LimitCase {
+  const char* what;
+  std::uint64_t mem, cpu;
+  bool ok;
+};
+
+class LeaseLimitTest : public StoreTest, public testing::WithParamInterface<LimitCase> {};
+
+TEST_P(LeaseLimitTest, LeaseAboveTheMaximumIsRefusedAndNothingIsWritten) {
+  const LimitCase& c = GetParam();
+  tenant("acme", 0, 0);
+  auto r = store_->mint_lease("acme", c.mem, c.cpu, 600, "h", "node-0", now_,
+                              audit("lease", "p", "mint"));
+  auto t = store_->get_tenant("acme", now_);
+  ASSERT_TRUE(t);
+  if (c.ok) {
+    ASSERT_TRUE(r) << c.what << ": " << r.error().message;
+    EXPECT_EQ(t->active_leases, 1) << c.what;
+    return;
+  }
+  ASSERT_FALSE(r) << c.what;
+  EXPECT_EQ(r.error().code, Errc::limit_exceeded) << c.what;
+  std::string max = std::to_string(c.mem > kMaxMem ? kMaxMem : kMaxCpu);
+  EXPECT_NE(r.error().message.find(max), std::string::npos)
+      << c.what << ": the message names the maximum: " << r.error().message;
+  EXPECT_EQ(t->active_leases, 0) << c.what << ": nothing written";
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, LeaseLimitTest,
+                         testing::Values(LimitCase{"at both maxima", kMaxMem, kMaxCpu, true},
+                                         LimitCase{"mem one above", kMaxMem + 1, 0, false},
+                                         LimitCase{"cpu one above", 0, kMaxCpu + 1, false},
+                                         LimitCase{"cpu INT64_MAX", 0, 9223372036854775807u, false},
+                                         LimitCase{"mem INT64_MAX", 9223372036854775807u, 0, false},
+                                         LimitCase{"cpu UINT64_MAX", 0, UINT64_MAX, false}));
+
+class QuotaLimitTest : public StoreTest, public testing::WithParamInterface<LimitCase> {};
+
+TEST_P(QuotaLimitTest, QuotaAboveTheMaximumIsRefusedAndNothingIsWritten) {
+  const LimitCase& c = GetParam();
+  tenant("acme", 100, 1);
+  auto set = store_->set_quota("acme", c.mem, c.cpu, true, now_, audit("admin", "p", "quota"));
+  auto created = store_->create_tenant("beta", c.mem, c.cpu, "", now_, audit("admin", "p", "c"));
+  auto t = store_->get_tenant("acme", now_);
+  ASSERT_TRUE(t);
+  if (c.ok) {
+    EXPECT_TRUE(set) << c.what << ": " << set.error().message;
+    EXPECT_TRUE(created) << c.what << ": " << created.error().message;
+    return;
+  }
+  ASSERT_FALSE(set) << c.what;
+  ASSERT_FALSE(created) << c.what;
+  EXPECT_EQ(set.error().code, Errc::limit_exceeded) << c.what;
+  EXPECT_EQ(created.error().code, Errc::limit_exceeded) << c.what;
+  EXPECT_EQ(t->quota_mem, 100u) << c.what << ": nothing written";
+  EXPECT_EQ(t->quota_cpu, 1u) << c.what << ": nothing written";
+  EXPECT_FALSE(store_->get_tenant("beta", now_)) << c.what << ": no tenant created";
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, QuotaLimitTest,
+                         testing::Values(LimitCase{"at both maxima", kMaxMem, kMaxCpu, true},
+                                         LimitCase{"mem one above", kMaxMem + 1, 0, false},
+                                         LimitCase{"cpu one above", 0, kMaxCpu + 1, false},
+                                         LimitCase{"cpu INT64_MAX", 0, 9223372036854775807u,
+                                                   false}));
+
+// A database written before the maxima (or by hand) may hold leases whose sum overflows 64 bits:
+// listing, set-quota and a forced delete still work, usage saturates instead of failing.
+TEST_F(AuditDurabilityTest, UsageOfHugeLeasesSaturatesInsteadOfFailing) {
+  auto acme = tenant("acme", 0, 0);
+  tenant("beta", 0, 0);
+  {
+    OtherConnection other(db_path());
+    std::string id = std::to_string(acme.id);
+    for (const char* row : {"('00000000000000a1', 9223372036854775807)", "('00000000000000a2', 1)",
+                            "('00000000000000a3', 9223372036854775807)"}) {
+      std::string sql = std::string(
+                            "INSERT INTO leases(lease_id, cpu, tenant_id, tenant, node_id,"
+                            " resource_kind, mem, holder, state, created_at, expires_at) SELECT ") +
+                        "column1, column2, " + id +
+                        ", 'acme', 'n', 'cpu', column2, 'h', 'active', 0, " +
+                        std::to_string(now_ + 600) + " FROM (VALUES " + row + ")";
+      other.exec(sql.c_str());
+    }
+  }
+  auto list = store_->list_tenants(now_);
+  ASSERT_TRUE(list) << list.error().message;
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].usage_cpu, 9223372036854775807u) << "saturated";
+  EXPECT_EQ((*list)[0].usage_mem, 9223372036854775807u) << "saturated";
+  EXPECT_EQ((*list)[0].active_leases, 3);
+  EXPECT_EQ((*list)[1].usage_cpu, 0u) << "the other tenant is unaffected";
+  auto versioned = store_->list_tenants_versioned(now_);
+  ASSERT_TRUE(versioned) << versioned.error().message;
+  auto q = store_->set_quota("acme", 10, 10, true, now_, audit("admin", "p", "quota"));
+  ASSERT_TRUE(q) << q.error().message;
+  auto below = store_->set_quota("acme", 10, 10, false, now_, audit("admin", "p", "quota"));
+  ASSERT_FALSE(below);
+  EXPECT_EQ(below.error().code, Errc::quota_below_usage);
+  auto mint = store_->mint_lease("acme", 1, 1, 60, "h", "n", now_, audit("lease", "p", "m"));
+  ASSERT_FALSE(mint);
+  EXPECT_EQ(mint.error().code, Errc::quota_exceeded);
+  auto del = store_->delete_tenant("acme", true, now_, audit("admin", "p", "delete"));
+  ASSERT_TRUE(del) << del.error().message;
+  EXPECT_EQ(*del, 3);
 }
 
 }  // namespace
