@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/text.hpp"
+
 namespace grafos::registry {
 
 using admin::AuditEntry;
@@ -96,13 +98,16 @@ Result<void> AuditLog::insert(Db& db, const AuditEntry& e, const std::string& te
       "INSERT INTO audit(time, kind, principal, tenant_id, action, outcome, detail)"
       " VALUES(?1, ?2, ?3, COALESCE(?4, (SELECT id FROM tenants WHERE name = ?8)), ?5, ?6, ?7)");
   if (!st) return st.error();
+  // Every text field may carry bytes a client chose (a request path, a certificate's principal):
+  // stored escaped, so no control byte reaches an auditor's terminal and every row serialises as
+  // JSON. A backslash is escaped too, so a stored "\x1b" is always one the escaping wrote.
   sqlite3_bind_int64(*st, 1, e.time);
-  bind_text(*st, 2, e.kind);
-  bind_text(*st, 3, e.principal);
+  bind_text(*st, 2, escape_text(e.kind, Backslash::escape));
+  bind_text(*st, 3, escape_text(e.principal, Backslash::escape));
   bind_opt(*st, 4, e.tenant_id);
-  bind_text(*st, 5, e.action);
-  bind_text(*st, 6, e.outcome);
-  bind_text(*st, 7, e.detail);
+  bind_text(*st, 5, escape_text(e.action, Backslash::escape));
+  bind_text(*st, 6, escape_text(e.outcome, Backslash::escape));
+  bind_text(*st, 7, escape_text(e.detail, Backslash::escape));
   if (tenant_name.empty())
     sqlite3_bind_null(*st, 8);
   else
@@ -145,12 +150,14 @@ Result<std::vector<AuditEntry>> AuditLog::query(Db& db, const AuditFilter& f) {
     AuditEntry e;
     e.id = sqlite3_column_int64(*st, 0);
     e.time = sqlite3_column_int64(*st, 1);
-    e.kind = col_text(*st, 2);
-    e.principal = col_text(*st, 3);
+    // Rows written before storage escaped them (or by another program) are escaped on the way
+    // out; for rows stored escaped this changes nothing.
+    e.kind = escape_text(col_text(*st, 2));
+    e.principal = escape_text(col_text(*st, 3));
     if (sqlite3_column_type(*st, 4) != SQLITE_NULL) e.tenant_id = sqlite3_column_int64(*st, 4);
-    e.action = col_text(*st, 5);
-    e.outcome = col_text(*st, 6);
-    e.detail = col_text(*st, 7);
+    e.action = escape_text(col_text(*st, 5));
+    e.outcome = escape_text(col_text(*st, 6));
+    e.detail = escape_text(col_text(*st, 7));
     out.push_back(std::move(e));
   }
   sqlite3_reset(*st);

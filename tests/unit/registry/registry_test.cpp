@@ -870,5 +870,55 @@ TEST_F(AuditDurabilityTest, UsageOfHugeLeasesSaturatesInsteadOfFailing) {
   EXPECT_EQ(*del, 3);
 }
 
+// ---- hostile bytes in the audit log ----
+
+// A request path with control bytes or invalid UTF-8 (decoded %1b, %ff%fe) is stored escaped in
+// every text field, reads back as valid UTF-8 that serialises as JSON, and old raw rows are
+// escaped on the way out.
+TEST_F(AuditDurabilityTest, HostileBytesAreStoredEscapedAndEveryReadSerialises) {
+  const std::string hostile = std::string("GET /api/v1/\x1b[2K\xff\xfe\\x") + '\0' + "end";
+  const std::string stored = "GET /api/v1/\\x1b[2K\\xff\\xfe\\\\x\\x00end";
+  admin::AuditEntry e;
+  e.time = now_;
+  e.kind = "auth";
+  e.principal = hostile;
+  e.action = hostile;
+  e.outcome = "denied";
+  e.detail = hostile;
+  store_->audit(e);                   // queued (refusals)
+  ASSERT_TRUE(store_->audit_now(e));  // immediate (CLI)
+  store_->flush();
+  {
+    OtherConnection other(db_path());
+    EXPECT_EQ(other.scalar("SELECT COUNT(*) FROM audit WHERE principal = "
+                           "'GET /api/v1/\\x1b[2K\\xff\\xfe\\\\x\\x00end' AND action = principal "
+                           "AND detail = principal"),
+              2)
+        << "stored escaped in principal, action and detail";
+    EXPECT_EQ(other.scalar("SELECT COUNT(*) FROM audit WHERE instr(principal, char(27)) > 0"), 0);
+    // A row as the landed build wrote it: raw bytes.
+    other.exec(
+        "INSERT INTO audit(time, kind, principal, action, outcome, detail) VALUES(1, 'auth',"
+        " CAST(X'1b5b324bfffe' AS TEXT), 'old', 'denied', CAST(X'ff' AS TEXT))");
+  }
+  auto rows = store_->query_audit(af());
+  ASSERT_TRUE(rows) << rows.error().message;
+  ASSERT_EQ(rows->size(), 3u);
+  int escaped = 0;
+  for (auto& r : *rows) {
+    EXPECT_NO_THROW((void)nlohmann::json(r).dump()) << r.action;
+    if (r.action == "old") {
+      EXPECT_EQ(r.principal, "\\x1b[2K\\xff\\xfe");
+      EXPECT_EQ(r.detail, "\\xff");
+    } else {
+      EXPECT_EQ(r.principal, stored);
+      EXPECT_EQ(r.action, stored);
+      EXPECT_EQ(r.detail, stored);
+      ++escaped;
+    }
+  }
+  EXPECT_EQ(escaped, 2);
+}
+
 }  // namespace
 }  // namespace grafos::registry
