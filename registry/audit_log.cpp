@@ -1,7 +1,9 @@
 #include "registry/audit_log.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -36,9 +38,50 @@ void AuditLog::flusher_loop() {
   }
 }
 
-void AuditLog::enqueue(AuditEntry entry, std::string tenant_name) {
+namespace {
+
+std::size_t text_bytes(const AuditEntry& e, const std::string& tenant_name) {
+  return sizeof(AuditEntry) + e.kind.size() + e.principal.size() + e.action.size() +
+         e.outcome.size() + e.detail.size() + tenant_name.size();
+}
+
+// The one entry that records how many bounded entries were dropped.
+AuditEntry drop_notice(std::uint64_t dropped) {
+  AuditEntry e;
+  e.time = std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  e.kind = "audit";
+  e.principal = "grafos-registry";
+  e.action = "drop audit entries";
+  e.outcome = "error";
+  e.detail =
+      std::to_string(dropped) +
+      " audit entries dropped: the queue of refused and unauthenticated requests was full (" +
+      std::to_string(kMaxQueuedRefused) + " entries or " + std::to_string(kMaxQueuedRefusedBytes) +
+      " bytes) while the database was busy";
+  return e;
+}
+
+}  // namespace
+
+void AuditLog::enqueue(AuditEntry entry, std::string tenant_name, bool bounded) {
+  std::size_t bytes = bounded ? text_bytes(entry, tenant_name) : 0;
   std::lock_guard lk(queue_mu_);
-  queue_.push_back(Queued{std::move(entry), std::move(tenant_name)});
+  if (bounded) {
+    if (bounded_count_ + 1 > kMaxQueuedRefused || bounded_bytes_ + bytes > kMaxQueuedRefusedBytes) {
+      ++dropped_;
+      return;
+    }
+    ++bounded_count_;
+    bounded_bytes_ += bytes;
+  }
+  queue_.push_back(Queued{std::move(entry), std::move(tenant_name), bytes});
+}
+
+std::uint64_t AuditLog::dropped() {
+  std::lock_guard lk(queue_mu_);
+  return dropped_;
 }
 
 void AuditLog::touch(std::int64_t tenant_id, std::int64_t now) {
@@ -55,17 +98,34 @@ std::size_t AuditLog::queued() {
 void AuditLog::flush() {
   std::vector<Queued> q;
   std::map<std::int64_t, std::int64_t> t;
+  std::uint64_t dropped = 0;
   std::lock_guard wl(write_mu_);
   {
     std::lock_guard lk(queue_mu_);
     q.swap(queue_);
     t.swap(touched_);
+    dropped = std::exchange(dropped_, 0);
   }
-  if (q.empty() && t.empty()) return;
-  if (commit_batch(q, t)) return;
+  if (q.empty() && t.empty() && dropped == 0) return;
+  std::optional<AuditEntry> notice;
+  if (dropped > 0) notice = drop_notice(dropped);
+  if (commit_batch(q, t, notice)) {
+    std::size_t count = 0, bytes = 0;
+    for (auto& e : q)
+      if (e.bounded_bytes > 0) {
+        ++count;
+        bytes += e.bounded_bytes;
+      }
+    std::lock_guard lk(queue_mu_);
+    bounded_count_ -= count;
+    bounded_bytes_ -= bytes;
+    return;
+  }
   // Not committed (another connection holds the write lock past the busy timeout, an I/O error):
-  // the batch goes back in front of whatever was queued meanwhile, for the next flush to retry.
+  // the batch goes back in front of whatever was queued meanwhile, for the next flush to retry,
+  // and the drop count waits for the next notice.
   std::lock_guard lk(queue_mu_);
+  dropped_ += dropped;
   q.insert(q.end(), std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
   queue_.swap(q);
   for (auto& [id, when] : t) {
@@ -75,11 +135,14 @@ void AuditLog::flush() {
 }
 
 Result<void> AuditLog::commit_batch(const std::vector<Queued>& entries,
-                                    const std::map<std::int64_t, std::int64_t>& touched) {
+                                    const std::map<std::int64_t, std::int64_t>& touched,
+                                    const std::optional<AuditEntry>& notice) {
   Db& db = writer_;
   return in_write_transaction<void>(db, [&]() -> Result<void> {
     for (auto& q : entries)
       if (auto w = insert(db, q.entry, q.tenant_name); !w) return w;
+    if (notice)
+      if (auto w = insert(db, *notice); !w) return w;
     for (auto& [id, when] : touched) {
       auto st = db.prepare(
           "UPDATE tenants SET last_used = ?2 WHERE id = ?1 AND (last_used IS NULL OR last_used < "

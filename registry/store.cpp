@@ -136,7 +136,9 @@ void Store::start_flusher() { audit_log_->start_flusher(); }
 void Store::flush() { audit_log_->flush(); }
 
 void Store::audit(admin::AuditEntry entry, std::string tenant_name) {
-  audit_log_->enqueue(std::move(entry), std::move(tenant_name));
+  // Refused requests (anyone can send them) are bounded in the queue; allowed ones are not.
+  bool bounded = entry.outcome != "allowed";
+  audit_log_->enqueue(std::move(entry), std::move(tenant_name), bounded);
 }
 
 Result<void> Store::audit_now(const admin::AuditEntry& entry) {
@@ -145,6 +147,8 @@ Result<void> Store::audit_now(const admin::AuditEntry& entry) {
 }
 
 std::size_t Store::queued_audit() { return audit_log_->queued(); }
+
+std::uint64_t Store::dropped_audit() { return audit_log_->dropped(); }
 
 void Store::touch_tenant(std::int64_t tenant_id, std::int64_t now) {
   audit_log_->touch(tenant_id, now);

@@ -167,12 +167,16 @@ class Store {
   // Audit.
   /// Queues an audit entry (group-committed). `tenant_name`: when the entry has no tenant_id, the
   /// id of the tenant with that name is filled in at commit (left empty when there is none), so
-  /// the request path needs no lookup.
+  /// the request path needs no lookup. Entries of refused requests (outcome other than "allowed")
+  /// are bounded in the queue (kMaxQueuedRefused, kMaxQueuedRefusedBytes); beyond that they are
+  /// dropped and one entry later records how many.
   void audit(admin::AuditEntry entry, std::string tenant_name = {});
   /// Commits an audit entry now (CLI commands, which exit right after).
   Result<void> audit_now(const admin::AuditEntry& entry);
   /// Number of audit entries queued and not yet committed.
   std::size_t queued_audit();
+  /// Audit entries of refused requests dropped and not yet recorded by a drop notice.
+  std::uint64_t dropped_audit();
   /// Matching entries newest first (flushes the queue first). Limit capped at kMaxAuditLimit.
   Result<std::vector<admin::AuditEntry>> query_audit(const AuditFilter& filter);
 

@@ -44,7 +44,7 @@ Result<T> Store::write_tx(F&& body, const admin::AuditEntry& audit_in) {
     wl.unlock();
     a.outcome = audit_outcome(res.error().code);
     a.detail = res.error().message;
-    audit_log_->enqueue(std::move(a), {});
+    audit_log_->enqueue(std::move(a), {}, false);  // a failed mutation's entry is never dropped
   }
   return res;
 }

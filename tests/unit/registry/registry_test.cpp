@@ -920,5 +920,69 @@ TEST_F(AuditDurabilityTest, HostileBytesAreStoredEscapedAndEveryReadSerialises) 
   EXPECT_EQ(escaped, 2);
 }
 
+// ---- the queue of refused requests' audit entries is bounded ----
+
+// While another connection holds the write lock (a real busy database), refused traffic beyond
+// kMaxQueuedRefused entries is dropped instead of growing the queue; allowed entries are kept; when
+// the writer catches up, one entry records how many were dropped.
+TEST_F(AuditDurabilityTest, RefusedEntriesAreBoundedWhileTheDatabaseIsBusy) {
+  OtherConnection other(db_path());
+  other.exec("BEGIN IMMEDIATE");
+  const std::size_t extra = 50;
+  for (std::size_t i = 0; i < kMaxQueuedRefused + extra; ++i) store_->audit(entry("refused"));
+  auto allowed = entry("allowed-read");
+  allowed.outcome = "allowed";
+  store_->audit(allowed);
+  EXPECT_EQ(store_->queued_audit(), kMaxQueuedRefused + 1) << "the queue stops at the bound";
+  EXPECT_EQ(store_->dropped_audit(), extra);
+  store_->flush();  // busy: nothing committed, nothing lost beyond the bound
+  EXPECT_EQ(store_->queued_audit(), kMaxQueuedRefused + 1);
+  store_->audit(entry("refused"));
+  EXPECT_EQ(store_->dropped_audit(), extra + 1) << "still full after a failed flush";
+  other.exec("COMMIT");
+
+  store_->flush();
+  EXPECT_EQ(store_->queued_audit(), 0u);
+  EXPECT_EQ(store_->dropped_audit(), 0u);
+  EXPECT_EQ(other.scalar("SELECT COUNT(*) FROM audit WHERE action = 'refused'"),
+            static_cast<std::int64_t>(kMaxQueuedRefused));
+  EXPECT_EQ(other.scalar("SELECT COUNT(*) FROM audit WHERE action = 'allowed-read'"), 1);
+  EXPECT_EQ(
+      other.scalar("SELECT COUNT(*) FROM audit WHERE detail LIKE '51 audit entries dropped%'"), 1)
+      << "one entry counts what was dropped";
+  // Caught up: refused entries are queued again, and no further notice is written.
+  store_->audit(entry("refused"));
+  store_->flush();
+  EXPECT_EQ(other.scalar("SELECT COUNT(*) FROM audit WHERE action = 'refused'"),
+            static_cast<std::int64_t>(kMaxQueuedRefused) + 1);
+  EXPECT_EQ(other.scalar("SELECT COUNT(*) FROM audit WHERE detail LIKE '%entries dropped%'"), 1);
+}
+
+TEST_F(AuditDurabilityTest, RefusedEntriesAreBoundedByBytes) {
+  OtherConnection other(db_path());
+  other.exec("BEGIN IMMEDIATE");
+  auto big = entry("big");
+  big.detail.assign(1 << 20, 'x');  // 1 MiB each: the byte budget binds long before the count
+  for (int i = 0; i < 40; ++i) store_->audit(big);
+  EXPECT_LE(store_->queued_audit() * (std::size_t{1} << 20), kMaxQueuedRefusedBytes);
+  EXPECT_GE(store_->queued_audit(), 15u);
+  EXPECT_EQ(store_->queued_audit() + store_->dropped_audit(), 40u);
+  other.exec("COMMIT");
+  store_->flush();
+  EXPECT_EQ(store_->queued_audit(), 0u);
+}
+
+// A failed mutation's audit entry is queued outside the bound: it is never dropped.
+TEST_F(AuditDurabilityTest, FailedMutationEntriesAreNeverDropped) {
+  OtherConnection other(db_path());
+  other.exec("BEGIN IMMEDIATE");
+  for (std::size_t i = 0; i < kMaxQueuedRefused + 1; ++i) store_->audit(entry("refused"));
+  auto r = store_->create_tenant("acme", 0, 0, "", now_, audit("tenant", "p", "create-acme"));
+  ASSERT_FALSE(r);
+  other.exec("COMMIT");
+  store_->flush();
+  EXPECT_EQ(committed("create-acme").size(), 1u);
+}
+
 }  // namespace
 }  // namespace grafos::registry
