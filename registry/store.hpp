@@ -29,6 +29,7 @@
 #include "registry/db.hpp"
 #include "registry/migrations.hpp"
 #include "util/result.hpp"
+#include "util/secret.hpp"
 
 namespace grafos::registry {
 
@@ -82,6 +83,49 @@ struct Cell {
   std::int64_t last_seen = 0;
 };
 
+/// What `grafos-registry tenant add` asks for.
+struct TenantRequest {
+  std::string name;
+  std::uint64_t quota_mem = 0;  ///< bytes, 0 = unlimited
+  std::uint64_t quota_cpu = 0;  ///< cores, 0 = unlimited
+};
+
+/// A tenant just provisioned and its bearer token (shown once; only its digest is stored).
+struct ProvisionedTenant {
+  admin::Tenant tenant;
+  SecretString token;  ///< "gfr_" + 64 hex digits
+};
+
+/// What `grafos-registry admin-token add` asks for.
+struct AdminTokenRequest {
+  std::string name;
+  std::string role = "fabric-admin";  ///< "fabric-admin" | "fabric-observer"
+};
+
+/// An admin token just created (shown once; only its digest is stored).
+struct ProvisionedAdminToken {
+  std::int64_t id = 0;
+  std::string name;
+  std::string role;
+  SecretString token;  ///< "gfa_" + 64 hex digits
+};
+
+/// Errc::bad_name, naming the grammar, unless `name` is a valid tenant (or admin token) name.
+Result<void> check_tenant_name(const std::string& name, const char* what = "tenant");
+
+/// Provisions a tenant in the database at `db_path` (created, mode 0600, when missing): checks the
+/// name (Errc::bad_name) and quotas (Errc::limit_exceeded) before anything is opened or written,
+/// mints a fresh token and stores its SHA-256 digest. Errc::tenant_exists for a taken name.
+Result<ProvisionedTenant> provision_tenant(const std::string& db_path, const TenantRequest& request,
+                                           std::int64_t now, const admin::AuditEntry& audit);
+
+/// Creates an admin bearer token in the database at `db_path` the same way; Errc::token_exists
+/// for a taken name, Errc::invalid_input for an unknown role.
+Result<ProvisionedAdminToken> provision_admin_token(const std::string& db_path,
+                                                    const AdminTokenRequest& request,
+                                                    std::int64_t now,
+                                                    const admin::AuditEntry& audit);
+
 /// The registry database. Thread-safe.
 class Store {
  public:
@@ -101,7 +145,8 @@ class Store {
   void flush();
 
   // Tenants.
-  /// Creates a tenant; `token_digest` (hex SHA-256) may be empty. 409 tenant_exists.
+  /// Creates a tenant; `token_digest` (hex SHA-256) may be empty. Errc::bad_name,
+  /// Errc::limit_exceeded, Errc::tenant_exists.
   Result<admin::Tenant> create_tenant(const std::string& name, std::uint64_t quota_mem,
                                       std::uint64_t quota_cpu, const std::string& token_digest,
                                       std::int64_t now, const admin::AuditEntry& audit);

@@ -2,8 +2,10 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "registry/auth.hpp"
 #include "registry/store.hpp"
 #include "registry/store_internal.hpp"
+#include "util/text.hpp"
 
 namespace grafos::registry {
 
@@ -111,11 +113,36 @@ Result<Tenant> tenant_by_name(Db& db, const std::string& name, std::int64_t now)
 
 using store_detail::tenant_by_name;
 
+Result<void> check_tenant_name(const std::string& name, const char* what) {
+  if (valid_tenant_name(name)) return ok();
+  return make_error(Errc::bad_name, std::string(what) + " name '" +
+                                        escape_text(name.substr(0, 80), Backslash::escape) +
+                                        "' must be 1-63 characters of [A-Za-z0-9._-] starting "
+                                        "with a letter or digit");
+}
+
+Result<ProvisionedTenant> provision_tenant(const std::string& db_path, const TenantRequest& req,
+                                           std::int64_t now, const AuditEntry& audit) {
+  // Checked before the database is opened: a refused name or quota creates no file.
+  if (auto n = check_tenant_name(req.name); !n) return std::move(n).error();
+  if (auto q = store_detail::check_quantities("quota", req.quota_mem, req.quota_cpu); !q)
+    return std::move(q).error();
+  auto store = Store::open(db_path, true);
+  if (!store) return store.error();
+  auto token = generate_token("gfr_");
+  if (!token) return token.error();
+  auto t = (*store)->create_tenant(req.name, req.quota_mem, req.quota_cpu,
+                                   token_digest(token->view()), now, audit);
+  if (!t) return t.error();
+  return ProvisionedTenant{std::move(*t), std::move(*token)};
+}
+
 Result<Tenant> Store::create_tenant(const std::string& name, std::uint64_t quota_mem,
                                     std::uint64_t quota_cpu, const std::string& token_digest,
                                     std::int64_t now, const AuditEntry& audit) {
   return write_tx<Tenant>(
       [&](Db& db, AuditEntry& a) -> Result<Tenant> {
+        if (auto n = check_tenant_name(name); !n) return std::move(n).error();
         if (auto q = store_detail::check_quantities("quota", quota_mem, quota_cpu); !q)
           return std::move(q).error();
         auto existing = store_detail::tenant_named(db, name, now);

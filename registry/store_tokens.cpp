@@ -1,4 +1,5 @@
 // Bearer tokens: admin tokens, and resolving a token digest to its tenant or admin owner.
+#include "registry/auth.hpp"
 #include "registry/store.hpp"
 #include "registry/store_internal.hpp"
 
@@ -6,11 +7,37 @@ namespace grafos::registry {
 
 using admin::AuditEntry;
 
+namespace {
+Result<void> check_role(const std::string& role) {
+  if (role == "fabric-admin" || role == "fabric-observer") return ok();
+  return make_error(Errc::invalid_input,
+                    "admin token role must be fabric-admin or fabric-observer");
+}
+}  // namespace
+
+Result<ProvisionedAdminToken> provision_admin_token(const std::string& db_path,
+                                                    const AdminTokenRequest& req, std::int64_t now,
+                                                    const AuditEntry& audit) {
+  // Checked before the database is opened: a refused name or role creates no file.
+  if (auto n = check_tenant_name(req.name, "token"); !n) return std::move(n).error();
+  if (auto r = check_role(req.role); !r) return std::move(r).error();
+  auto store = Store::open(db_path, true);
+  if (!store) return store.error();
+  auto token = generate_token("gfa_");
+  if (!token) return token.error();
+  auto id =
+      (*store)->create_admin_token(req.name, req.role, token_digest(token->view()), now, audit);
+  if (!id) return id.error();
+  return ProvisionedAdminToken{*id, req.name, req.role, std::move(*token)};
+}
+
 Result<std::int64_t> Store::create_admin_token(const std::string& name, const std::string& role,
                                                const std::string& digest, std::int64_t now,
                                                const AuditEntry& audit) {
   return write_tx<std::int64_t>(
       [&](Db& db, AuditEntry&) -> Result<std::int64_t> {
+        if (auto n = check_tenant_name(name, "token"); !n) return std::move(n).error();
+        if (auto r = check_role(role); !r) return std::move(r).error();
         auto chk = db.prepare("SELECT id FROM admin_tokens WHERE name = ?");
         if (!chk) return chk.error();
         bind_text(*chk, 1, name);

@@ -984,5 +984,88 @@ TEST_F(AuditDurabilityTest, FailedMutationEntriesAreNeverDropped) {
   EXPECT_EQ(committed("create-acme").size(), 1u);
 }
 
+// ---- provisioning (grafos-registry tenant add / admin-token add) ----
+
+struct ProvisionCase {
+  const char* what;
+  std::string name;
+  std::uint64_t mem, cpu;
+  Errc code;
+};
+
+class ProvisionRefusalTest : public testing::TestWithParam<ProvisionCase> {};
+
+// A refused name or quota is reported with its code and no database file is created.
+TEST_P(ProvisionRefusalTest, NothingIsCreated) {
+  const ProvisionCase& c = GetParam();
+  char tmpl[] = "/tmp/grafos-reg-prov.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  admin::AuditEntry a;
+  a.kind = "token";
+  a.principal = "cli";
+  a.action = "tenant add";
+  auto r = provision_tenant(dir + "/db", {c.name, c.mem, c.cpu}, 1, a);
+  ASSERT_FALSE(r) << c.what;
+  EXPECT_EQ(r.error().code, c.code) << c.what << ": " << r.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/db")) << c.what;
+  for (char ch : r.error().message)
+    EXPECT_GE(static_cast<unsigned char>(ch), 0x20) << c.what << ": no raw control byte";
+  auto t = provision_admin_token(dir + "/db", {c.name, "fabric-admin"}, 1, a);
+  if (c.code == Errc::bad_name) {
+    ASSERT_FALSE(t) << c.what;
+    EXPECT_EQ(t.error().code, Errc::bad_name) << c.what;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/db")) << c.what;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ProvisionRefusalTest,
+    testing::Values(
+        ProvisionCase{"space", "bad name", 0, 0, Errc::bad_name},
+        ProvisionCase{"empty", "", 0, 0, Errc::bad_name},
+        ProvisionCase{"escape byte", "a\x1b[2K", 0, 0, Errc::bad_name},
+        ProvisionCase{"64 characters", std::string(64, 'a'), 0, 0, Errc::bad_name},
+        ProvisionCase{"mem quota too large", "acme", kMaxMem + 1, 0, Errc::limit_exceeded},
+        ProvisionCase{"cpu quota too large", "acme", 0, kMaxCpu + 1, Errc::limit_exceeded}));
+
+TEST(Provision, TenantAndAdminTokenStoreOnlyDigests) {
+  char tmpl[] = "/tmp/grafos-reg-prov.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl, db = dir + "/db";
+  admin::AuditEntry a;
+  a.kind = "token";
+  a.principal = "cli";
+  a.action = "add";
+  auto t = provision_tenant(db, {"acme", 1024, 2}, 1, a);
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_TRUE(t->token.view().starts_with("gfr_"));
+  EXPECT_EQ(t->token.view().size(), 68u);
+  EXPECT_EQ(t->tenant.name, "acme");
+  EXPECT_EQ(t->tenant.quota_mem, 1024u);
+  auto dup = provision_tenant(db, {"acme", 0, 0}, 1, a);
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, Errc::tenant_exists);
+  auto at = provision_admin_token(db, {"ops", "fabric-observer"}, 1, a);
+  ASSERT_TRUE(at) << at.error().message;
+  EXPECT_TRUE(at->token.view().starts_with("gfa_"));
+  EXPECT_EQ(at->role, "fabric-observer");
+  auto bad_role = provision_admin_token(db, {"ops2", "root"}, 1, a);
+  ASSERT_FALSE(bad_role);
+  EXPECT_EQ(bad_role.error().code, Errc::invalid_input);
+  auto store = Store::open(db, false);
+  ASSERT_TRUE(store);
+  auto owner = (*store)->find_token(token_digest(t->token.view()));
+  ASSERT_TRUE(owner && *owner);
+  EXPECT_EQ((*owner)->name, "acme");
+  auto admin_owner = (*store)->find_token(token_digest(at->token.view()));
+  ASSERT_TRUE(admin_owner && *admin_owner);
+  EXPECT_EQ((*admin_owner)->role, "fabric-observer");
+  EXPECT_FALSE(*(*store)->find_token(token_digest("gfa_nope")));
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace grafos::registry
