@@ -43,11 +43,17 @@ inline constexpr std::uint64_t kMaxCpu = std::uint64_t{1} << 20;
 /// store no longer writes such prefixes; kept for the server's fallback until it maps codes itself.
 std::pair<std::string, std::string> split_wire_code(const std::string& message);
 
-/// The HTTP status the server answers an error with (400, 401, 403, 404, 409, else 500).
-/// Transitional: this table moves to the server (registry/wire_errors.cpp).
+/// What the server answers an error with: HTTP status and wire code ("" = the status's default
+/// code). Transitional: this table moves to the server (registry/wire_errors.cpp).
+struct WireError {
+  int status = 500;
+  const char* code = "";
+};
+/// The one table from domain code to status and wire code.
+WireError wire_error(Errc code);
+/// wire_error(code).status (400, 401, 403, 404, 409, else 500).
 int http_status(Errc code);
-/// The wire code the server answers a store error with ("" for the status's default code).
-/// Transitional: this table moves to the server (registry/wire_errors.cpp).
+/// wire_error(code).code.
 std::string wire_code(Errc code);
 /// The audit outcome of an answer with this HTTP status: "allowed" below 400, "denied" for 401
 /// and 403, "error" otherwise.
