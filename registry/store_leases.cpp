@@ -63,6 +63,15 @@ Result<std::optional<Lease>> find_lease(Db& db, const std::string& id) {
   sqlite3_reset(*st);
   return out;
 }
+// Moves a lease to `state` ("released" | "fenced"; the table's CHECK refuses anything else).
+Result<void> set_lease_state(Db& db, const std::string& lease_id, const char* state) {
+  auto st = db.prepare("UPDATE leases SET state = ?2 WHERE lease_id = ?1");
+  if (!st) return st.error();
+  bind_text(*st, 1, lease_id);
+  bind_text(*st, 2, state);
+  if (sqlite3_step(*st) != SQLITE_DONE) return db.error("setting lease " + lease_id + " " + state);
+  return ok();
+}
 Result<Lease> lease_or_404(Db& db, const std::string& id) {
   auto l = find_lease(db, id);
   if (!l) return l.error();
@@ -150,10 +159,7 @@ Result<Lease> Store::release_lease(const std::string& lease_id, std::int64_t now
         if (l->state != "active")
           return make_error(Errc::lease_not_active,
                             "lease " + lease_id + " is " + l->state + ", not active");
-        auto st = db.prepare("UPDATE leases SET state = 'released' WHERE lease_id = ?");
-        if (!st) return st.error();
-        bind_text(*st, 1, lease_id);
-        if (sqlite3_step(*st) != SQLITE_DONE) return db.error("releasing lease");
+        if (auto r = set_lease_state(db, lease_id, "released"); !r) return std::move(r).error();
         l->state = "released";
         return l;
       },
@@ -171,10 +177,7 @@ Result<FencedLease> Store::fence_lease(const std::string& lease_id, const std::s
           return make_error(Errc::lease_not_active, "lease " + lease_id + " is " + l->state +
                                                         ", only an active lease can be "
                                                         "fenced");
-        auto st = db.prepare("UPDATE leases SET state = 'fenced' WHERE lease_id = ?");
-        if (!st) return st.error();
-        bind_text(*st, 1, lease_id);
-        if (sqlite3_step(*st) != SQLITE_DONE) return db.error("fencing lease");
+        if (auto r = set_lease_state(db, lease_id, "fenced"); !r) return std::move(r).error();
         auto f =
             db.prepare("INSERT OR REPLACE INTO fences(lease_id, reason, fenced_at) VALUES(?,?,?)");
         if (!f) return f.error();
@@ -213,10 +216,7 @@ Result<FencedLease> Store::unfence_lease(const std::string& lease_id, std::int64
         if (!d) return d.error();
         bind_text(*d, 1, lease_id);
         if (sqlite3_step(*d) != SQLITE_DONE) return db.error("clearing fence");
-        auto st = db.prepare("UPDATE leases SET state = 'released' WHERE lease_id = ?");
-        if (!st) return st.error();
-        bind_text(*st, 1, lease_id);
-        if (sqlite3_step(*st) != SQLITE_DONE) return db.error("releasing lease");
+        if (auto r = set_lease_state(db, lease_id, "released"); !r) return std::move(r).error();
         a.detail = "released " + lease_id;
         return fenced_from(*l, reason, at);
       },
