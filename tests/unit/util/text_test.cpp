@@ -1,6 +1,7 @@
 // escape_text: every byte sequence comes out as valid UTF-8 with no control a terminal acts on.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -75,6 +76,46 @@ INSTANTIATE_TEST_SUITE_P(
                    "ab\\xe2\\x80\\xaecd", "ab\\xe2\\x80\\xaecd"},
         EscapeCase{"first strong isolate", "\xe2\x81\xa8", "\\xe2\\x81\\xa8", "\\xe2\\x81\\xa8"},
         EscapeCase{"line separator", "\xe2\x80\xa8", "\\xe2\\x80\\xa8", "\\xe2\\x80\\xa8"}));
+
+// Undoes Backslash::escape: "\\\\" is a backslash, "\\xNN" a byte.
+std::string unescape(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\') {
+      out += s[i];
+    } else if (s[i + 1] == '\\') {
+      out += '\\';
+      ++i;
+    } else {
+      out += static_cast<char>(std::stoi(s.substr(i + 2, 2), nullptr, 16));
+      i += 3;
+    }
+  }
+  return out;
+}
+
+// Any byte sequence: the result is valid UTF-8 (nlohmann's strict dump accepts it) with no C0
+// control or DEL, escaping for display twice changes nothing, and stored text reads back exactly.
+TEST(Escape, RandomBytesAlwaysComeOutSafe) {
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<int> len(0, 24), byte(0, 255);
+  for (int i = 0; i < 20000; ++i) {
+    std::string in;
+    for (int n = len(rng); n > 0; --n) in += static_cast<char>(byte(rng));
+    for (Backslash b : {Backslash::keep, Backslash::escape}) {
+      std::string out = escape_text(in, b);
+      ASSERT_NO_THROW((void)nlohmann::json(out).dump()) << i;
+      for (char ch : out) {
+        auto u = static_cast<unsigned char>(ch);
+        ASSERT_TRUE(u >= 0x20 && u != 0x7f) << i;
+      }
+      ASSERT_EQ(escape_text(out), out) << i;
+      if (b == Backslash::escape) {
+        ASSERT_EQ(unescape(out), in) << i;
+      }
+    }
+  }
+}
 
 }  // namespace
 }  // namespace grafos
