@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "admin/wire.hpp"
+#include "util/text.hpp"
 
 namespace grafos::admin {
 namespace {
@@ -22,6 +23,14 @@ Result<std::vector<T>> decode_array(const json& j, const char* what) {
 }
 
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
+
+// Every cell comes from a server's answer: control bytes and invalid UTF-8 are shown as \xNN,
+// never sent to the terminal.
+Rows escaped(Rows rows) {
+  for (auto& row : rows)
+    for (auto& cell : row) cell = escape_text(cell);
+  return rows;
+}
 
 }  // namespace
 
@@ -75,7 +84,7 @@ Result<Rows> tenant_rows(const json& tenants, bool wide) {
       rows.push_back({t.name, t.status, mem_used, format_quota_mem(t.quota_mem, false),
                       std::to_string(t.usage_cpu), cpu_quota, std::to_string(t.active_leases)});
   }
-  return rows;
+  return escaped(std::move(rows));
 }
 
 Result<Rows> audit_rows(const json& entries, bool wide) {
@@ -95,7 +104,7 @@ Result<Rows> audit_rows(const json& entries, bool wide) {
     else
       rows.push_back({format_time(e.time), e.kind, or_dash(e.principal), e.action, e.outcome});
   }
-  return rows;
+  return escaped(std::move(rows));
 }
 
 Result<Rows> fenced_lease_rows(const json& leases, bool wide) {
@@ -117,7 +126,7 @@ Result<Rows> fenced_lease_rows(const json& leases, bool wide) {
       rows.push_back({l.lease_id, std::to_string(l.tenant_id), or_dash(l.node_id),
                       or_dash(l.resource_kind), l.fence_reason, format_time(l.fenced_at)});
   }
-  return rows;
+  return escaped(std::move(rows));
 }
 
 Result<Rows> source_rows(const json& sources) {
@@ -126,7 +135,7 @@ Result<Rows> source_rows(const json& sources) {
   Rows rows{{"SOURCE", "STATUS", "COUNT", "ERROR"}};
   for (const auto& s : *list)
     rows.push_back({s.url, s.ok ? "ok" : "failed", std::to_string(s.count), or_dash(s.error)});
-  return rows;
+  return escaped(std::move(rows));
 }
 
 }  // namespace grafos::admin

@@ -12,7 +12,8 @@
 
 namespace grafos::admin {
 
-/// Table rows, header first.
+/// Table rows, header first. Every cell has its control bytes and invalid UTF-8 escaped as \xNN
+/// (util/text.hpp), whatever the server sent.
 using Rows = std::vector<std::vector<std::string>>;
 
 /// IEC size: "0 B", "512 B", "1.5 KiB", "2.0 GiB".

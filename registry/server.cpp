@@ -136,6 +136,7 @@ Reply ok_reply(int status, json body) {
 Reply from_error(const Error& e) {
   int status = http_status(e.code);
   auto [code, msg] = split_wire_code(e.message);
+  if (code.empty()) code = wire_code(e.code);
   if (code.empty()) code = default_code(status);
   if (status == 500) msg = "internal error (see the server log)";
   return error_reply(status, code, msg);

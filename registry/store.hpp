@@ -1,5 +1,8 @@
 // The registry's state in one SQLite database: tenants (quotas, bearer-token digests), admin
-// tokens, leases, fences and the audit log.
+// tokens, leases, fences, cells and the audit log. The public API is this class; its parts live in
+// files by concern: registry/db (the SQLite connection), registry/migrations (the schema),
+// registry/audit_log (the audit writer), store_tenants / store_leases / store_tokens /
+// store_cells.cpp (one resource each).
 //
 // Durability: WAL journal with synchronous=FULL, so every acknowledged write (a committed
 // transaction) survives SIGKILL and power loss. A mutation and its audit entry commit in the same
@@ -7,72 +10,57 @@
 // group-committed by a background thread at most kFlushInterval later (flush() forces it); a
 // SIGKILL can lose that last window of read/refusal audit entries, never a mutation.
 //
-// Errors carry the wire error code as the message prefix ("tenant_exists: ..."); see
-// split_wire_code().
+// Errors carry a domain code (Errc::tenant_exists, Errc::quota_exceeded, Errc::storage for a
+// database failure, ...) and a human message; the server maps codes to HTTP statuses and wire
+// codes, the tools to exit statuses.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <string_view>
-#include <thread>
+#include <utility>
 #include <vector>
 
 #include "admin/wire.hpp"
+#include "registry/audit_log.hpp"
+#include "registry/db.hpp"
+#include "registry/migrations.hpp"
 #include "util/result.hpp"
+#include "util/secret.hpp"
 
 namespace grafos::registry {
 
-/// Latest schema version this build writes; older databases are migrated on open.
-inline constexpr int kSchemaVersion = 2;
-/// Largest page an audit query returns, whatever `limit` asks for.
-inline constexpr std::int64_t kMaxAuditLimit = 1000;
-/// Group-commit interval of queued audit entries.
-inline constexpr std::chrono::milliseconds kFlushInterval{20};
-/// How long a write waits for another connection's write lock before it fails.
-inline constexpr std::chrono::milliseconds kBusyTimeout{5000};
+/// Largest memory of one lease or one tenant quota, in bytes: 2^50 (1 PiB). Larger values are
+/// refused with Errc::limit_exceeded (documented in grafos-admin(1) and grafos-registry(1)).
+inline constexpr std::uint64_t kMaxMem = std::uint64_t{1} << 50;
+/// Largest CPU of one lease or one tenant quota, in cores: 2^20.
+inline constexpr std::uint64_t kMaxCpu = std::uint64_t{1} << 20;
 
-/// Splits "code: message" into {code, message}; {"", whole} when there is no code prefix.
+/// Splits "code: message" into {code, message}; {"", whole} when there is no code prefix. The
+/// store no longer writes such prefixes; kept for the server's fallback until it maps codes itself.
 std::pair<std::string, std::string> split_wire_code(const std::string& message);
 
-/// The HTTP status the server answers an error with (400, 401, 403, 404, 409, else 500).
+/// What the server answers an error with: HTTP status and wire code ("" = the status's default
+/// code). Transitional: this table moves to the server (registry/wire_errors.cpp).
+struct WireError {
+  int status = 500;
+  const char* code = "";
+};
+/// The one table from domain code to status and wire code.
+WireError wire_error(Errc code);
+/// wire_error(code).status (400, 401, 403, 404, 409, else 500).
 int http_status(Errc code);
+/// wire_error(code).code.
+std::string wire_code(Errc code);
 /// The audit outcome of an answer with this HTTP status: "allowed" below 400, "denied" for 401
 /// and 403, "error" otherwise.
 std::string audit_outcome(int status);
-
-/// One prepared-statement-caching SQLite connection.
-class Db {
- public:
-  ~Db();
-  Db(const Db&) = delete;
-  Db& operator=(const Db&) = delete;
-
-  /// Opens `path` (creating it with mode 0600 when `create`), WAL, synchronous=FULL, busy timeout.
-  static Result<std::unique_ptr<Db>> open(const std::string& path, bool create,
-                                          std::chrono::milliseconds busy_timeout = kBusyTimeout);
-
-  /// The cached prepared statement for `sql` (reset and unbound), or an error.
-  Result<sqlite3_stmt*> prepare(const char* sql);
-  /// Runs one or more statements without parameters.
-  Result<void> exec(const char* sql);
-  /// The raw handle.
-  sqlite3* handle() const { return db_; }
-  /// An Errc::io error naming the SQLite error of this connection.
-  Error error(std::string_view what) const;
-
- private:
-  Db() = default;
-  sqlite3* db_ = nullptr;
-  std::map<const char*, sqlite3_stmt*> stmts_;
-};
+/// The audit outcome of a refused or failed request: "denied" for unauthorized and forbidden,
+/// "error" otherwise (agrees with audit_outcome(int) of the status the server answers).
+std::string audit_outcome(Errc code);
 
 /// A bearer token resolved to its owner.
 struct TokenOwner {
@@ -82,18 +70,6 @@ struct TokenOwner {
   std::string status;  ///< "active" | "disabled"
   std::string role;    ///< admin tokens: "fabric-admin" | "fabric-observer"
   std::string digest;  ///< stored SHA-256 digest (hex), for the constant-time comparison
-};
-
-/// Audit query filters (all optional; since/until inclusive).
-struct AuditFilter {
-  std::vector<std::string> kinds;
-  std::optional<std::int64_t> tenant_id;
-  std::string principal;  ///< substring
-  std::vector<std::string> outcomes;
-  std::optional<std::int64_t> since;
-  std::optional<std::int64_t> until;
-  std::int64_t skip = 0;
-  std::int64_t limit = 100;
 };
 
 /// All tenants with usage, with what a cache needs to know whether the list is still current.
@@ -112,6 +88,49 @@ struct Cell {
   std::int64_t registered_at = 0;
   std::int64_t last_seen = 0;
 };
+
+/// What `grafos-registry tenant add` asks for.
+struct TenantRequest {
+  std::string name;
+  std::uint64_t quota_mem = 0;  ///< bytes, 0 = unlimited
+  std::uint64_t quota_cpu = 0;  ///< cores, 0 = unlimited
+};
+
+/// A tenant just provisioned and its bearer token (shown once; only its digest is stored).
+struct ProvisionedTenant {
+  admin::Tenant tenant;
+  SecretString token;  ///< "gfr_" + 64 hex digits
+};
+
+/// What `grafos-registry admin-token add` asks for.
+struct AdminTokenRequest {
+  std::string name;
+  std::string role = "fabric-admin";  ///< "fabric-admin" | "fabric-observer"
+};
+
+/// An admin token just created (shown once; only its digest is stored).
+struct ProvisionedAdminToken {
+  std::int64_t id = 0;
+  std::string name;
+  std::string role;
+  SecretString token;  ///< "gfa_" + 64 hex digits
+};
+
+/// Errc::bad_name, naming the grammar, unless `name` is a valid tenant (or admin token) name.
+Result<void> check_tenant_name(const std::string& name, const char* what = "tenant");
+
+/// Provisions a tenant in the database at `db_path` (created, mode 0600, when missing): checks the
+/// name (Errc::bad_name) and quotas (Errc::limit_exceeded) before anything is opened or written,
+/// mints a fresh token and stores its SHA-256 digest. Errc::tenant_exists for a taken name.
+Result<ProvisionedTenant> provision_tenant(const std::string& db_path, const TenantRequest& request,
+                                           std::int64_t now, const admin::AuditEntry& audit);
+
+/// Creates an admin bearer token in the database at `db_path` the same way; Errc::token_exists
+/// for a taken name, Errc::invalid_input for an unknown role.
+Result<ProvisionedAdminToken> provision_admin_token(const std::string& db_path,
+                                                    const AdminTokenRequest& request,
+                                                    std::int64_t now,
+                                                    const admin::AuditEntry& audit);
 
 /// The registry database. Thread-safe.
 class Store {
@@ -132,7 +151,8 @@ class Store {
   void flush();
 
   // Tenants.
-  /// Creates a tenant; `token_digest` (hex SHA-256) may be empty. 409 tenant_exists.
+  /// Creates a tenant; `token_digest` (hex SHA-256) may be empty. Errc::bad_name,
+  /// Errc::limit_exceeded, Errc::tenant_exists.
   Result<admin::Tenant> create_tenant(const std::string& name, std::uint64_t quota_mem,
                                       std::uint64_t quota_cpu, const std::string& token_digest,
                                       std::int64_t now, const admin::AuditEntry& audit);
@@ -198,12 +218,16 @@ class Store {
   // Audit.
   /// Queues an audit entry (group-committed). `tenant_name`: when the entry has no tenant_id, the
   /// id of the tenant with that name is filled in at commit (left empty when there is none), so
-  /// the request path needs no lookup.
+  /// the request path needs no lookup. Entries of refused requests (outcome other than "allowed")
+  /// are bounded in the queue (kMaxQueuedRefused, kMaxQueuedRefusedBytes); beyond that they are
+  /// dropped and one entry later records how many.
   void audit(admin::AuditEntry entry, std::string tenant_name = {});
   /// Commits an audit entry now (CLI commands, which exit right after).
   Result<void> audit_now(const admin::AuditEntry& entry);
   /// Number of audit entries queued and not yet committed.
   std::size_t queued_audit();
+  /// Audit entries of refused requests dropped and not yet recorded by a drop notice.
+  std::uint64_t dropped_audit();
   /// Matching entries newest first (flushes the queue first). Limit capped at kMaxAuditLimit.
   Result<std::vector<admin::AuditEntry>> query_audit(const AuditFilter& filter);
 
@@ -214,18 +238,8 @@ class Store {
   Store() = default;
   struct Reader;
   Reader acquire_reader();
-  /// A queued audit entry and the tenant name its tenant_id is resolved from at commit.
-  struct QueuedAudit {
-    admin::AuditEntry entry;
-    std::string tenant_name;
-  };
   template <class T, class F>
   Result<T> write_tx(F&& body, const admin::AuditEntry& audit);
-  Result<void> insert_audit(Db& db, const admin::AuditEntry& e,
-                            const std::string& tenant_name = {});
-  Result<void> commit_batch(Db& db, const std::vector<QueuedAudit>& entries,
-                            const std::map<std::int64_t, std::int64_t>& touched);
-  void flusher_loop();
 
   std::string path_;
   std::chrono::milliseconds busy_timeout_ = kBusyTimeout;
@@ -233,13 +247,7 @@ class Store {
   std::unique_ptr<Db> writer_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Db>> readers_;
-
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::vector<QueuedAudit> queue_;
-  std::map<std::int64_t, std::int64_t> touched_;
-  bool stop_ = false;
-  std::thread flusher_;
+  std::unique_ptr<AuditLog> audit_log_;  ///< declared after writer_: stops and flushes first
 };
 
 }  // namespace grafos::registry

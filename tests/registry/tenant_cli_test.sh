@@ -42,8 +42,22 @@ check "duplicate prints no token" test -z "$(grep -oE 'gfr_' "$T/dup.out")"
 "$REGISTRY" tenant add 'bad name' --db "$DB" >/dev/null 2>"$T/bad.err"; rc=$?
 check "bad name refused (exit 3)" test $rc = 3
 check "bad name message names the grammar" grep -q 'A-Za-z0-9._-' "$T/bad.err"
+"$REGISTRY" tenant add 'bad name' --db "$T/fresh.db" >/dev/null 2>&1; rc=$?
+check "bad name on a fresh path refused (exit 3)" test $rc = 3
+check "bad name creates no database" test ! -e "$T/fresh.db"
+"$REGISTRY" admin-token add 'bad name' --db "$T/fresh.db" >/dev/null 2>&1; rc=$?
+check "bad admin token name refused (exit 3), no database" test $rc = 3 -a ! -e "$T/fresh.db"
+"$REGISTRY" tenant add big --quota-cpu 9223372036854775807 --db "$DB" >"$T/big.out" 2>"$T/big.err"; rc=$?
+check "cpu quota above 2^20 refused (exit 3)" test $rc = 3
+check "the refusal names the maximum" grep -q 1048576 "$T/big.err"
+check "refused quota prints no token" test -z "$(grep -oE 'gfr_' "$T/big.out")"
+"$REGISTRY" tenant add big --quota-mem 1125899906842625 --db "$DB" >/dev/null 2>"$T/bigm.err"; rc=$?
+check "mem quota above 2^50 refused (exit 3)" test $rc = 3
+check "the mem refusal names the maximum" grep -q 1125899906842624 "$T/bigm.err"
 after=$(sqlite3 "$DB" "SELECT * FROM tenants" | md5sum)
 check "refusals changed no tenant" test "$(sqlite3 "$DB" 'SELECT COUNT(*) FROM tenants')" = 3
+"$REGISTRY" tenant add atmax --quota-mem 1125899906842624 --quota-cpu 1048576 --db "$DB" >/dev/null; rc=$?
+check "quotas at the maxima accepted" test $rc = 0
 "$REGISTRY" tenant list --db "$T/missing.db" >/dev/null 2>"$T/m.err"; rc=$?
 check "list on a missing database fails clearly" test $rc -ne 0
 check "missing database not created by list" test ! -e "$T/missing.db"

@@ -6,7 +6,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "registry/auth.hpp"
 #include "registry/store.hpp"
 #include "tools/grafos-registry/commands.hpp"
 
@@ -27,14 +26,6 @@ admin::AuditEntry cli_audit(const std::string& action) {
   e.kind = "token";
   e.principal = "cli:uid=" + std::to_string(::getuid());
   e.action = action;
-  return e;
-}
-
-// Store errors carry "wire_code: message"; a CLI shows the message only.
-Error cli_error(Error e) {
-  auto [code, msg] = reg::split_wire_code(e.message);
-  if (!code.empty()) e.message = msg;
-  if (code == "tenant_exists" || code == "token_exists") e.code = Errc::exists;
   return e;
 }
 
@@ -61,30 +52,20 @@ struct TenantOptions {
 };
 
 void tenant_add(Context& ctx, const TenantOptions& o) {
-  if (!reg::valid_tenant_name(o.name))
-    return ctx.fail(make_error(Errc::invalid_input,
-                               "tenant name '" + o.name +
-                                   "' must be 1-63 characters of [A-Za-z0-9._-] starting with a "
-                                   "letter or digit"));
-  if (o.quota_mem > static_cast<std::uint64_t>(INT64_MAX) ||
-      o.quota_cpu > static_cast<std::uint64_t>(INT64_MAX))
-    return ctx.fail(make_error(Errc::invalid_input, "quota too large"));
-  auto store = reg::Store::open(o.db, true);
-  if (!store) return ctx.fail(store.error());
-  auto token = reg::generate_token("gfr_");
-  if (!token) return ctx.fail(token.error());
-  auto t =
-      (*store)->create_tenant(o.name, o.quota_mem, o.quota_cpu, reg::token_digest(token->view()),
-                              now_s(), cli_audit("tenant add " + o.name));
-  if (!t) return ctx.fail(cli_error(t.error()));
+  auto p = reg::provision_tenant(o.db, {o.name, o.quota_mem, o.quota_cpu}, now_s(),
+                                 cli_audit("tenant add " + o.name));
+  if (!p) return ctx.fail(p.error());
   if (ctx.global.json) {
-    std::cout << nlohmann::json{{"id", t->id}, {"name", t->name}, {"token", token->view()}}.dump(2)
+    std::cout << nlohmann::json{{"id", p->tenant.id},
+                                {"name", p->tenant.name},
+                                {"token", p->token.view()}}
+                     .dump(2)
               << '\n';
     return;
   }
-  std::cout << "Created tenant #" << t->id << " (" << t->name << ")\n\n"
+  std::cout << "Created tenant #" << p->tenant.id << " (" << p->tenant.name << ")\n\n"
             << "  API key (save this \u2014 it will not be shown again):\n"
-            << "    " << token->view() << "\n\n"
+            << "    " << p->token.view() << "\n\n"
             << "  Clients call:\n"
             << "    curl --cacert ca.pem -H \"Authorization: Bearer gfr_...\" \\\n"
             << "         https://<host>:<port>/api/v1/tenants\n";
@@ -111,7 +92,7 @@ void tenant_set_status(Context& ctx, const TenantOptions& o, bool enable) {
   if (!store) return ctx.fail(store.error());
   auto t = (*store)->resolve_tenant(o.name, now_s());
   if (!t) {
-    ctx.fail(cli_error(t.error()));
+    ctx.fail(t.error());
     if (t.error().code == Errc::tenant_not_found) ctx.exit_code = 1;  // seed 002: exit 1
     return;
   }
@@ -121,7 +102,7 @@ void tenant_set_status(Context& ctx, const TenantOptions& o, bool enable) {
                                                                     : "tenant "
                                                                       "disable ") +
                                                  t->name));
-  if (!r) return ctx.fail(cli_error(r.error()));
+  if (!r) return ctx.fail(r.error());
   if (ctx.global.json) {
     std::cout << nlohmann::json(*r).dump(2) << '\n';
     return;
@@ -130,30 +111,21 @@ void tenant_set_status(Context& ctx, const TenantOptions& o, bool enable) {
 }
 
 void admin_token_add(Context& ctx, const TenantOptions& o) {
-  if (!reg::valid_tenant_name(o.name))
-    return ctx.fail(make_error(Errc::invalid_input,
-                               "token name '" + o.name +
-                                   "' must be 1-63 characters of [A-Za-z0-9._-] starting with a "
-                                   "letter or digit"));
-  auto store = reg::Store::open(o.db, true);
-  if (!store) return ctx.fail(store.error());
-  auto token = reg::generate_token("gfa_");
-  if (!token) return ctx.fail(token.error());
-  auto id = (*store)->create_admin_token(o.name, o.role, reg::token_digest(token->view()), now_s(),
-                                         cli_audit("admin-token add " + o.name));
-  if (!id) return ctx.fail(cli_error(id.error()));
+  auto p = reg::provision_admin_token(o.db, {o.name, o.role}, now_s(),
+                                      cli_audit("admin-token add " + o.name));
+  if (!p) return ctx.fail(p.error());
   if (ctx.global.json) {
-    std::cout << nlohmann::json{{"id", *id},
-                                {"name", o.name},
-                                {"role", o.role},
-                                {"token", token->view()}}
+    std::cout << nlohmann::json{{"id", p->id},
+                                {"name", p->name},
+                                {"role", p->role},
+                                {"token", p->token.view()}}
                      .dump(2)
               << '\n';
     return;
   }
-  std::cout << "Created admin token #" << *id << " (" << o.name << ", " << o.role << ")\n\n"
+  std::cout << "Created admin token #" << p->id << " (" << p->name << ", " << p->role << ")\n\n"
             << "  Bearer token (save this \u2014 it will not be shown again):\n"
-            << "    " << token->view() << "\n\n"
+            << "    " << p->token.view() << "\n\n"
             << "  Use it with: grafos-admin ... --bearer-file FILE  or  GRAFOS_BEARER\n";
 }
 

@@ -90,6 +90,63 @@ TEST(AuditRows, DefaultAndWide) {
   EXPECT_EQ((*w)[2][7], "no cert");
 }
 
+// What a server sends is shown, never executed by the terminal: control bytes and invalid UTF-8
+// in any cell of any table come out as \xNN.
+TEST(Rows, ControlBytesAndInvalidUtf8AreEscapedInEveryTable) {
+  const std::string hostile = std::string("/api/\x1b[2K\x1b]0;pwned\x07\xff\xfe\xc2\x9b") + '\0';
+  const std::string shown = "/api/\\x1b[2K\\x1b]0;pwned\\x07\\xff\\xfe\\xc2\\x9b\\x00";
+  auto bad = [](const std::string& cell) {
+    for (char ch : cell) {
+      auto b = static_cast<unsigned char>(ch);
+      if (b < 0x20 || b == 0x7f || b >= 0x80) return true;
+    }
+    return false;
+  };
+  json audit = json::array({json{{"id", 1},
+                                 {"time", 1700000000},
+                                 {"kind", hostile},
+                                 {"principal", hostile},
+                                 {"tenant_id", nullptr},
+                                 {"action", hostile},
+                                 {"outcome", hostile},
+                                 {"detail", hostile},
+                                 {"source", hostile}}});
+  json tenants = json::array({json{{"id", 1}, {"name", hostile}, {"status", hostile}}});
+  json leases = json::array({json{{"lease_id", hostile},
+                                  {"tenant_id", 1},
+                                  {"node_id", hostile},
+                                  {"resource_kind", hostile},
+                                  {"fence_reason", hostile},
+                                  {"fenced_at", 0},
+                                  {"capacity", 1},
+                                  {"holder", hostile},
+                                  {"expires_at", 0},
+                                  {"source", hostile}}});
+  json sources =
+      json::array({json{{"url", hostile}, {"ok", false}, {"count", 0}, {"error", hostile}}});
+  std::vector<std::pair<const char*, Result<Rows>>> tables;
+  for (bool wide : {false, true}) {
+    tables.emplace_back("audit", audit_rows(audit, wide));
+    tables.emplace_back("tenants", tenant_rows(tenants, wide));
+    tables.emplace_back("fenced leases", fenced_lease_rows(leases, wide));
+  }
+  tables.emplace_back("sources", source_rows(sources));
+  for (auto& [what, rows] : tables) {
+    ASSERT_TRUE(rows) << what << ": " << rows.error().message;
+    int hostile_cells = 0;
+    for (auto& row : *rows)
+      for (auto& cell : row) {
+        EXPECT_FALSE(bad(cell)) << what << ": raw byte in '" << cell << "'";
+        if (cell == shown) ++hostile_cells;
+      }
+    EXPECT_GT(hostile_cells, 0) << what << ": the escaped text is shown";
+  }
+  auto wide_audit = audit_rows(audit, true);
+  ASSERT_TRUE(wide_audit);
+  EXPECT_EQ((*wide_audit)[1][3], shown);  // principal
+  EXPECT_EQ((*wide_audit)[1][7], shown);  // detail
+}
+
 TEST(FencedLeaseRows, DefaultAndWide) {
   json l = json::parse(R"([{"lease_id":"00000000000000ab","tenant_id":1,"node_id":"n1",
     "resource_kind":"mem","fence_reason":"fenced","fenced_at":1700000000,"capacity":4096,
