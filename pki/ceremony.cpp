@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "hsm/load_key.hpp"
 #include "pki/csr.hpp"
 #include "pki/lint.hpp"
 #include "util/file_io.hpp"
@@ -121,12 +122,12 @@ Result<X509Ptr> read_ca_certificate(const std::string& ca_cert) {
 
 Result<Issuer> load_issuer(X509Ptr ca_cert, const std::string& ca_key,
                            const hsm::Interaction& interaction) {
-  const std::string what = "loading the CA key";
-  auto km = hsm::open_key_manager(ca_key, interaction);
-  if (!km) return std::move(km).error().context(what);
-  auto signer = (*km)->create_signer(ca_key);
-  if (!signer) return std::move(signer).error().context(what);
-  return Issuer::create(std::move(ca_cert), std::move(*signer));
+  auto key = hsm::load_key({.ref = ca_key,
+                            .certificate = ca_cert.get(),
+                            .certificate_name = "the CA certificate",
+                            .interaction = interaction});
+  if (!key) return std::move(key).error().context("loading the CA key");
+  return Issuer::create(std::move(ca_cert), std::move(key->signer));
 }
 
 Result<Issuer> load_issuer(const std::string& ca_cert, const std::string& ca_key,

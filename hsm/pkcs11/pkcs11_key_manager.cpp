@@ -382,13 +382,20 @@ class Pkcs11KeyManager final : public KeyManager {
     std::string where = redact_key_ref(ref);
     auto u = parse_for_this_token(ref, where);
     if (!u) return std::move(u).error();
-    if (!u->object && !u->id)
-      return Error{Errc::usage, where + ": name the key with object= and/or id= in the URI"};
-    if (auto r = login(); !r) return std::move(r).error();
-    return open_signer(*u, where);
+    return signer_for(*u, where);
   }
 
+  /// The signer for the key the URI this manager was opened with names (no second parse).
+  Result<std::unique_ptr<Signer>> signer_for_uri() { return signer_for(base_, where_); }
+
  private:
+  Result<std::unique_ptr<Signer>> signer_for(const Pkcs11Uri& u, const std::string& where) {
+    if (!u.object && !u.id)
+      return Error{Errc::usage, where + ": name the key with object= and/or id= in the URI"};
+    if (auto r = login(); !r) return std::move(r).error();
+    return open_signer(u, where);
+  }
+
   Result<Pkcs11Uri> parse_for_this_token(std::string_view ref, const std::string& where) {
     auto u = parse_pkcs11_uri(ref);
     if (!u) return std::move(u).error().context(where);
@@ -550,9 +557,9 @@ class Pkcs11KeyManager final : public KeyManager {
       ++matches;
     }
     if (matches == 0)
-      return Error{Errc::token_missing, where + ": no private key with this object=/id= on token '" +
-                                        st_->label +
-                                        "' (list them: pkcs11-tool --list-objects --login)"};
+      return Error{Errc::token_missing,
+                   where + ": no private key with this object=/id= on token '" + st_->label +
+                       "' (list them: pkcs11-tool --list-objects --login)"};
     if (matches > 1)
       return Error{Errc::invalid_input, where + ": " + std::to_string(matches) +
                                             " private keys match; add id= to choose one"};
@@ -572,12 +579,9 @@ class Pkcs11KeyManager final : public KeyManager {
   std::vector<CK_OBJECT_HANDLE> created_;  // the key pair the last create_key generated
 };
 
-}  // namespace
-
-Result<std::unique_ptr<KeyManager>> make_pkcs11_key_manager(std::string_view uri,
-                                                            const Interaction& interaction) {
-  std::string where = redact_key_ref(uri);
-  auto u = parse_pkcs11_uri(uri);
+// Opens the module and the token a parsed URI names.
+Result<std::unique_ptr<Pkcs11KeyManager>> open_manager(Result<Pkcs11Uri> u, std::string where,
+                                                       const Interaction& interaction) {
   if (!u) return std::move(u).error().context(where);
   if (u->module_path.empty())
     return Error{Errc::usage, where +
@@ -623,8 +627,23 @@ Result<std::unique_ptr<KeyManager>> make_pkcs11_key_manager(std::string_view uri
     st->session = CK_INVALID_HANDLE;
     return ck_error(rv, "C_OpenSession on token '" + st->label + "'", where);
   }
-  return std::unique_ptr<KeyManager>(
-      std::make_unique<Pkcs11KeyManager>(std::move(*u), where, interaction, std::move(st)));
+  return std::make_unique<Pkcs11KeyManager>(std::move(*u), where, interaction, std::move(st));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KeyManager>> make_pkcs11_key_manager(std::string_view uri,
+                                                            const Interaction& interaction) {
+  auto m = open_manager(parse_pkcs11_uri(uri), redact_key_ref(uri), interaction);
+  if (!m) return std::move(m).error();
+  return std::unique_ptr<KeyManager>(std::move(*m));
+}
+
+Result<std::unique_ptr<Signer>> open_pkcs11_signer(std::string_view uri,
+                                                   const Interaction& interaction) {
+  auto m = open_manager(parse_pkcs11_uri(uri), redact_key_ref(uri), interaction);
+  if (!m) return std::move(m).error();
+  return (*m)->signer_for_uri();
 }
 
 }  // namespace grafos::hsm

@@ -36,6 +36,10 @@ namespace grafos::hsm {
 Result<std::unique_ptr<KeyManager>> make_pkcs11_key_manager(std::string_view uri,
                                                             const Interaction& interaction);
 
+/// Opens the module, token and key `uri` names (parsed once) and returns its signer.
+Result<std::unique_ptr<Signer>> open_pkcs11_signer(std::string_view uri,
+                                                   const Interaction& interaction);
+
 /// The PKCS#11 name of a return code ("CKR_PIN_INCORRECT"); "CKR_0x..." for unknown codes.
 std::string ckr_name(unsigned long rv);
 

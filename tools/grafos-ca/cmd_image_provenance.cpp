@@ -7,6 +7,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "hsm/load_key.hpp"
 #include "provenance/dsse.hpp"
 #include "provenance/record.hpp"
 #include "provenance/verify.hpp"
@@ -99,7 +100,6 @@ Result<void> write_output(const std::string& path, const std::string& data, bool
 
 // Opens the signing key and certificate and checks they belong together (before any hashing).
 struct SigningMaterial {
-  std::unique_ptr<hsm::KeyManager> manager;
   std::unique_ptr<hsm::Signer> signer;
   X509Ptr cert;
 };
@@ -117,17 +117,12 @@ Result<SigningMaterial> open_signing(const std::string& key, const std::string& 
   if (auto id = prov::check_signer_profile(m.cert.get()); !id)
     return Error{Errc::invalid_input, id.error().message}.context("--sign-cert '" + cert_path +
                                                                   "'");
-  auto km = hsm::open_key_manager(key, ctx.interaction());
-  if (!km) return std::move(km).error().context("--sign-key '" + hsm::redact_key_ref(key) + "'");
-  m.manager = std::move(*km);
-  auto signer = m.manager->create_signer(key);
-  if (!signer)
-    return std::move(signer).error().context("--sign-key '" + hsm::redact_key_ref(key) + "'");
-  m.signer = std::move(*signer);
-  if (!public_keys_equal(X509_get0_pubkey(m.cert.get()), m.signer->public_key()))
-    return Error{Errc::key_backend, "--sign-key '" + hsm::redact_key_ref(key) +
-                                        "' does not match the key of --sign-cert '" + cert_path +
-                                        "'"};
+  auto loaded = hsm::load_key({.ref = key,
+                               .certificate = m.cert.get(),
+                               .certificate_name = "the certificate '" + cert_path + "'",
+                               .interaction = ctx.interaction()});
+  if (!loaded) return std::move(loaded).error().context("--sign-key");
+  m.signer = std::move(loaded->signer);
   return m;
 }
 
