@@ -808,9 +808,9 @@ TEST_P(SoftHsmSafetyTest, TokenOnFinalTryOrLockedIsRefusedWithoutLogin) {
   (void)pin_file;
 }
 
-// The login decides on the flags read while opening only when that reading is under a second
-// old; later, the token is asked again: a token that turned FINAL_TRY meanwhile is refused.
-TEST(SoftHsmSafety, FlagsSetAfterOpeningAreReadAgainBeforeALateLogin) {
+// The flags are read from the token before every login, however soon after opening: a token
+// that turned FINAL_TRY after the manager was opened is refused (no cached reading is trusted).
+TEST(SoftHsmSafety, FlagsSetAfterOpeningAreReadAgainBeforeTheLogin) {
   auto& b = backend("softhsm");
   if (auto why = b.unavailable(); !why.empty()) GTEST_SKIP() << why;
   std::string label = unique_name("late");
@@ -821,7 +821,6 @@ TEST(SoftHsmSafety, FlagsSetAfterOpeningAreReadAgainBeforeALateLogin) {
   // The open module reads token.object again once its generation counter moved (the fixture
   // moves it): the flag reaches C_GetTokenInfo.
   ASSERT_TRUE(b.softhsm()->set_persisted_token_flags(label, CKF_USER_PIN_FINAL_TRY));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   auto s = (*mgr)->create_key(req(wrong.ref));
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, Errc::pin);
