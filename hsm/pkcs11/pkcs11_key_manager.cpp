@@ -23,6 +23,7 @@ namespace {
 
 class Pkcs11KeyManager final : public KeyManager {
  public:
+  Backend backend() const override { return Backend::pkcs11; }
   Pkcs11KeyManager(Pkcs11Uri base, std::string redacted, const Interaction& in,
                    std::shared_ptr<p11::Token> token)
       : base_(std::move(base)), where_(std::move(redacted)), in_(in), token_(std::move(token)) {}
