@@ -61,18 +61,24 @@ Result<void> login(Token& token, const Pkcs11Uri& uri, const Interaction& in,
     token.logged_in = true;  // another manager of this process logged in to this token
     return ok();
   }
-  if (ti.flags & CKF_USER_PIN_LOCKED)
-    return *(token.login_error =
-                 Error{Errc::pin, where + ": token '" + token.label +
-                                      "' reports CKF_USER_PIN_LOCKED; not logging in (unlock the "
-                                      "user PIN with the SO PIN: pkcs11-tool --init-pin --login "
-                                      "--login-type so)"});
-  if (ti.flags & CKF_USER_PIN_FINAL_TRY)
-    return *(token.login_error =
-                 Error{Errc::pin, where + ": token '" + token.label +
-                                      "' reports CKF_USER_PIN_FINAL_TRY; not risking a lockout by "
-                                      "logging in (check the PIN, then log in once with "
-                                      "pkcs11-tool to reset the counter)"});
+  // A token that is locked, or on its final try, is refused without logging in.
+  static constexpr struct {
+    CK_FLAGS flag;
+    const char* name;
+    const char* what_to_do;
+  } kRefused[] = {
+      {CKF_USER_PIN_LOCKED, "CKF_USER_PIN_LOCKED",
+       "not logging in (unlock the user PIN with the SO PIN: pkcs11-tool --init-pin --login "
+       "--login-type so)"},
+      {CKF_USER_PIN_FINAL_TRY, "CKF_USER_PIN_FINAL_TRY",
+       "not risking a lockout by logging in (check the PIN, then log in once with pkcs11-tool "
+       "to reset the counter)"},
+  };
+  for (const auto& r : kRefused)
+    if (ti.flags & r.flag)
+      return *(token.login_error =
+                   Error{Errc::pin, where + ": token '" + token.label + "' reports " + r.name +
+                                        "; " + r.what_to_do});
   auto pin = obtain_pin(token, uri, in, where);
   if (!pin) return std::move(pin).error();
   if (pin->value.empty())
