@@ -299,7 +299,8 @@ Result<Client> Client::open(ClientOptions options) {
     auto key = hsm::load_key({.ref = o.key,
                               .certificate = st->cert.get(),
                               .certificate_name = "the certificate '" + o.cert + "'",
-                              .interaction = o.interaction});
+                              .interaction = o.interaction,
+                              .certificate_path = {}});
     if (!key) return std::move(key).error().context("--key");
     st->key = std::move(key->private_key);
     st->signer = std::move(key->signer);

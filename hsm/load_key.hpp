@@ -27,6 +27,10 @@ struct LoadKeyRequest {
   X509* certificate = nullptr;   ///< when set, the key must be this certificate's key
   std::string certificate_name;  ///< how messages name it; empty: "the certificate"
   Interaction interaction;       ///< PIN / passphrase sources and warnings
+  /// Instead of `certificate`: a PEM file whose first certificate the key must match (read
+  /// before the key is opened; missing: Errc::file_missing; no certificate: Errc::invalid_input).
+  /// Messages name it "the certificate '<path>'" unless `certificate_name` says otherwise.
+  std::string certificate_path;
 };
 
 /// A loaded key. `private_key` lives in the signer's session or provider: destroy it first (the

@@ -125,7 +125,8 @@ Result<Issuer> load_issuer(X509Ptr ca_cert, const std::string& ca_key,
   auto key = hsm::load_key({.ref = ca_key,
                             .certificate = ca_cert.get(),
                             .certificate_name = "the CA certificate",
-                            .interaction = interaction});
+                            .interaction = interaction,
+                            .certificate_path = {}});
   if (!key) return std::move(key).error().context("loading the CA key");
   return Issuer::create(std::move(ca_cert), std::move(key->signer));
 }

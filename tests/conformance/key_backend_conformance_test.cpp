@@ -415,8 +415,11 @@ TEST_P(KeyBackendTest, LoadKeyMatchesItsCertificateAndServesX509DsseAndTls) {
     ASSERT_TRUE(cert);
   }
   between_sessions();
-  auto k =
-      load_key({.ref = ref, .certificate = cert.get(), .certificate_name = {}, .interaction = {}});
+  auto k = load_key({.ref = ref,
+                     .certificate = cert.get(),
+                     .certificate_name = {},
+                     .interaction = {},
+                     .certificate_path = {}});
   ASSERT_TRUE(k) << k.error().message;
   EXPECT_EQ(k->backend, classify_key_ref(ref));
   EXPECT_EQ(k->description, redact_key_ref(ref));
@@ -457,7 +460,8 @@ TEST_P(KeyBackendTest, LoadKeyRefusesAKeyThatDoesNotMatchItsCertificate) {
   auto k = load_key({.ref = ref,
                      .certificate = cert.get(),
                      .certificate_name = "the certificate 'other.pem'",
-                     .interaction = {}});
+                     .interaction = {},
+                     .certificate_path = {}});
   ASSERT_FALSE(k);
   EXPECT_EQ(k.error().code, Errc::key_backend) << k.error().message;
   const std::string& msg = k.error().message;
@@ -468,8 +472,11 @@ TEST_P(KeyBackendTest, LoadKeyRefusesAKeyThatDoesNotMatchItsCertificate) {
 
 TEST_P(KeyBackendTest, LoadKeyOfAMissingKeyIsNotFound) {
   std::string ref = b_->ref(unique_name("absent"));
-  auto k =
-      load_key({.ref = ref, .certificate = nullptr, .certificate_name = {}, .interaction = {}});
+  auto k = load_key({.ref = ref,
+                     .certificate = nullptr,
+                     .certificate_name = {},
+                     .interaction = {},
+                     .certificate_path = {}});
   ASSERT_FALSE(k);
   EXPECT_TRUE(is_missing_key(k.error().code)) << k.error().message;
 }
@@ -700,8 +707,11 @@ TEST_P(TokenBackendTest, LoadKeyWithPinValueNamesTheRedactedUriNeverThePin) {
     ASSERT_TRUE(cert);
   }
   between_sessions();
-  auto good = load_key(
-      {.ref = pv, .certificate = cert.get(), .certificate_name = {}, .interaction = quiet});
+  auto good = load_key({.ref = pv,
+                        .certificate = cert.get(),
+                        .certificate_name = {},
+                        .interaction = quiet,
+                        .certificate_path = {}});
   ASSERT_TRUE(good) << good.error().message;
   EXPECT_EQ(good->backend, Backend::pkcs11);
   EXPECT_EQ(good->description.find(kPin), std::string::npos);
@@ -710,8 +720,11 @@ TEST_P(TokenBackendTest, LoadKeyWithPinValueNamesTheRedactedUriNeverThePin) {
   auto other = generate_p256_key();
   ASSERT_TRUE(other);
   X509Ptr wrong = certificate_for(other->get());
-  auto bad = load_key(
-      {.ref = pv, .certificate = wrong.get(), .certificate_name = {}, .interaction = quiet});
+  auto bad = load_key({.ref = pv,
+                       .certificate = wrong.get(),
+                       .certificate_name = {},
+                       .interaction = quiet,
+                       .certificate_path = {}});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, Errc::key_backend);
   EXPECT_NE(bad.error().message.find("pin-value=<redacted>"), std::string::npos)

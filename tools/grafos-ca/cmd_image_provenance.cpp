@@ -120,7 +120,8 @@ Result<SigningMaterial> open_signing(const std::string& key, const std::string& 
   auto loaded = hsm::load_key({.ref = key,
                                .certificate = m.cert.get(),
                                .certificate_name = "the certificate '" + cert_path + "'",
-                               .interaction = ctx.interaction()});
+                               .interaction = ctx.interaction(),
+                               .certificate_path = {}});
   if (!loaded) return std::move(loaded).error().context("--sign-key");
   m.signer = std::move(loaded->signer);
   return m;

@@ -387,7 +387,8 @@ TEST(LoadKey, FileKeys) {
   auto missing = load_key({.ref = (d.path() / "nope.pem").string(),
                            .certificate = nullptr,
                            .certificate_name = {},
-                           .interaction = {}});
+                           .interaction = {},
+                           .certificate_path = {}});
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, Errc::file_missing) << missing.error().message;
   EXPECT_EQ(missing.error().message.find("--"), std::string::npos) << missing.error().message;
@@ -396,7 +397,8 @@ TEST(LoadKey, FileKeys) {
   auto junk = load_key({.ref = (d.path() / "junk.pem").string(),
                         .certificate = nullptr,
                         .certificate_name = {},
-                        .interaction = {}});
+                        .interaction = {},
+                        .certificate_path = {}});
   ASSERT_FALSE(junk);
   EXPECT_EQ(junk.error().code, Errc::invalid_input) << junk.error().message;
 
@@ -412,7 +414,8 @@ TEST(LoadKey, FileKeys) {
   auto bad = load_key({.ref = key_path.string(),
                        .certificate = cert.get(),
                        .certificate_name = "the certificate 'x.pem'",
-                       .interaction = {}});
+                       .interaction = {},
+                       .certificate_path = {}});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, Errc::key_backend);
   EXPECT_NE(bad.error().message.find("the key '" + key_path.string() +
@@ -423,11 +426,60 @@ TEST(LoadKey, FileKeys) {
   auto good = load_key({.ref = key_path.string(),
                         .certificate = cert.get(),
                         .certificate_name = {},
-                        .interaction = {}});
+                        .interaction = {},
+                        .certificate_path = {}});
   ASSERT_TRUE(good) << good.error().message;
   EXPECT_EQ(good->backend, Backend::file);
   ASSERT_TRUE(good->private_key);
   EXPECT_TRUE(public_keys_equal(good->private_key.get(), (*made)->public_key()));
+
+  // The certificate given as a PEM file (what grafos-registry's --cert is).
+  auto cert_file = d.path() / "c.pem";
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  ASSERT_TRUE(bio);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("load-key"), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  ASSERT_TRUE(X509_sign(cert.get(), other->get(), EVP_sha256()) > 0);
+  ASSERT_EQ(PEM_write_bio_X509(bio.get(), cert.get()), 1);
+  grafos::test::write_private_file(cert_file, bio_to_string(bio.get()));
+  auto by_path = load_key({.ref = key_path.string(),
+                           .certificate = nullptr,
+                           .certificate_name = {},
+                           .interaction = {},
+                           .certificate_path = cert_file.string()});
+  ASSERT_TRUE(by_path) << by_path.error().message;
+  auto other_path = d.path() / "o.pem";
+  ASSERT_TRUE(make_file_key_manager({})->create_key(
+      {.ref = other_path.string(), .replace = false, .label = {}}));
+  auto mismatch = load_key({.ref = other_path.string(),
+                            .certificate = nullptr,
+                            .certificate_name = {},
+                            .interaction = {},
+                            .certificate_path = cert_file.string()});
+  ASSERT_FALSE(mismatch);
+  EXPECT_EQ(mismatch.error().code, Errc::key_backend);
+  EXPECT_NE(
+      mismatch.error().message.find("does not match the certificate '" + cert_file.string() + "'"),
+      std::string::npos)
+      << mismatch.error().message;
+  auto no_cert = load_key({.ref = key_path.string(),
+                           .certificate = nullptr,
+                           .certificate_name = {},
+                           .interaction = {},
+                           .certificate_path = (d.path() / "none.pem").string()});
+  ASSERT_FALSE(no_cert);
+  EXPECT_EQ(no_cert.error().code, Errc::file_missing) << no_cert.error().message;
+  auto junk_cert = load_key({.ref = key_path.string(),
+                             .certificate = nullptr,
+                             .certificate_name = {},
+                             .interaction = {},
+                             .certificate_path = (d.path() / "junk.pem").string()});
+  ASSERT_FALSE(junk_cert);
+  EXPECT_EQ(junk_cert.error().code, Errc::invalid_input) << junk_cert.error().message;
 }
 
 // DER signatures and raw r||s both verify; a wrong message or a truncated signature does not.
