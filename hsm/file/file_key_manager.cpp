@@ -63,9 +63,9 @@ Result<SecretString> obtain_passphrase(const Interaction& in, std::string_view p
   if (in.prompt_secret)
     return non_empty(in.prompt_secret("Passphrase for " + std::string(path) + ": "), in, path,
                      "the terminal prompt", "typed");
-  return Error{Errc::pin, "key '" + std::string(path) +
-                              "' is encrypted and no passphrase was given (" + in.passphrase_env +
-                              ", --passphrase-file, or a TTY)"};
+  return Error{Errc::pin,
+               "key '" + std::string(path) + "' is encrypted and no passphrase was given (set " +
+                   in.passphrase_env + ", give a passphrase file, or run on a terminal)"};
 }
 
 // A key reference the file backend must never take as a path (it would write a file named after

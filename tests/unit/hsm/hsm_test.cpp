@@ -330,6 +330,32 @@ unsigned mode_of(const std::filesystem::path& p) {
 }
 }  // namespace
 
+// An encrypted key with no passphrase source and no terminal: a clear error that names the
+// sources and no CLI flag (the tools add that context).
+TEST(FileBackend, EncryptedKeyWithoutAPassphraseNamesTheSourcesNotAFlag) {
+  grafos::test::TempDir d;
+  Interaction make;
+  make.passphrase_env = unique_env("GRAFOS_TEST_PASS");
+  ::setenv(make.passphrase_env.c_str(), "correct horse", 1);
+  auto path = d.path() / "enc.pem";
+  ASSERT_TRUE(make_file_key_manager(make)->create_key(
+      {.ref = path.string(), .replace = false, .label = {}}));
+  ::unsetenv(make.passphrase_env.c_str());
+  Interaction none;
+  none.passphrase_env = unique_env("GRAFOS_TEST_PASS_UNSET");  // the first is kept in memory
+  auto k = load_key({.ref = path.string(),
+                     .certificate = nullptr,
+                     .certificate_name = {},
+                     .interaction = none,
+                     .certificate_path = {}});
+  ASSERT_FALSE(k);
+  EXPECT_EQ(k.error().code, Errc::pin);
+  EXPECT_NE(k.error().message.find("no passphrase was given"), std::string::npos)
+      << k.error().message;
+  EXPECT_NE(k.error().message.find(none.passphrase_env), std::string::npos) << k.error().message;
+  EXPECT_EQ(k.error().message.find("--"), std::string::npos) << k.error().message;
+}
+
 // init-ca makes its file key through create_key: a symbolic link at the key path is never written
 // through (replace or not), an existing file is refused without replace, and nothing is written.
 TEST(FileBackend, CreateKeyRefusesASymlinkAndAnExistingFile) {
