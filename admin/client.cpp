@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "hsm/load_key.hpp"
 #include "util/file_io.hpp"
 #include "util/json.hpp"
 #include "util/ossl.hpp"
@@ -292,28 +293,17 @@ Result<Client> Client::open(ClientOptions options) {
                                                   : "--cert was given without --key");
   if (!o.cert.empty()) {
     if (auto r = load_cert_chain(o.cert, st->cert, st->chain); !r) return std::move(r).error();
-    if (hsm::classify_key_ref(o.key) == hsm::Backend::file) {
-      std::error_code ec;
-      if (!std::filesystem::is_regular_file(o.key, ec))
-        return make_error(Errc::io, "--key '" + o.key + "' is not a readable file");
-    }
-    std::string ref = hsm::redact_key_ref(o.key);
-    // A token or object that is not there is a key that could not be loaded (exit 5); a key
-    // file that is not there is a missing local file (6), as grafos-admin(1) documents.
-    auto km = hsm::open_key_manager(o.key, o.interaction);
-    if (!km) return Error{km.error().code, "opening --key '" + ref + "': " + km.error().message};
-    auto signer = (*km)->create_signer(o.key);
-    if (!signer)
-      return Error{signer.error().code, "loading --key '" + ref + "': " + signer.error().message};
-    auto pk = hsm::tls_private_key(**signer);
-    if (!pk) return Error{pk.error().code, "using --key '" + ref + "': " + pk.error().message};
-    st->key = std::move(*pk);
-    st->signer = std::move(*signer);
-    if (X509_check_private_key(st->cert.get(), st->key.get()) != 1) {
-      drain_ossl_errors();
-      return make_error(Errc::key_backend,
-                        "--key '" + ref + "' does not match the certificate '" + o.cert + "'");
-    }
+    // hsm::load_key opens every key form and checks the key against the certificate; a missing
+    // key file is a missing local file (6), a missing token or object a key that could not be
+    // loaded (5), as grafos-admin(1) documents.
+    auto key = hsm::load_key({.ref = o.key,
+                              .certificate = st->cert.get(),
+                              .certificate_name = "the certificate '" + o.cert + "'",
+                              .interaction = o.interaction,
+                              .certificate_path = {}});
+    if (!key) return std::move(key).error().context("--key");
+    st->key = std::move(key->private_key);
+    st->signer = std::move(key->signer);
   }
   return Client(std::move(st));
 }

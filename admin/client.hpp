@@ -5,7 +5,7 @@
 //   - https:// only; the server is verified against the --ca file alone (no default bundle, no
 //     CA directory), host name checked, TLS 1.2 or newer;
 //   - the client certificate chain comes from a PEM file and its key from any key reference
-//     hsm::open_key_manager accepts (PEM file, pkcs11: URI, TPM key), installed into OpenSSL
+//     hsm::load_key accepts (PEM file, pkcs11: URI, TPM key), installed into OpenSSL
 //     through CURLOPT_SSL_CTX_FUNCTION;
 //   - redirects are never followed, dot segments are sent as-is, connect and total time are
 //     bounded, response bodies are capped;

@@ -87,7 +87,11 @@ class KeyManager {
  public:
   virtual ~KeyManager() = default;
 
-  /// Generates a new EC P-256 key at `req.ref` and returns a signer for it.
+  /// The backend this manager serves.
+  virtual Backend backend() const = 0;
+
+  /// Generates a new EC P-256 key at `req.ref` and returns a signer for it. Key files (file and
+  /// TPM backends) are written 0600; the file backend encrypts them as Interaction says.
   virtual Result<std::unique_ptr<Signer>> create_key(const CreateKeyRequest& req) = 0;
 
   /// Loads the public half of an existing key.
@@ -135,11 +139,5 @@ class EvpSigner : public Signer {
   OSSL_LIB_CTX* libctx_;
   std::string propq_;
 };
-
-/// The PEM a key kept in a file (the file backend, and init-ca's ca-key.pem) is stored as:
-/// encrypted PKCS#8 (AES-256-CBC) when `in` gives a passphrase file or variable, plain PKCS#8
-/// otherwise. An empty passphrase is refused (Errc::pin, naming its source, never its value).
-/// `ref` names the key in messages. Implemented by the file backend (hsm/file).
-Result<std::string> key_file_pem(EVP_PKEY* key, const Interaction& in, std::string_view ref);
 
 }  // namespace grafos::hsm

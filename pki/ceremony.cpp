@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "hsm/load_key.hpp"
 #include "pki/csr.hpp"
 #include "pki/lint.hpp"
 #include "util/file_io.hpp"
@@ -121,12 +122,13 @@ Result<X509Ptr> read_ca_certificate(const std::string& ca_cert) {
 
 Result<Issuer> load_issuer(X509Ptr ca_cert, const std::string& ca_key,
                            const hsm::Interaction& interaction) {
-  const std::string what = "loading the CA key";
-  auto km = hsm::open_key_manager(ca_key, interaction);
-  if (!km) return std::move(km).error().context(what);
-  auto signer = (*km)->create_signer(ca_key);
-  if (!signer) return std::move(signer).error().context(what);
-  return Issuer::create(std::move(ca_cert), std::move(*signer));
+  auto key = hsm::load_key({.ref = ca_key,
+                            .certificate = ca_cert.get(),
+                            .certificate_name = "the CA certificate",
+                            .interaction = interaction,
+                            .certificate_path = {}});
+  if (!key) return std::move(key).error().context("loading the CA key");
+  return Issuer::create(std::move(ca_cert), std::move(key->signer));
 }
 
 Result<Issuer> load_issuer(const std::string& ca_cert, const std::string& ca_key,
@@ -145,81 +147,67 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
   if (auto r = check_output(cert_path, req.force); !r) return r.error();
 
   const std::string key_ref = req.key.empty() ? (req.out / "ca-key.pem").string() : req.key;
-  const hsm::Backend backend = hsm::classify_key_ref(key_ref);
-  WrittenCert w;
-  X509Ptr cert;
-  Wiped key_pem;
-  // A key made in a token or TPM exists before the certificate: a run that fails after making it
-  // destroys it again, so that a failed init-ca leaves nothing behind there either.
+  // Every directory this run makes (--out and its missing parents; the key backend makes the key
+  // file's own) is removed again if the run fails, and its entry made durable if it succeeds.
+  CreatedDirectories made;
+  // The key is made first (in a file, a token or a TPM) through its backend's create_key: a run
+  // that fails after making it takes it back (discard_created_key), so that a failed init-ca
+  // leaves nothing behind, a replaced key file put back included.
   std::unique_ptr<hsm::KeyManager> key_manager;
-  auto undo_key = [&](Error e) {
-    if (!key_manager) return e;
+  bool key_is_file = false;
+  auto undo = [&](Error e) {
+    if (!key_manager) {
+      made.remove();
+      return e;
+    }
     if (auto d = key_manager->discard_created_key(); !d)
       e.message += "; the CA key this run created could not be removed again (" +
                    d.error().message + "): remove it, or rerun with --replace-key";
     else
-      e.message += req.replace_key ? "; the CA key this run created was removed again (the key "
-                                     "it replaced had been destroyed by --replace-key)"
-                                   : "; the CA key this run created was removed again";
+      e.message += req.replace_key && !key_is_file
+                       ? "; the CA key this run created was removed again (the key it replaced "
+                         "had been destroyed by --replace-key)"
+                       : "; the CA key this run created was removed again";
+    made.remove();
     return e;
   };
-
-  if (backend == hsm::Backend::file) {
-    if (auto r = check_output(key_ref, req.force); !r) return r.error();
-    auto key = new_leaf_key();
-    if (!key) return std::move(key).error();
-    auto pem = hsm::key_file_pem(key->get(), interaction, key_ref);
-    if (!pem) return std::move(pem).error();
-    key_pem.s = std::move(*pem);
-    hsm::EvpSigner signer(std::move(*key), key_ref);
-    auto c = create_ca_certificate(*id, signer, req.days);
-    if (!c) return std::move(c).error();
-    cert = std::move(*c);
-    w.private_key = key_ref;
-  } else {
-    const std::string what = "creating the CA key";
-    auto km = hsm::open_key_manager(key_ref, interaction);
-    if (!km) return std::move(km).error().context(what);
-    auto signer = (*km)->create_key({.ref = key_ref, .replace = req.replace_key, .label = {}});
-    if (!signer) {
-      Error e = std::move(signer).error().context(what);
-      if (e.code == Errc::exists) e.message += " (use --replace-key to replace the token object)";
-      return e;
-    }
-    key_manager = std::move(*km);
-    auto c = create_ca_certificate(*id, **signer, req.days);
-    signer->reset();
-    if (!c) return undo_key(std::move(c).error().context("signing the CA certificate"));
-    cert = std::move(*c);
+  if (auto r = made.create(req.out); !r) return r.error();
+  auto km = hsm::open_key_manager(key_ref, interaction);
+  if (!km) return undo(std::move(km).error().context("creating the CA key"));
+  key_is_file = (*km)->backend() == hsm::Backend::file;
+  // A key file is replaced with --force like ca.pem; a token object only with --replace-key.
+  auto signer = (*km)->create_key(
+      {.ref = key_ref, .replace = key_is_file ? req.force : req.replace_key, .label = {}});
+  if (!signer) {
+    Error e = std::move(signer).error();
+    if (!key_is_file) e = std::move(e).context("creating the CA key");
+    if (e.code == Errc::exists)
+      e.message +=
+          key_is_file ? " (use --force)" : " (use --replace-key to replace the token object)";
+    return undo(std::move(e));
   }
-  w.key_ref = hsm::redact_key_ref(key_ref);
+  key_manager = std::move(*km);
+  auto c = create_ca_certificate(*id, **signer, req.days);
+  signer->reset();
+  if (!c) return undo(std::move(c).error().context("signing the CA certificate"));
+  X509Ptr cert = std::move(*c);
 
   auto cert_pem = x509_to_pem(cert.get());
-  if (!cert_pem) return undo_key(std::move(cert_pem).error());
-  // Every directory this run makes (--out, the key file's folder, and their missing parents) is
-  // removed again if the run fails, and its entry made durable if it succeeds.
-  CreatedDirectories made;
+  if (!cert_pem) return undo(std::move(cert_pem).error());
   FileTransaction tx;
-  Result<void> r = made.create(req.out);
-  if (r && !key_pem.s.empty()) {
-    fs::path kp(key_ref);
-    if (kp.has_parent_path()) r = made.create(kp.parent_path());
-    if (r) r = tx.stage(kp, key_pem.s, {.mode = 0600, .overwrite = req.force, .durable = true});
-  }
-  if (r)
-    r = tx.stage(cert_path, *cert_pem, {.mode = 0644, .overwrite = req.force, .durable = true});
+  Result<void> r =
+      tx.stage(cert_path, *cert_pem, {.mode = 0644, .overwrite = req.force, .durable = true});
   if (r) r = tx.commit();
   if (!r) {
     tx.abort();
-    made.remove();
-    return undo_key(std::move(r).error());
+    return undo(std::move(r).error());
   }
   if (auto s = made.sync(); !s)  // the files are in place: the key stays with them
     return std::move(s).error().context("ca.pem was written");
   WrittenCert d = describe(cert.get(), *id);
   d.certificate = cert_path;
-  d.private_key = w.private_key;
-  d.key_ref = w.key_ref;
+  if (key_is_file) d.private_key = key_ref;
+  d.key_ref = hsm::redact_key_ref(key_ref);
   return d;
 }
 

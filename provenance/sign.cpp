@@ -6,18 +6,6 @@
 
 namespace grafos::provenance {
 
-Result<SigningKey> open_signing_key(const std::string& ref, const hsm::Interaction& interaction) {
-  std::string where = "signing key '" + hsm::redact_key_ref(ref) + "'";
-  SigningKey k;
-  auto manager = hsm::open_key_manager(ref, interaction);
-  if (!manager) return std::move(manager).error().context(where);
-  k.manager = std::move(*manager);
-  auto signer = k.manager->create_signer(ref);
-  if (!signer) return std::move(signer).error().context(where);
-  k.signer = std::move(*signer);
-  return k;
-}
-
 Result<SigningMaterial> open_signing_material(const std::string& key_ref,
                                               const std::filesystem::path& cert_path,
                                               const hsm::Interaction& interaction) {
@@ -35,12 +23,14 @@ Result<SigningMaterial> open_signing_material(const std::string& key_ref,
     return Error{Errc::invalid_input, where + " is not valid yet"};
   if (X509_cmp_current_time(X509_get0_notAfter(m.cert.get())) < 0)
     return Error{Errc::invalid_input, where + " has expired"};
-  auto key = open_signing_key(key_ref, interaction);
-  if (!key) return std::move(key).error();
+  // The one key loader: it also checks that the key is this certificate's key.
+  auto key = hsm::load_key({.ref = key_ref,
+                            .certificate = m.cert.get(),
+                            .certificate_name = where,
+                            .interaction = interaction,
+                            .certificate_path = {}});
+  if (!key) return std::move(key).error().context("signing key");
   m.key = std::move(*key);
-  if (!public_keys_equal(X509_get0_pubkey(m.cert.get()), m.key.signer->public_key()))
-    return Error{Errc::key_backend, "signing key '" + hsm::redact_key_ref(key_ref) +
-                                        "' does not match the key of " + where};
   return m;
 }
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "hsm/key_manager.hpp"
+#include "hsm/load_key.hpp"
 #include "provenance/dsse.hpp"
 #include "provenance/output.hpp"
 #include "util/ossl.hpp"
@@ -15,18 +15,9 @@ namespace grafos::provenance {
 
 /// An opened signing key. The manager owns what the signer needs (a token session, a provider):
 /// the signer is destroyed first.
-struct SigningKey {
-  std::unique_ptr<hsm::KeyManager> manager;  ///< the backend the key was opened in
-  std::unique_ptr<hsm::Signer> signer;       ///< signs with the key
-};
-
-/// Opens the signing key `ref` (a PEM path, a pkcs11: URI, a TSS2 PEM or handle:). The only place
-/// provenance opens a key.
-Result<SigningKey> open_signing_key(const std::string& ref, const hsm::Interaction& interaction);
-
 /// A signing key with its provenance-signer certificate.
 struct SigningMaterial {
-  SigningKey key;           ///< the key, matching `cert`
+  hsm::LoadedKey key;       ///< the key, matching `cert` (hsm::load_key)
   X509Ptr cert;             ///< the provenance-signer certificate
   SignerIdentity identity;  ///< its subject and pipeline
 };

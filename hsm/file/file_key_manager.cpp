@@ -4,7 +4,11 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <utility>
 
@@ -59,9 +63,9 @@ Result<SecretString> obtain_passphrase(const Interaction& in, std::string_view p
   if (in.prompt_secret)
     return non_empty(in.prompt_secret("Passphrase for " + std::string(path) + ": "), in, path,
                      "the terminal prompt", "typed");
-  return Error{Errc::pin, "key '" + std::string(path) +
-                              "' is encrypted and no passphrase was given (" + in.passphrase_env +
-                              ", --passphrase-file, or a TTY)"};
+  return Error{Errc::pin,
+               "key '" + std::string(path) + "' is encrypted and no passphrase was given (set " +
+                   in.passphrase_env + ", give a passphrase file, or run on a terminal)"};
 }
 
 // A key reference the file backend must never take as a path (it would write a file named after
@@ -72,6 +76,24 @@ Result<void> check_file_ref(std::string_view ref) {
                                   "' is a PKCS#11 URI, not a key file; open it with the pkcs11 "
                                   "backend"};
   return ok();
+}
+
+// The PEM a key file is stored as: encrypted PKCS#8 (AES-256-CBC) when a passphrase file or
+// variable is given, plain PKCS#8 otherwise. An empty passphrase is refused (Errc::pin, naming its
+// source, never its value). `ref` names the key in messages.
+Result<std::string> key_file_pem(EVP_PKEY* key, const Interaction& in, std::string_view ref) {
+  auto pass = configured_passphrase(in, ref);
+  if (!pass) return std::move(pass).error();
+  BioPtr bio(BIO_new(BIO_s_secmem()));
+  int rc = 0;
+  if (*pass)
+    rc = bio ? PEM_write_bio_PKCS8PrivateKey(bio.get(), key, EVP_aes_256_cbc(), (*pass)->c_str(),
+                                             static_cast<int>((*pass)->size()), nullptr, nullptr)
+             : 0;
+  else
+    rc = bio ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) : 0;
+  if (rc != 1) return ossl_error(Errc::crypto, "encoding the key '" + std::string(ref) + "'");
+  return bio_to_string(bio.get());
 }
 
 int passphrase_cb(char* buf, int size, int /*rwflag*/, void* u) {
@@ -135,27 +157,79 @@ Result<EvpPkeyPtr> load_private_key(const Interaction& in, const std::string& pa
   return key;
 }
 
+// Where a new key file goes: a symbolic link there is always refused (never written through), so
+// is anything but a regular file, and an existing file unless `replace`. True when a file exists.
+Result<bool> check_new_key_path(const std::string& path, bool replace) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return false;
+    if (errno == ENOTDIR)
+      return Error{Errc::invalid_input,
+                   "a parent of the key file '" + path + "' exists and is not a directory"};
+    return Error{Errc::io, "cannot inspect '" + path + "': " + std::strerror(errno)};
+  }
+  if (S_ISLNK(st.st_mode))
+    return Error{Errc::invalid_input,
+                 "'" + path + "' is a symbolic link; refusing to write through it"};
+  if (!S_ISREG(st.st_mode))
+    return Error{Errc::invalid_input, "'" + path + "' exists and is not a regular file"};
+  if (!replace) return Error{Errc::exists, "refusing to overwrite existing '" + path + "'"};
+  return true;
+}
+
 class FileKeyManager final : public KeyManager {
  public:
   explicit FileKeyManager(const Interaction& in) : in_(in) {}
+  ~FileKeyManager() override { wipe_replaced(); }
 
+  Backend backend() const override { return Backend::file; }
+
+  // Everything that can be refused (the path, the passphrase) is checked before anything is
+  // written. Missing parent folders are made (0755) and taken back by discard_created_key, which
+  // also puts back a key file this call replaced.
   Result<std::unique_ptr<Signer>> create_key(const CreateKeyRequest& req) override {
     created_.clear();
+    wipe_replaced();
+    dirs_ = CreatedDirectories();
     if (auto r = check_file_ref(req.ref); !r) return std::move(r).error();
+    auto exists = check_new_key_path(req.ref, req.replace);
+    if (!exists) return std::move(exists).error();
     auto key = generate_p256_key();
     if (!key) return std::move(key).error();
     auto pem = key_file_pem(key->get(), in_, req.ref);
     if (!pem) return std::move(pem).error().context("creating the key");
-    auto w = write_file_atomic(req.ref, *pem, {.mode = 0600, .overwrite = req.replace});
-    OPENSSL_cleanse(pem->data(), pem->size());
-    if (!w) return std::move(w).error();
+    Wiped text{std::move(*pem)};
+    if (*exists) {
+      auto old = read_file(req.ref, 1024 * 1024);
+      if (!old) return std::move(old).error().context("keeping the key file being replaced");
+      replaced_ = std::move(*old);
+    }
+    std::filesystem::path parent = std::filesystem::path(req.ref).parent_path();
+    if (!parent.empty())
+      if (auto r = dirs_.create(parent); !r) return std::move(r).error();
+    auto w = write_file_atomic(req.ref, text.s, {.mode = 0600, .overwrite = req.replace});
+    if (!w) {
+      dirs_.remove();
+      wipe_replaced();
+      return std::move(w).error();
+    }
+    if (auto r = dirs_.sync(); !r) return std::move(r).error();
     created_ = req.ref;
     return std::unique_ptr<Signer>(std::make_unique<EvpSigner>(std::move(*key), req.ref));
   }
 
   Result<void> discard_created_key() override {
     if (created_.empty()) return ok();
-    return remove_file(std::exchange(created_, {}), "the key file made by this run");
+    const std::string path = std::exchange(created_, {});
+    Result<void> r = ok();
+    if (replaced_) {
+      r = write_file_atomic(path, *replaced_, {.mode = 0600, .overwrite = true});
+      wipe_replaced();
+    } else {
+      r = remove_file(path, "the key file made by this run");
+    }
+    dirs_.remove();
+    return r;
   }
 
   Result<EvpPkeyPtr> get_public_key(std::string_view ref) override {
@@ -175,26 +249,23 @@ class FileKeyManager final : public KeyManager {
   }
 
  private:
+  struct Wiped {
+    std::string s;
+    ~Wiped() { OPENSSL_cleanse(s.data(), s.size()); }
+  };
+
+  void wipe_replaced() {
+    if (replaced_) OPENSSL_cleanse(replaced_->data(), replaced_->size());
+    replaced_.reset();
+  }
+
   Interaction in_;
-  std::string created_;  // the key file the last create_key wrote
+  std::string created_;                  // the key file the last create_key wrote
+  std::optional<std::string> replaced_;  // the key file it replaced, to put back on discard
+  CreatedDirectories dirs_;              // the folders it made for the key file
 };
 
 }  // namespace
-
-Result<std::string> key_file_pem(EVP_PKEY* key, const Interaction& in, std::string_view ref) {
-  auto pass = configured_passphrase(in, ref);
-  if (!pass) return std::move(pass).error();
-  BioPtr bio(BIO_new(BIO_s_secmem()));
-  int rc = 0;
-  if (*pass)
-    rc = bio ? PEM_write_bio_PKCS8PrivateKey(bio.get(), key, EVP_aes_256_cbc(), (*pass)->c_str(),
-                                             static_cast<int>((*pass)->size()), nullptr, nullptr)
-             : 0;
-  else
-    rc = bio ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) : 0;
-  if (rc != 1) return ossl_error(Errc::crypto, "encoding the key '" + std::string(ref) + "'");
-  return bio_to_string(bio.get());
-}
 
 Result<EvpPkeyPtr> generate_p256_key() {
   EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));

@@ -54,6 +54,7 @@ Result<std::shared_ptr<TpmProviders>> load_providers() {
 
 class TpmKeyManager final : public KeyManager {
  public:
+  Backend backend() const override { return Backend::tpm; }
   explicit TpmKeyManager(std::shared_ptr<TpmProviders> p) : p_(std::move(p)) {}
 
   Result<std::unique_ptr<Signer>> create_key(const CreateKeyRequest& req) override {

@@ -14,7 +14,12 @@
 #include <memory>
 #include <thread>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "hsm/file/file_key_manager.hpp"
 #include "hsm/key_manager.hpp"
+#include "hsm/load_key.hpp"
 #include "hsm/pkcs11/pkcs11_key_manager.hpp"
 #include "tests/support/fixtures.hpp"
 #include "util/file_io.hpp"
@@ -357,6 +362,125 @@ TEST_P(KeyBackendTest, MissingKeyIsNotFound) {
   EXPECT_TRUE(is_missing_key(s.error().code)) << s.error().message;
 }
 
+// ---- hsm::load_key: the one way in for every key flag ---------------------------------------
+
+// A certificate over `pub` (signed by a throwaway key: load_key compares only the public half).
+X509Ptr certificate_for(EVP_PKEY* pub) {
+  X509Ptr cert(X509_new());
+  auto issuer_key = generate_p256_key();
+  if (!cert || !issuer_key) return nullptr;
+  X509_set_version(cert.get(), X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("load-key test"), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  if (X509_set_pubkey(cert.get(), pub) != 1 ||
+      X509_sign(cert.get(), issuer_key->get(), EVP_sha256()) == 0)
+    return nullptr;
+  // Read back from DER, as a certificate from a file is.
+  unsigned char* der = nullptr;
+  int len = i2d_X509(cert.get(), &der);
+  const unsigned char* p = der;
+  X509Ptr read(d2i_X509(nullptr, &p, len));
+  OPENSSL_free(der);
+  return read;
+}
+
+// Signs `m` with an EVP_PKEY directly (the TLS stack's view of the key).
+Result<Bytes> sign_with(EVP_PKEY* key, const Bytes& m) {
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  size_t len = 0;
+  if (EVP_DigestSignInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, key, nullptr) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &len, m.data(), m.size()) != 1)
+    return ossl_error(Errc::crypto, "signing with the TLS key");
+  Bytes sig(len);
+  if (EVP_DigestSign(ctx.get(), sig.data(), &len, m.data(), m.size()) != 1)
+    return ossl_error(Errc::crypto, "signing with the TLS key");
+  sig.resize(len);
+  return sig;
+}
+
+TEST_P(KeyBackendTest, LoadKeyMatchesItsCertificateAndServesX509DsseAndTls) {
+  std::string ref = b_->ref(unique_name("loaded"));
+  X509Ptr cert;
+  {
+    auto mgr = open(ref);
+    ASSERT_TRUE(mgr);
+    auto made = mgr->create_key(req(ref));
+    ASSERT_TRUE(made) << made.error().message;
+    cert = certificate_for((*made)->public_key());
+    ASSERT_TRUE(cert);
+  }
+  between_sessions();
+  auto k = load_key({.ref = ref,
+                     .certificate = cert.get(),
+                     .certificate_name = {},
+                     .interaction = {},
+                     .certificate_path = {}});
+  ASSERT_TRUE(k) << k.error().message;
+  EXPECT_EQ(k->backend, classify_key_ref(ref));
+  EXPECT_EQ(k->description, redact_key_ref(ref));
+  ASSERT_TRUE(k->signer);
+  ASSERT_TRUE(k->private_key);
+  // The signer (X.509, DSSE) signs with the certificate's key.
+  auto sig = k->signer->sign(message());
+  ASSERT_TRUE(sig) << sig.error().message;
+  EXPECT_TRUE(verify_signature(X509_get0_pubkey(cert.get()), message(), *sig));
+  // The TLS key is the same key, and an SSL_CTX takes it with the certificate.
+  // Not yet for the tpm2 provider: its keys live in the provider's own OSSL_LIB_CTX, and
+  // OpenSSL 3.0 cannot sign with them from an SSL_CTX of the default library context (the key
+  // does not export): known limitation, reported with issue 12.
+  if (GetParam() == "tpm2_provider") return;
+  auto tls_sig = sign_with(k->private_key.get(), message());
+  ASSERT_TRUE(tls_sig) << tls_sig.error().message;
+  EXPECT_TRUE(verify_signature(X509_get0_pubkey(cert.get()), message(), *tls_sig));
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_method()), SSL_CTX_free);
+  ASSERT_TRUE(ctx);
+  EXPECT_EQ(SSL_CTX_use_certificate(ctx.get(), cert.get()), 1);
+  EXPECT_EQ(SSL_CTX_use_PrivateKey(ctx.get(), k->private_key.get()), 1);
+  EXPECT_EQ(SSL_CTX_check_private_key(ctx.get()), 1);
+}
+
+TEST_P(KeyBackendTest, LoadKeyRefusesAKeyThatDoesNotMatchItsCertificate) {
+  std::string ref = b_->ref(unique_name("mismatch"));
+  {
+    auto mgr = open(ref);
+    ASSERT_TRUE(mgr);
+    auto made = mgr->create_key(req(ref));
+    ASSERT_TRUE(made) << made.error().message;
+  }
+  between_sessions();
+  auto other = generate_p256_key();
+  ASSERT_TRUE(other);
+  X509Ptr cert = certificate_for(other->get());
+  ASSERT_TRUE(cert);
+  auto k = load_key({.ref = ref,
+                     .certificate = cert.get(),
+                     .certificate_name = "the certificate 'other.pem'",
+                     .interaction = {},
+                     .certificate_path = {}});
+  ASSERT_FALSE(k);
+  EXPECT_EQ(k.error().code, Errc::key_backend) << k.error().message;
+  const std::string& msg = k.error().message;
+  EXPECT_NE(msg.find("does not match the certificate 'other.pem'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(redact_key_ref(ref)), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("--"), std::string::npos) << "a library message names no flag: " << msg;
+}
+
+TEST_P(KeyBackendTest, LoadKeyOfAMissingKeyIsNotFound) {
+  std::string ref = b_->ref(unique_name("absent"));
+  auto k = load_key({.ref = ref,
+                     .certificate = nullptr,
+                     .certificate_name = {},
+                     .interaction = {},
+                     .certificate_path = {}});
+  ASSERT_FALSE(k);
+  EXPECT_TRUE(is_missing_key(k.error().code)) << k.error().message;
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBackends, KeyBackendTest,
                          ::testing::Values("file", "softhsm", "tpm2_pkcs11", "tpm2_provider"),
                          param_name);
@@ -566,6 +690,50 @@ TEST_P(TokenBackendTest, PinFromEnvironmentAndPinValueWarns) {
   EXPECT_EQ((*s)->description().find(kPin), std::string::npos);
 }
 
+// load_key on a token: the URI with its pin-value is parsed once, the key found, and a mismatch
+// names the redacted URI, never the PIN.
+TEST_P(TokenBackendTest, LoadKeyWithPinValueNamesTheRedactedUriNeverThePin) {
+  std::string name = unique_name("lk-pv");
+  std::string pv = b_->ref_with_query(name, std::string("pin-value=") + kPin);
+  Interaction quiet;
+  quiet.warn = [](std::string_view) {};
+  X509Ptr cert;
+  {
+    auto mgr = open(pv, quiet);
+    ASSERT_TRUE(mgr);
+    auto s = mgr->create_key(req(pv));
+    ASSERT_TRUE(s) << s.error().message;
+    cert = certificate_for((*s)->public_key());
+    ASSERT_TRUE(cert);
+  }
+  between_sessions();
+  auto good = load_key({.ref = pv,
+                        .certificate = cert.get(),
+                        .certificate_name = {},
+                        .interaction = quiet,
+                        .certificate_path = {}});
+  ASSERT_TRUE(good) << good.error().message;
+  EXPECT_EQ(good->backend, Backend::pkcs11);
+  EXPECT_EQ(good->description.find(kPin), std::string::npos);
+  good = Error{Errc::internal, ""};
+  between_sessions();
+  auto other = generate_p256_key();
+  ASSERT_TRUE(other);
+  X509Ptr wrong = certificate_for(other->get());
+  auto bad = load_key({.ref = pv,
+                       .certificate = wrong.get(),
+                       .certificate_name = {},
+                       .interaction = quiet,
+                       .certificate_path = {}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Errc::key_backend);
+  EXPECT_NE(bad.error().message.find("pin-value=<redacted>"), std::string::npos)
+      << bad.error().message;
+  EXPECT_NE(bad.error().message.find("does not match the certificate"), std::string::npos)
+      << bad.error().message;
+  EXPECT_EQ(bad.error().message.find(kPin), std::string::npos) << bad.error().message;
+}
+
 TEST_P(TokenBackendTest, NoPinSourceIsAClearError) {
   std::string ref = b_->ref_with_query(unique_name("nopin"), "");
   Interaction in;
@@ -653,9 +821,9 @@ TEST_P(SoftHsmSafetyTest, TokenOnFinalTryOrLockedIsRefusedWithoutLogin) {
   (void)pin_file;
 }
 
-// The login decides on the flags read while opening only when that reading is under a second
-// old; later, the token is asked again: a token that turned FINAL_TRY meanwhile is refused.
-TEST(SoftHsmSafety, FlagsSetAfterOpeningAreReadAgainBeforeALateLogin) {
+// The flags are read from the token before every login, however soon after opening: a token
+// that turned FINAL_TRY after the manager was opened is refused (no cached reading is trusted).
+TEST(SoftHsmSafety, FlagsSetAfterOpeningAreReadAgainBeforeTheLogin) {
   auto& b = backend("softhsm");
   if (auto why = b.unavailable(); !why.empty()) GTEST_SKIP() << why;
   std::string label = unique_name("late");
@@ -666,7 +834,6 @@ TEST(SoftHsmSafety, FlagsSetAfterOpeningAreReadAgainBeforeALateLogin) {
   // The open module reads token.object again once its generation counter moved (the fixture
   // moves it): the flag reaches C_GetTokenInfo.
   ASSERT_TRUE(b.softhsm()->set_persisted_token_flags(label, CKF_USER_PIN_FINAL_TRY));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   auto s = (*mgr)->create_key(req(wrong.ref));
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, Errc::pin);

@@ -3,17 +3,21 @@
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
 #include <openssl/pem.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include <optional>
 #include <string>
 
 #include "hsm/file/file_key_manager.hpp"
 #include "hsm/key_manager.hpp"
+#include "hsm/load_key.hpp"
 #include "hsm/uri.hpp"
 #include "tests/support/fixtures.hpp"
 
@@ -313,6 +317,195 @@ TEST(FileBackend, Pkcs11UriInAnyCaseIsNeverAPath) {
     EXPECT_EQ(s.error().message.find("SECRET4"), std::string::npos) << s.error().message;
     EXPECT_FALSE(std::filesystem::exists(std::string(ref).substr(0, 27))) << "directory created";
   }
+}
+
+namespace {
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+unsigned mode_of(const std::filesystem::path& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0;
+}
+}  // namespace
+
+// An encrypted key with no passphrase source and no terminal: a clear error that names the
+// sources and no CLI flag (the tools add that context).
+TEST(FileBackend, EncryptedKeyWithoutAPassphraseNamesTheSourcesNotAFlag) {
+  grafos::test::TempDir d;
+  Interaction make;
+  make.passphrase_env = unique_env("GRAFOS_TEST_PASS");
+  ::setenv(make.passphrase_env.c_str(), "correct horse", 1);
+  auto path = d.path() / "enc.pem";
+  ASSERT_TRUE(make_file_key_manager(make)->create_key(
+      {.ref = path.string(), .replace = false, .label = {}}));
+  ::unsetenv(make.passphrase_env.c_str());
+  Interaction none;
+  none.passphrase_env = unique_env("GRAFOS_TEST_PASS_UNSET");  // the first is kept in memory
+  auto k = load_key({.ref = path.string(),
+                     .certificate = nullptr,
+                     .certificate_name = {},
+                     .interaction = none,
+                     .certificate_path = {}});
+  ASSERT_FALSE(k);
+  EXPECT_EQ(k.error().code, Errc::pin);
+  EXPECT_NE(k.error().message.find("no passphrase was given"), std::string::npos)
+      << k.error().message;
+  EXPECT_NE(k.error().message.find(none.passphrase_env), std::string::npos) << k.error().message;
+  EXPECT_EQ(k.error().message.find("--"), std::string::npos) << k.error().message;
+}
+
+// init-ca makes its file key through create_key: a symbolic link at the key path is never written
+// through (replace or not), an existing file is refused without replace, and nothing is written.
+TEST(FileBackend, CreateKeyRefusesASymlinkAndAnExistingFile) {
+  grafos::test::TempDir d;
+  auto target = d.path() / "stolen.pem";
+  auto link = d.path() / "ca-key.pem";
+  std::filesystem::create_symlink(target, link);
+  for (bool replace : {false, true}) {
+    auto s = make_file_key_manager({})->create_key(
+        {.ref = link.string(), .replace = replace, .label = {}});
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, Errc::invalid_input) << s.error().message;
+    EXPECT_NE(s.error().message.find("symbolic link"), std::string::npos) << s.error().message;
+    EXPECT_FALSE(std::filesystem::exists(target)) << "written through the link";
+    EXPECT_TRUE(std::filesystem::is_symlink(link));
+  }
+  auto existing = d.path() / "existing.pem";
+  grafos::test::write_private_file(existing, "old");
+  auto s = make_file_key_manager({})->create_key(
+      {.ref = existing.string(), .replace = false, .label = {}});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::exists);
+  EXPECT_EQ(s.error().message.find("--"), std::string::npos) << "no flag: " << s.error().message;
+  EXPECT_EQ(slurp(existing), "old");
+}
+
+// A key file replaced by create_key is put back, unchanged and 0600, by discard_created_key; the
+// folders create_key made for a new key file are removed again.
+TEST(FileBackend, DiscardPutsBackTheReplacedKeyAndRemovesTheFoldersItMade) {
+  grafos::test::TempDir d;
+  auto old_path = d.path() / "ca-key.pem";
+  auto km = make_file_key_manager({});
+  ASSERT_TRUE(km->create_key({.ref = old_path.string(), .replace = false, .label = {}}));
+  const std::string before = slurp(old_path);
+  auto replaced = km->create_key({.ref = old_path.string(), .replace = true, .label = {}});
+  ASSERT_TRUE(replaced) << replaced.error().message;
+  EXPECT_NE(slurp(old_path), before);
+  ASSERT_TRUE(km->discard_created_key());
+  EXPECT_EQ(slurp(old_path), before);
+  EXPECT_EQ(mode_of(old_path), 0600u);
+
+  auto nested = d.path() / "a" / "b" / "ca-key.pem";
+  auto made = km->create_key({.ref = nested.string(), .replace = false, .label = {}});
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_EQ(mode_of(nested), 0600u);
+  ASSERT_TRUE(km->discard_created_key());
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "a")) << "the folders it made stay";
+}
+
+// load_key on key files: a missing file is Errc::file_missing, a file that is no key
+// Errc::invalid_input, a key that does not match its certificate Errc::key_backend naming the
+// reference and the certificate (and no flag); a matching key gives a signer and a TLS key.
+TEST(LoadKey, FileKeys) {
+  grafos::test::TempDir d;
+  auto missing = load_key({.ref = (d.path() / "nope.pem").string(),
+                           .certificate = nullptr,
+                           .certificate_name = {},
+                           .interaction = {},
+                           .certificate_path = {}});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Errc::file_missing) << missing.error().message;
+  EXPECT_EQ(missing.error().message.find("--"), std::string::npos) << missing.error().message;
+
+  grafos::test::write_private_file(d.path() / "junk.pem", "not a key\n");
+  auto junk = load_key({.ref = (d.path() / "junk.pem").string(),
+                        .certificate = nullptr,
+                        .certificate_name = {},
+                        .interaction = {},
+                        .certificate_path = {}});
+  ASSERT_FALSE(junk);
+  EXPECT_EQ(junk.error().code, Errc::invalid_input) << junk.error().message;
+
+  auto key_path = d.path() / "k.pem";
+  auto made = make_file_key_manager({})->create_key(
+      {.ref = key_path.string(), .replace = false, .label = {}});
+  ASSERT_TRUE(made);
+  // A certificate over another key.
+  auto other = generate_p256_key();
+  ASSERT_TRUE(other);
+  X509Ptr cert(X509_new());
+  ASSERT_EQ(X509_set_pubkey(cert.get(), other->get()), 1);
+  auto bad = load_key({.ref = key_path.string(),
+                       .certificate = cert.get(),
+                       .certificate_name = "the certificate 'x.pem'",
+                       .interaction = {},
+                       .certificate_path = {}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Errc::key_backend);
+  EXPECT_NE(bad.error().message.find("the key '" + key_path.string() +
+                                     "' does not match the certificate 'x.pem'"),
+            std::string::npos)
+      << bad.error().message;
+  ASSERT_EQ(X509_set_pubkey(cert.get(), (*made)->public_key()), 1);
+  auto good = load_key({.ref = key_path.string(),
+                        .certificate = cert.get(),
+                        .certificate_name = {},
+                        .interaction = {},
+                        .certificate_path = {}});
+  ASSERT_TRUE(good) << good.error().message;
+  EXPECT_EQ(good->backend, Backend::file);
+  ASSERT_TRUE(good->private_key);
+  EXPECT_TRUE(public_keys_equal(good->private_key.get(), (*made)->public_key()));
+
+  // The certificate given as a PEM file (what grafos-registry's --cert is).
+  auto cert_file = d.path() / "c.pem";
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  ASSERT_TRUE(bio);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("load-key"), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  ASSERT_TRUE(X509_sign(cert.get(), other->get(), EVP_sha256()) > 0);
+  ASSERT_EQ(PEM_write_bio_X509(bio.get(), cert.get()), 1);
+  grafos::test::write_private_file(cert_file, bio_to_string(bio.get()));
+  auto by_path = load_key({.ref = key_path.string(),
+                           .certificate = nullptr,
+                           .certificate_name = {},
+                           .interaction = {},
+                           .certificate_path = cert_file.string()});
+  ASSERT_TRUE(by_path) << by_path.error().message;
+  auto other_path = d.path() / "o.pem";
+  ASSERT_TRUE(make_file_key_manager({})->create_key(
+      {.ref = other_path.string(), .replace = false, .label = {}}));
+  auto mismatch = load_key({.ref = other_path.string(),
+                            .certificate = nullptr,
+                            .certificate_name = {},
+                            .interaction = {},
+                            .certificate_path = cert_file.string()});
+  ASSERT_FALSE(mismatch);
+  EXPECT_EQ(mismatch.error().code, Errc::key_backend);
+  EXPECT_NE(
+      mismatch.error().message.find("does not match the certificate '" + cert_file.string() + "'"),
+      std::string::npos)
+      << mismatch.error().message;
+  auto no_cert = load_key({.ref = key_path.string(),
+                           .certificate = nullptr,
+                           .certificate_name = {},
+                           .interaction = {},
+                           .certificate_path = (d.path() / "none.pem").string()});
+  ASSERT_FALSE(no_cert);
+  EXPECT_EQ(no_cert.error().code, Errc::file_missing) << no_cert.error().message;
+  auto junk_cert = load_key({.ref = key_path.string(),
+                             .certificate = nullptr,
+                             .certificate_name = {},
+                             .interaction = {},
+                             .certificate_path = (d.path() / "junk.pem").string()});
+  ASSERT_FALSE(junk_cert);
+  EXPECT_EQ(junk_cert.error().code, Errc::invalid_input) << junk_cert.error().message;
 }
 
 // DER signatures and raw r||s both verify; a wrong message or a truncated signature does not.

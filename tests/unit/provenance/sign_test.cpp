@@ -91,14 +91,16 @@ TEST_F(Requests, SignNeverReplacesAnOutputWithoutForce) {
 
 TEST_F(Requests, SigningKeyReferencesAreRedactedInErrors) {
   // A PIN in the URI must never reach a message, whatever fails.
-  auto k = open_signing_key(
-      "pkcs11:token=t;object=o?module-path=/nonexistent/module.so&pin-value=135792468", {});
+  auto k = open_signing_material(
+      "pkcs11:token=t;object=o?module-path=/nonexistent/module.so&pin-value=135792468",
+      pki("signer.pem"), {});
   ASSERT_FALSE(k);
   EXPECT_EQ(k.error().message.find("135792468"), std::string::npos) << k.error().message;
   EXPECT_NE(k.error().message.find("signing key"), std::string::npos) << k.error().message;
-  auto good = open_signing_key(pki("signer-key.pem"), {});
+  auto good = open_signing_material(pki("signer-key.pem"), pki("signer.pem"), {});
   ASSERT_TRUE(good) << good.error().message;
-  EXPECT_TRUE(public_keys_equal(good->signer->public_key(), X509_get0_pubkey(signer_->cert.get())));
+  EXPECT_TRUE(
+      public_keys_equal(good->key.signer->public_key(), X509_get0_pubkey(signer_->cert.get())));
 }
 
 }  // namespace
