@@ -326,10 +326,12 @@ Result<std::vector<BatchEntry>> parse_batch(std::string_view text) {
     for (size_t i = 0; i < line.size(); ++i) {
       unsigned char c = static_cast<unsigned char>(line[i]);
       if (c == '\t' || (c >= 0x20 && c != 0x7f)) continue;
+      const bool cut = line.size() > 80;  // one bounded line, whatever the file holds
       return fail(Error{Errc::invalid_input,
                         "control byte " + printable(line.substr(i, 1)) + " at column " +
-                            std::to_string(i + 1) + " of '" + printable(line) +
-                            "' (NUL, other control bytes and DEL are never allowed; fields are "
+                            std::to_string(i + 1) + " of '" + printable(line.substr(0, 80)) +
+                            (cut ? "...'" : "'") +
+                            " (NUL, other control bytes and DEL are never allowed; fields are "
                             "separated by spaces or tabs)"});
     }
     std::vector<std::string_view> f;

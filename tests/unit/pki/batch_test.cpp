@@ -100,6 +100,13 @@ TEST(Batch, RefusesControlBytesNamingLineAndByte) {
     }
   }
   EXPECT_TRUE(parse_batch("tenant\tacme\r\ncell aws 1\r\n"));
+  // The message stays one bounded line however long the line is.
+  std::string long_line = "tenant " + std::string(5000, 'a') + '\0' + std::string(5000, 'b');
+  auto bounded = parse_batch(long_line);
+  ASSERT_FALSE(bounded);
+  EXPECT_NE(bounded.error().message.find("control byte \\x00 at column 5008"), std::string::npos)
+      << bounded.error().message.substr(0, 200);
+  EXPECT_LT(bounded.error().message.size(), 300u);
 }
 
 }  // namespace
