@@ -416,15 +416,15 @@ Result<Identity> make_ca_identity(std::string_view common_name, int path_len) {
 std::string identity_urn(const Identity& id) {
   switch (id.role) {
     case Role::tenant:
-      return "urn:fabricbios:tenant:" + id.name;
+      return std::string(kUrnTenantPrefix) + id.name;
     case Role::fabric_observer:
-      return "urn:fabricbios:fabric-observer";
+      return std::string(kUrnFabricObserver);
     case Role::fabric_admin:
-      return "urn:fabricbios:fabric-admin";
+      return std::string(kUrnFabricAdmin);
     case Role::cell:
-      return "urn:fabricbios:cell:" + id.provider + ":" + std::to_string(id.cell_id);
+      return std::string(kUrnCellPrefix) + id.provider + ":" + std::to_string(id.cell_id);
     case Role::provenance_signer:
-      return "urn:fabricbios:provenance-signer:" + id.name;
+      return std::string(kUrnProvenanceSignerPrefix) + id.name;
     case Role::server:
     case Role::ca:
       return {};
