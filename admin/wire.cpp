@@ -1,5 +1,6 @@
 #include "admin/wire.hpp"
 
+#include <concepts>
 #include <limits>
 #include <type_traits>
 
@@ -15,7 +16,8 @@ std::string shown(const json& v) {
 }
 
 // Reads the fields of one JSON object of the answer; keeps the first refusal. This is the one
-// checked getter every decoder goes through.
+// checked getter every decoder goes through. Each wire type lists its fields once (fields()
+// below), for this reader and for the Writer that encodes it.
 class Fields {
  public:
   Fields(const json& j, std::string what) : j_(j), what_(std::move(what)) {
@@ -47,6 +49,16 @@ class Fields {
     T v{};
     read(key, *it, v);
     if (error_.empty()) out = std::move(v);
+  }
+
+  // Both kinds of optional field read the same way: absent or null is unset.
+  template <class T>
+  void nullable(const char* key, std::optional<T>& out) {
+    optional(key, out);
+  }
+  template <class T>
+  void omittable(const char* key, std::optional<T>& out) {
+    optional(key, out);
   }
 
   template <class T>
@@ -109,10 +121,30 @@ class Fields {
   std::string error_;
 };
 
-template <class T>
-void opt_to(json& j, const char* k, const std::optional<T>& v) {
-  j[k] = v ? json(*v) : json(nullptr);
-}
+// Writes the fields of one object: the encoding side of the same field lists.
+class Writer {
+ public:
+  explicit Writer(json& j) : j_(j) { j_ = json::object(); }
+  template <class T>
+  void required(const char* key, const T& v) {
+    j_[key] = v;
+  }
+  template <class T>
+  void optional(const char* key, const T& v) {
+    j_[key] = v;
+  }
+  template <class T>
+  void nullable(const char* key, const std::optional<T>& v) {  // always present, null when unset
+    j_[key] = v ? json(*v) : json(nullptr);
+  }
+  template <class T>
+  void omittable(const char* key, const std::optional<T>& v) {  // present only when set
+    if (v) j_[key] = *v;
+  }
+
+ private:
+  json& j_;
+};
 
 // from_json for nlohmann's get<T>(): decode() or nlohmann's own type_error.
 template <class T>
@@ -122,7 +154,9 @@ void decode_or_throw(const json& j, T& v) {
   v = std::move(*r);
 }
 
-void read_fields(Fields& f, Tenant& v) {
+template <class V, class T>
+requires std::same_as<std::remove_const_t<T>, Tenant>
+void fields(V& f, T& v) {
   f.optional("id", v.id);
   f.required("name", v.name);
   f.optional("status", v.status);
@@ -132,11 +166,13 @@ void read_fields(Fields& f, Tenant& v) {
   f.optional("usage_cpu", v.usage_cpu);
   f.optional("active_leases", v.active_leases);
   f.optional("created_at", v.created_at);
-  f.optional("last_used", v.last_used);
+  f.nullable("last_used", v.last_used);
 }
 constexpr const char* noun(Tenant*) { return "a tenant"; }
 
-void read_fields(Fields& f, Lease& v) {
+template <class V, class T>
+requires std::same_as<std::remove_const_t<T>, Lease>
+void fields(V& f, T& v) {
   f.required("lease_id", v.lease_id);
   f.optional("tenant_id", v.tenant_id);
   f.optional("tenant", v.tenant);
@@ -151,7 +187,9 @@ void read_fields(Fields& f, Lease& v) {
 }
 constexpr const char* noun(Lease*) { return "a lease"; }
 
-void read_fields(Fields& f, FencedLease& v) {
+template <class V, class T>
+requires std::same_as<std::remove_const_t<T>, FencedLease>
+void fields(V& f, T& v) {
   f.required("lease_id", v.lease_id);
   f.optional("tenant_id", v.tenant_id);
   f.optional("node_id", v.node_id);
@@ -161,24 +199,28 @@ void read_fields(Fields& f, FencedLease& v) {
   f.optional("capacity", v.capacity);
   f.optional("holder", v.holder);
   f.optional("expires_at", v.expires_at);
-  f.optional("source", v.source);
+  f.omittable("source", v.source);
 }
 constexpr const char* noun(FencedLease*) { return "a fenced lease"; }
 
-void read_fields(Fields& f, AuditEntry& v) {
+template <class V, class T>
+requires std::same_as<std::remove_const_t<T>, AuditEntry>
+void fields(V& f, T& v) {
   f.optional("id", v.id);
   f.optional("time", v.time);
   f.optional("kind", v.kind);
   f.optional("principal", v.principal);
-  f.optional("tenant_id", v.tenant_id);
+  f.nullable("tenant_id", v.tenant_id);
   f.optional("action", v.action);
   f.optional("outcome", v.outcome);
   f.optional("detail", v.detail);
-  f.optional("source", v.source);
+  f.omittable("source", v.source);
 }
 constexpr const char* noun(AuditEntry*) { return "an audit entry"; }
 
-void read_fields(Fields& f, Source& v) {
+template <class V, class T>
+requires std::same_as<std::remove_const_t<T>, Source>
+void fields(V& f, T& v) {
   f.required("url", v.url);
   f.optional("ok", v.ok);
   f.optional("error", v.error);
@@ -186,13 +228,17 @@ void read_fields(Fields& f, Source& v) {
 }
 constexpr const char* noun(Source*) { return "a source"; }
 
-void read_fields(Fields& f, ErrorBody& v) {
+template <class V, class T>
+requires std::same_as<std::remove_const_t<T>, ErrorBody>
+void fields(V& f, T& v) {
   f.optional("error", v.error);
   f.optional("message", v.message);
 }
 constexpr const char* noun(ErrorBody*) { return "an error answer"; }
 
-void read_fields(Fields& f, DeleteTenantAnswer& v) {
+template <class V, class T>
+requires std::same_as<std::remove_const_t<T>, DeleteTenantAnswer>
+void fields(V& f, T& v) {
   f.required("deleted", v.deleted);
   f.optional("released_leases", v.released_leases);
 }
@@ -202,7 +248,7 @@ template <class T>
 Result<T> decode_as(const json& j, std::string what) {
   T v;
   Fields f(j, std::move(what));
-  read_fields(f, v);
+  fields(f, v);
   return f.done(std::move(v));
 }
 }  // namespace
@@ -259,63 +305,44 @@ template Result<std::vector<AuditEntry>> decode_array<AuditEntry>(const json&, s
 template Result<std::vector<Source>> decode_array<Source>(const json&, std::string_view);
 
 void to_json(json& j, const Tenant& v) {
-  j = json{{"id", v.id},
-           {"name", v.name},
-           {"status", v.status},
-           {"quota_mem", v.quota_mem},
-           {"quota_cpu", v.quota_cpu},
-           {"usage_mem", v.usage_mem},
-           {"usage_cpu", v.usage_cpu},
-           {"active_leases", v.active_leases},
-           {"created_at", v.created_at}};
-  opt_to(j, "last_used", v.last_used);
+  Writer w(j);
+  fields(w, v);
 }
 void from_json(const json& j, Tenant& v) { decode_or_throw(j, v); }
 
 void to_json(json& j, const Lease& v) {
-  j = json{{"lease_id", v.lease_id},
-           {"tenant_id", v.tenant_id},
-           {"tenant", v.tenant},
-           {"node_id", v.node_id},
-           {"resource_kind", v.resource_kind},
-           {"mem", v.mem},
-           {"cpu", v.cpu},
-           {"holder", v.holder},
-           {"state", v.state},
-           {"created_at", v.created_at},
-           {"expires_at", v.expires_at}};
+  Writer w(j);
+  fields(w, v);
 }
 void from_json(const json& j, Lease& v) { decode_or_throw(j, v); }
 
 void to_json(json& j, const FencedLease& v) {
-  j = json{{"lease_id", v.lease_id},         {"tenant_id", v.tenant_id},
-           {"node_id", v.node_id},           {"resource_kind", v.resource_kind},
-           {"fence_reason", v.fence_reason}, {"fenced_at", v.fenced_at},
-           {"capacity", v.capacity},         {"holder", v.holder},
-           {"expires_at", v.expires_at}};
-  if (v.source) j["source"] = *v.source;
+  Writer w(j);
+  fields(w, v);
 }
 void from_json(const json& j, FencedLease& v) { decode_or_throw(j, v); }
 
 void to_json(json& j, const AuditEntry& v) {
-  j = json{
-      {"id", v.id},         {"time", v.time},       {"kind", v.kind},    {"principal", v.principal},
-      {"action", v.action}, {"outcome", v.outcome}, {"detail", v.detail}};
-  opt_to(j, "tenant_id", v.tenant_id);
-  if (v.source) j["source"] = *v.source;
+  Writer w(j);
+  fields(w, v);
 }
 void from_json(const json& j, AuditEntry& v) { decode_or_throw(j, v); }
 
 void to_json(json& j, const Source& v) {
-  j = json{{"url", v.url}, {"ok", v.ok}, {"error", v.error}, {"count", v.count}};
+  Writer w(j);
+  fields(w, v);
 }
 void from_json(const json& j, Source& v) { decode_or_throw(j, v); }
 
-void to_json(json& j, const ErrorBody& v) { j = json{{"error", v.error}, {"message", v.message}}; }
+void to_json(json& j, const ErrorBody& v) {
+  Writer w(j);
+  fields(w, v);
+}
 void from_json(const json& j, ErrorBody& v) { decode_or_throw(j, v); }
 
 void to_json(json& j, const DeleteTenantAnswer& v) {
-  j = json{{"deleted", v.deleted}, {"released_leases", v.released_leases}};
+  Writer w(j);
+  fields(w, v);
 }
 void from_json(const json& j, DeleteTenantAnswer& v) { decode_or_throw(j, v); }
 
