@@ -136,7 +136,7 @@ Result<Role> parse_leaf_role(std::string_view text) {
   for (Role r : {Role::tenant, Role::fabric_observer, Role::fabric_admin, Role::cell,
                  Role::provenance_signer})
     if (text == role_name(r)) return r;
-  return Error{Errc::usage, "unknown --role '" + printable(text) +
+  return Error{Errc::usage, "unknown role '" + printable(text) +
                                 "': expected tenant, fabric-observer, fabric-admin, cell or "
                                 "provenance-signer"};
 }
@@ -312,7 +312,7 @@ Result<std::vector<SanEntry>> parse_server_sans(std::string_view list) {
     std::string_view entry = list.substr(
         start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (entry.empty())
-      return Error{Errc::invalid_input, "invalid --san list '" + printable(list) +
+      return Error{Errc::invalid_input, "invalid SAN list '" + printable(list) +
                                             "': empty entry (entries are "
                                             "comma-separated IP addresses or DNS names)"};
     std::string ip = canonical_ip(entry);
@@ -382,30 +382,30 @@ Result<Identity> make_server_identity(const std::vector<std::string>& sans) {
       for (const auto& seen : id.server_sans)
         if (seen.kind == e.kind && lower(seen.value) == lower(e.value))
           return Error{Errc::invalid_input,
-                       "invalid --san list: duplicate entry '" + printable(e.value) + "'"};
+                       "invalid SAN list: duplicate entry '" + printable(e.value) + "'"};
       id.server_sans.push_back(std::move(e));
     }
   }
   if (id.server_sans.empty())
-    return Error{Errc::usage, "--san is required: at least one IP address or DNS name"};
+    return Error{Errc::usage, "at least one SAN (an IP address or a DNS name) is required"};
   if (auto r = check_cn_length(common_name_for(id)); !r)
-    return std::move(r).error().context("the first --san entry becomes the CN");
+    return std::move(r).error().context("the first SAN becomes the CN");
   return id;
 }
 
 Result<Identity> make_ca_identity(std::string_view common_name, int path_len) {
   if (common_name.empty() || common_name.size() > 64)
-    return Error{Errc::invalid_input, "invalid --cn '" + printable(common_name) +
+    return Error{Errc::invalid_input, "invalid CA common name '" + printable(common_name) +
                                           "': must be 1-64 characters (RFC 5280 ub-common-name)"};
   for (size_t i = 0; i < common_name.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(common_name[i]);
     if (c < 0x20 || c == 0x7f)
-      return Error{Errc::invalid_input, "invalid --cn '" + printable(common_name) +
+      return Error{Errc::invalid_input, "invalid CA common name '" + printable(common_name) +
                                             "': control characters are not allowed (" +
                                             offending(common_name, i) + ")"};
   }
   if (path_len < 0 || path_len > 16)
-    return Error{Errc::usage, "invalid --path-len " + std::to_string(path_len) + ": must be 0-16"};
+    return Error{Errc::usage, "invalid path length " + std::to_string(path_len) + ": must be 0-16"};
   Identity id;
   id.role = Role::ca;
   id.ca_common_name = std::string(common_name);

@@ -85,7 +85,7 @@ Result<void> check_provider_name(std::string_view name);
 /// Parses a canonical u64 decimal cell id.
 Result<std::uint64_t> parse_cell_id(std::string_view text);
 
-/// Parses one comma-separated --san list into entries (IP literals become Kind::ip).
+/// Parses one comma-separated SAN list into entries (IP literals become Kind::ip).
 Result<std::vector<SanEntry>> parse_server_sans(std::string_view list);
 
 /// Checks one DNS name (LDH labels, 1-63 octets each, 253 total, "*." only leftmost).
@@ -97,8 +97,8 @@ Identity make_fabric_observer_identity();
 Identity make_fabric_admin_identity();
 Result<Identity> make_cell_identity(std::string_view provider, std::string_view cell_id);
 Result<Identity> make_provenance_signer_identity(std::string_view pipeline);
-/// `sans` may hold several comma-separated lists (repeated --san flags); duplicates across them
-/// are errors too.
+/// `sans` may hold several comma-separated lists (repeated --san flags of the tools); duplicates
+/// across them are errors too.
 Result<Identity> make_server_identity(const std::vector<std::string>& sans);
 Result<Identity> make_ca_identity(std::string_view common_name, int path_len);
 

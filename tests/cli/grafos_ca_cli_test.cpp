@@ -230,9 +230,9 @@ TEST_F(CaCli, InitCaRefusals) {
   } cases[] = {
       {{"--days", "0"}, 2, "--days"},
       {{"--days", "x"}, 2, "--days"},
-      {{"--cn", ""}, 3, "invalid --cn"},
+      {{"--cn", ""}, 3, "invalid CA common name"},
       {{"--cn", std::string(65, 'c')}, 3, "ub-common-name"},
-      {{"--path-len", "-1"}, 2, "--path-len"},
+      {{"--path-len", "-1"}, 2, "invalid path length -1"},
       {{"--path-len", "17"}, 2, "must be 0-16"},
       {{"--path-len", "x"}, 2, "--path-len"},
       {{"--days", "36501"}, 2, "must be 1-36500"},
@@ -485,7 +485,7 @@ TEST_F(CaCli, IssueRefusalsLeaveNothingBehind) {
       {{"--role", "cell", "--cell-id", "1"}, 2, "requires --provider and --cell-id"},
       {{"--role", "provenance-signer"}, 2, "requires --pipeline"},
       {{"--tenant", "acme", "--provider", "aws"}, 2, "--provider is only used with --role cell"},
-      {{"--role", "root"}, 2, "unknown --role 'root'"},
+      {{"--role", "root"}, 2, "--role: unknown role 'root'"},
       {{"--tenant", "acme", "--days", "0"}, 2, "--days"},
       // Validity beyond the CA's.
       {{"--tenant", "acme", "--days", "3651"}, 3, "outlive the CA certificate, which expires at"},

@@ -45,7 +45,7 @@ pki::Role role_taking(pki::IdentityField field) {
 Result<pki::Identity> identity_from_flags(const IssueCertOptions& o, const CLI::App& sub,
                                           const Context& ctx) {
   auto role = pki::parse_leaf_role(o.role);
-  if (!role) return role.error();
+  if (!role) return std::move(role).error().context("--role");
   const std::string role_text(pki::role_name(*role));
   auto fields = pki::identity_fields(*role);
   auto takes = [&](pki::IdentityField f) {

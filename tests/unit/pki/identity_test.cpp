@@ -188,7 +188,7 @@ TEST(Identity, ServerSanLengthLimits) {
   EXPECT_NE(too_long.error().message.find("254 octets"), std::string::npos);
   auto long_cn = make_server_identity({name});
   ASSERT_FALSE(long_cn);
-  EXPECT_NE(long_cn.error().message.find("first --san entry becomes the CN"), std::string::npos);
+  EXPECT_NE(long_cn.error().message.find("first SAN becomes the CN"), std::string::npos);
 }
 
 TEST(Identity, ServerSanDuplicates) {
