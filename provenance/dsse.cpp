@@ -84,15 +84,15 @@ Result<json> make_statement(const json& record) {
 
 Result<std::string> sign_record(const json& record, hsm::Signer& signer, X509* cert) {
   auto id = check_signer_profile(cert);
-  if (!id) return Error{Errc::invalid_input, id.error().message}.context("--sign-cert");
+  if (!id) return Error{Errc::invalid_input, id.error().message};
   if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
-    return Error{Errc::invalid_input, "--sign-cert is not valid yet"};
+    return Error{Errc::invalid_input, "the signer certificate is not valid yet"};
   if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0)
-    return Error{Errc::invalid_input, "--sign-cert has expired"};
+    return Error{Errc::invalid_input, "the signer certificate has expired"};
   EVP_PKEY* cert_key = X509_get0_pubkey(cert);
   if (!cert_key || !public_keys_equal(cert_key, signer.public_key()))
-    return Error{Errc::key_backend,
-                 "the signing key " + signer.description() + " does not match --sign-cert"};
+    return Error{Errc::key_backend, "the signing key " + signer.description() +
+                                        " does not match the signer certificate"};
   auto statement = make_statement(record);
   if (!statement) return std::move(statement).error();
   auto body = to_compact_json(*statement);
