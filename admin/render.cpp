@@ -11,17 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-template <class T>
-Result<std::vector<T>> decode_array(const json& j, const char* what) {
-  if (!j.is_array()) return make_error(Errc::network, std::string(what) + " is not a JSON array");
-  try {
-    return j.get<std::vector<T>>();
-  } catch (const json::exception& e) {
-    return make_error(Errc::network,
-                      std::string("unexpected ") + what + " in the answer: " + e.what());
-  }
-}
-
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
 
 // Every cell comes from a server's answer: control bytes and invalid UTF-8 are shown as \xNN,

@@ -29,9 +29,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "util/result.hpp"
 
 namespace grafos::admin {
 
@@ -105,6 +108,44 @@ struct ErrorBody {
   std::string message;
 };
 
+/// Answer of DELETE /tenants/{name}.
+struct DeleteTenantAnswer {
+  std::string deleted;                ///< the tenant's name
+  std::uint64_t released_leases = 0;  ///< active leases released by ?force=true
+};
+
+// Decoding what a server answers. Every field goes through one checked getter (wire.cpp): a field
+// of the wrong JSON type, a number that is not an integer (1e300, 1.5), a negative number where
+// the field is unsigned and a number outside the field's range are refused with Errc::network
+// and a message naming the object and the field. Missing or null optional fields keep their
+// defaults; a missing required field (name, lease_id, url, deleted) is refused. Nothing throws.
+
+/// Decodes one object; `T` is Tenant, Lease, FencedLease, AuditEntry, Source, ErrorBody or
+/// DeleteTenantAnswer.
+template <class T>
+Result<T> decode(const nlohmann::json& j);
+
+template <>
+Result<Tenant> decode<Tenant>(const nlohmann::json& j);
+template <>
+Result<Lease> decode<Lease>(const nlohmann::json& j);
+template <>
+Result<FencedLease> decode<FencedLease>(const nlohmann::json& j);
+template <>
+Result<AuditEntry> decode<AuditEntry>(const nlohmann::json& j);
+template <>
+Result<Source> decode<Source>(const nlohmann::json& j);
+template <>
+Result<ErrorBody> decode<ErrorBody>(const nlohmann::json& j);
+template <>
+Result<DeleteTenantAnswer> decode<DeleteTenantAnswer>(const nlohmann::json& j);
+
+/// Decodes a JSON array of `T`; `what` names it in messages ("tenants").
+template <class T>
+Result<std::vector<T>> decode_array(const nlohmann::json& j, std::string_view what);
+
+// nlohmann conversions (j.get<Tenant>()): encoders, and decoders that throw nlohmann's
+// type_error with decode()'s message. Prefer decode(), which does not throw.
 void to_json(nlohmann::json& j, const Tenant& v);
 void from_json(const nlohmann::json& j, Tenant& v);
 void to_json(nlohmann::json& j, const Lease& v);
@@ -117,5 +158,7 @@ void to_json(nlohmann::json& j, const Source& v);
 void from_json(const nlohmann::json& j, Source& v);
 void to_json(nlohmann::json& j, const ErrorBody& v);
 void from_json(const nlohmann::json& j, ErrorBody& v);
+void to_json(nlohmann::json& j, const DeleteTenantAnswer& v);
+void from_json(const nlohmann::json& j, DeleteTenantAnswer& v);
 
 }  // namespace grafos::admin

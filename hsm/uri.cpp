@@ -173,6 +173,9 @@ Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view uri) {
     seen.push_back(name);
     auto value = percent_decode(part.substr(eq + 1));
     if (!value) return std::move(value).error().context("attribute '" + name + "'");
+    // A %00 would cut a label short where it meets a C string (libp11, the module).
+    if (name != "id" && value->find('\0') != std::string::npos)
+      return uri_error("attribute '" + name + "' holds a NUL byte (%00)");
     if (name == "token") {
       out.token = std::move(*value);
     } else if (name == "object") {
@@ -223,6 +226,9 @@ Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view uri) {
       if (name == "pin-value") return uri_error("pin-value= has a malformed percent-escape");
       return std::move(value).error().context("attribute '" + name + "'");
     }
+    // A %00 would cut a path or PIN short at dlopen(), open() or a C-string login.
+    if (value->find('\0') != std::string::npos)
+      return uri_error("attribute '" + name + "' holds a NUL byte (%00)");
     if (name == "module-path") {
       if (value->empty() || (*value)[0] != '/')
         return uri_error("module-path= must be an absolute path to a PKCS#11 module");

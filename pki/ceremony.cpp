@@ -309,6 +309,19 @@ Result<std::vector<BatchEntry>> parse_batch(std::string_view text) {
       return Error{e.code == Errc::usage ? Errc::invalid_input : e.code,
                    "batch file line " + std::to_string(line_no) + ": " + e.message};
     };
+    // What a reviewer reads must be what gets certified: no NUL, control byte or DEL anywhere in
+    // a line, comments included (a tab separates fields; a final CR of CRLF was removed above).
+    for (size_t i = 0; i < line.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(line[i]);
+      if (c == '\t' || (c >= 0x20 && c != 0x7f)) continue;
+      const bool cut = line.size() > 80;  // one bounded line, whatever the file holds
+      return fail(Error{Errc::invalid_input,
+                        "control byte " + printable(line.substr(i, 1)) + " at column " +
+                            std::to_string(i + 1) + " of '" + printable(line.substr(0, 80)) +
+                            (cut ? "...'" : "'") +
+                            " (NUL, other control bytes and DEL are never allowed; fields are "
+                            "separated by spaces or tabs)"});
+    }
     std::vector<std::string_view> f;
     size_t i = 0;
     while (i < line.size()) {
@@ -318,36 +331,21 @@ Result<std::vector<BatchEntry>> parse_batch(std::string_view text) {
       if (i > start) f.push_back(line.substr(start, i - start));
     }
     if (f.empty() || f[0].starts_with("#")) continue;
-    auto want = [&](size_t n, const char* format) -> Result<void> {
-      if (f.size() == n) return ok();
-      return Error{Errc::invalid_input, "expected '" + std::string(format) + "', found " +
-                                            std::to_string(f.size()) + " fields"};
-    };
-    Result<Identity> id = Error{Errc::invalid_input, ""};
-    if (f[0] == "tenant") {
-      if (auto r = want(2, "tenant <name>"); !r) return fail(r.error());
-      id = make_tenant_identity(f[1]);
-    } else if (f[0] == "fabric-observer") {
-      if (auto r = want(1, "fabric-observer"); !r) return fail(r.error());
-      id = make_fabric_observer_identity();
-    } else if (f[0] == "fabric-admin") {
-      if (auto r = want(1, "fabric-admin"); !r) return fail(r.error());
-      id = make_fabric_admin_identity();
-    } else if (f[0] == "cell") {
-      if (auto r = want(3, "cell <provider> <cell_id>"); !r) return fail(r.error());
-      id = make_cell_identity(f[1], f[2]);
-    } else if (f[0] == "provenance-signer") {
-      if (auto r = want(2, "provenance-signer <pipeline>"); !r) return fail(r.error());
-      id = make_provenance_signer_identity(f[1]);
-    } else if (f[0] == "server") {
-      if (auto r = want(2, "server <san>[,<san>...]"); !r) return fail(r.error());
-      id = make_server_identity({std::string(f[1])});
-    } else {
+    // The role table of pki/identity.hpp says which fields follow the role word.
+    auto role = batch_role(f[0]);
+    if (!role)
       return fail(
           Error{Errc::invalid_input, "unknown role '" + printable(f[0]) +
                                          "' (expected tenant, fabric-observer, fabric-admin, cell, "
                                          "provenance-signer or server)"});
+    auto fields = identity_fields(*role);
+    if (f.size() != fields.size() + 1) {
+      std::string format(f[0]);
+      for (IdentityField field : fields) format += " " + std::string(field_placeholder(field));
+      return fail(Error{Errc::invalid_input, "expected '" + format + "', found " +
+                                                 std::to_string(f.size()) + " fields"});
     }
+    auto id = make_identity(*role, std::span<const std::string_view>(f).subspan(1));
     if (!id) return fail(id.error());
     std::string folder = batch_folder_name(*id);
     if (!is_safe_path_component(folder))

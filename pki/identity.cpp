@@ -1,11 +1,14 @@
 #include "pki/identity.hpp"
 
 #include <arpa/inet.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+
+#include "util/ossl.hpp"
 
 namespace grafos::pki {
 namespace {
@@ -50,8 +53,10 @@ constexpr std::string_view kDnsRule =
     "a DNS name must be LDH labels (letters, digits, '-') of 1-63 octets, at most 253 octets in "
     "total, with '*.' only as the whole leftmost label";
 
-// Parses an IP literal; returns the canonical text or "" when `s` is not one.
+// Parses an IP literal; returns the canonical text or "" when `s` is not one. inet_pton reads a
+// C string: an embedded NUL would cut "10.1.2.3<NUL>.evil" short, so such text is never an IP.
 std::string canonical_ip(std::string_view s) {
+  if (find_control_byte(s) != std::string_view::npos) return {};
   std::string z(s);
   unsigned char buf[16];
   char out[INET6_ADDRSTRLEN];
@@ -75,6 +80,23 @@ Result<void> check_cn_length(const std::string& cn) {
 }
 
 }  // namespace
+
+size_t find_control_byte(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return i;
+  }
+  return std::string_view::npos;
+}
+
+Result<void> check_no_control_bytes(std::string_view value, std::string_view what) {
+  size_t i = find_control_byte(value);
+  if (i == std::string_view::npos) return ok();
+  return Error{Errc::invalid_input, "invalid " + std::string(what) + " '" + printable(value) +
+                                        "': control byte " + printable(value.substr(i, 1)) +
+                                        " at position " + std::to_string(i + 1) +
+                                        " (NUL, other control bytes and DEL are never allowed)"};
+}
 
 std::string printable(std::string_view s) {
   std::string out;
@@ -114,9 +136,78 @@ Result<Role> parse_leaf_role(std::string_view text) {
   for (Role r : {Role::tenant, Role::fabric_observer, Role::fabric_admin, Role::cell,
                  Role::provenance_signer})
     if (text == role_name(r)) return r;
-  return Error{Errc::usage, "unknown --role '" + printable(text) +
+  return Error{Errc::usage, "unknown role '" + printable(text) +
                                 "': expected tenant, fabric-observer, fabric-admin, cell or "
                                 "provenance-signer"};
+}
+
+std::span<const IdentityField> identity_fields(Role role) {
+  using F = IdentityField;
+  static constexpr F kTenant[] = {F::tenant};
+  static constexpr F kCell[] = {F::provider, F::cell_id};
+  static constexpr F kSigner[] = {F::pipeline};
+  static constexpr F kServer[] = {F::sans};
+  switch (role) {
+    case Role::tenant:
+      return kTenant;
+    case Role::cell:
+      return kCell;
+    case Role::provenance_signer:
+      return kSigner;
+    case Role::server:
+      return kServer;
+    case Role::ca:
+    case Role::fabric_observer:
+    case Role::fabric_admin:
+      return {};
+  }
+  return {};
+}
+
+std::string_view field_placeholder(IdentityField field) {
+  switch (field) {
+    case IdentityField::tenant:
+      return "<name>";
+    case IdentityField::provider:
+      return "<provider>";
+    case IdentityField::cell_id:
+      return "<cell_id>";
+    case IdentityField::pipeline:
+      return "<pipeline>";
+    case IdentityField::sans:
+      return "<san>[,<san>...]";
+  }
+  return "<?>";
+}
+
+std::optional<Role> batch_role(std::string_view word) {
+  for (Role r : {Role::tenant, Role::fabric_observer, Role::fabric_admin, Role::cell,
+                 Role::provenance_signer, Role::server})
+    if (word == role_name(r)) return r;
+  return std::nullopt;
+}
+
+Result<Identity> make_identity(Role role, std::span<const std::string_view> v) {
+  if (v.size() != identity_fields(role).size())
+    return Error{Errc::internal, "make_identity: " + std::to_string(v.size()) +
+                                     " values for role " + std::string(role_name(role))};
+  switch (role) {
+    case Role::tenant:
+      return make_tenant_identity(v[0]);
+    case Role::fabric_observer:
+      return make_fabric_observer_identity();
+    case Role::fabric_admin:
+      return make_fabric_admin_identity();
+    case Role::cell:
+      return make_cell_identity(v[0], v[1]);
+    case Role::provenance_signer:
+      return make_provenance_signer_identity(v[0]);
+    case Role::server:
+      return make_server_identity({std::string(v[0])});
+    case Role::ca:
+      break;
+  }
+  return Error{Errc::internal, "make_identity: a CA identity needs make_ca_identity"};
 }
 
 std::string SanEntry::to_string() const {
@@ -213,6 +304,7 @@ Result<void> check_dns_name(std::string_view name) {
 }
 
 Result<std::vector<SanEntry>> parse_server_sans(std::string_view list) {
+  if (auto r = check_no_control_bytes(list, "SAN list"); !r) return std::move(r).error();
   std::vector<SanEntry> out;
   size_t start = 0;
   while (true) {
@@ -220,7 +312,7 @@ Result<std::vector<SanEntry>> parse_server_sans(std::string_view list) {
     std::string_view entry = list.substr(
         start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (entry.empty())
-      return Error{Errc::invalid_input, "invalid --san list '" + printable(list) +
+      return Error{Errc::invalid_input, "invalid SAN list '" + printable(list) +
                                             "': empty entry (entries are "
                                             "comma-separated IP addresses or DNS names)"};
     std::string ip = canonical_ip(entry);
@@ -290,30 +382,30 @@ Result<Identity> make_server_identity(const std::vector<std::string>& sans) {
       for (const auto& seen : id.server_sans)
         if (seen.kind == e.kind && lower(seen.value) == lower(e.value))
           return Error{Errc::invalid_input,
-                       "invalid --san list: duplicate entry '" + printable(e.value) + "'"};
+                       "invalid SAN list: duplicate entry '" + printable(e.value) + "'"};
       id.server_sans.push_back(std::move(e));
     }
   }
   if (id.server_sans.empty())
-    return Error{Errc::usage, "--san is required: at least one IP address or DNS name"};
+    return Error{Errc::usage, "at least one SAN (an IP address or a DNS name) is required"};
   if (auto r = check_cn_length(common_name_for(id)); !r)
-    return std::move(r).error().context("the first --san entry becomes the CN");
+    return std::move(r).error().context("the first SAN becomes the CN");
   return id;
 }
 
 Result<Identity> make_ca_identity(std::string_view common_name, int path_len) {
   if (common_name.empty() || common_name.size() > 64)
-    return Error{Errc::invalid_input, "invalid --cn '" + printable(common_name) +
+    return Error{Errc::invalid_input, "invalid CA common name '" + printable(common_name) +
                                           "': must be 1-64 characters (RFC 5280 ub-common-name)"};
   for (size_t i = 0; i < common_name.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(common_name[i]);
     if (c < 0x20 || c == 0x7f)
-      return Error{Errc::invalid_input, "invalid --cn '" + printable(common_name) +
+      return Error{Errc::invalid_input, "invalid CA common name '" + printable(common_name) +
                                             "': control characters are not allowed (" +
                                             offending(common_name, i) + ")"};
   }
   if (path_len < 0 || path_len > 16)
-    return Error{Errc::usage, "invalid --path-len " + std::to_string(path_len) + ": must be 0-16"};
+    return Error{Errc::usage, "invalid path length " + std::to_string(path_len) + ": must be 0-16"};
   Identity id;
   id.role = Role::ca;
   id.ca_common_name = std::string(common_name);
@@ -324,20 +416,93 @@ Result<Identity> make_ca_identity(std::string_view common_name, int path_len) {
 std::string identity_urn(const Identity& id) {
   switch (id.role) {
     case Role::tenant:
-      return "urn:fabricbios:tenant:" + id.name;
+      return std::string(kUrnTenantPrefix) + id.name;
     case Role::fabric_observer:
-      return "urn:fabricbios:fabric-observer";
+      return std::string(kUrnFabricObserver);
     case Role::fabric_admin:
-      return "urn:fabricbios:fabric-admin";
+      return std::string(kUrnFabricAdmin);
     case Role::cell:
-      return "urn:fabricbios:cell:" + id.provider + ":" + std::to_string(id.cell_id);
+      return std::string(kUrnCellPrefix) + id.provider + ":" + std::to_string(id.cell_id);
     case Role::provenance_signer:
-      return "urn:fabricbios:provenance-signer:" + id.name;
+      return std::string(kUrnProvenanceSignerPrefix) + id.name;
     case Role::server:
     case Role::ca:
       return {};
   }
   return {};
+}
+
+Result<Identity> identity_from_urn(std::string_view urn) {
+  // Only the name grammars apply here: the subject-CN length limit of the make_*_identity
+  // constructors is an issuing rule, not part of the URN form.
+  auto refuse = [&](std::string_view why, const Error* cause = nullptr) {
+    std::string m = "URN '" + printable(urn) + "' " + std::string(why);
+    if (cause) m += " (" + cause->message + ")";
+    return Error{Errc::invalid_input, std::move(m)};
+  };
+  Identity id;
+  if (urn == kUrnFabricAdmin) return make_fabric_admin_identity();
+  if (urn == kUrnFabricObserver) return make_fabric_observer_identity();
+  if (urn.starts_with(kUrnTenantPrefix)) {
+    auto name = urn.substr(kUrnTenantPrefix.size());
+    if (auto r = check_tenant_name(name, "tenant"); !r)
+      return refuse("names a tenant outside the tenant grammar", &r.error());
+    id.role = Role::tenant;
+    id.name = std::string(name);
+    return id;
+  }
+  if (urn.starts_with(kUrnProvenanceSignerPrefix)) {
+    auto name = urn.substr(kUrnProvenanceSignerPrefix.size());
+    if (auto r = check_tenant_name(name, "pipeline"); !r)
+      return refuse("names a pipeline outside the pipeline grammar", &r.error());
+    id.role = Role::provenance_signer;
+    id.name = std::string(name);
+    return id;
+  }
+  if (urn.starts_with(kUrnCellPrefix)) {
+    constexpr std::string_view kForm = "is not urn:fabricbios:cell:<provider>:<cell_id>";
+    auto rest = urn.substr(kUrnCellPrefix.size());
+    auto colon = rest.find(':');
+    if (colon == std::string_view::npos) return refuse(kForm);
+    if (auto r = check_provider_name(rest.substr(0, colon)); !r) return refuse(kForm, &r.error());
+    auto cell = parse_cell_id(rest.substr(colon + 1));
+    if (!cell) return refuse(kForm, &cell.error());
+    id.role = Role::cell;
+    id.provider = std::string(rest.substr(0, colon));
+    id.cell_id = *cell;
+    return id;
+  }
+  return refuse(
+      "is not a fabric identity (tenant, fabric-observer, fabric-admin, cell or "
+      "provenance-signer; matched exactly)");
+}
+
+std::vector<std::string> urn_sans(X509* cert) {
+  std::vector<std::string> urns;
+  GeneralNamesPtr sans(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
+    if (gn->type != GEN_URI) continue;
+    const ASN1_STRING* s = gn->d.uniformResourceIdentifier;
+    std::string v(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                  static_cast<size_t>(ASN1_STRING_length(s)));
+    if (v.size() >= 4 && (v[0] | 0x20) == 'u' && (v[1] | 0x20) == 'r' && (v[2] | 0x20) == 'n' &&
+        v[3] == ':')
+      urns.push_back(std::move(v));
+  }
+  drain_ossl_errors();
+  return urns;
+}
+
+Result<Identity> identity_from_cert(X509* cert) {
+  auto urns = urn_sans(cert);
+  if (urns.size() != 1)
+    return Error{Errc::invalid_input, "the certificate must carry exactly one URN SAN (found " +
+                                          std::to_string(urns.size()) + ")"};
+  // A NUL inside the URN is refused by every grammar; named here as what it is.
+  if (auto r = check_no_control_bytes(urns[0], "URN SAN"); !r) return std::move(r).error();
+  return identity_from_urn(urns[0]);
 }
 
 std::string common_name_for(const Identity& id) {
@@ -364,20 +529,13 @@ std::string identity_label(const Identity& id) {
   switch (id.role) {
     case Role::tenant:
       return "tenant " + id.name;
-    case Role::fabric_observer:
-      return "fabric-observer";
-    case Role::fabric_admin:
-      return "fabric-admin";
-    case Role::cell:
-      return "cell " + id.provider + "/" + std::to_string(id.cell_id);
-    case Role::provenance_signer:
-      return "provenance-signer " + id.name;
     case Role::server:
-      return "server " + (id.server_sans.empty() ? std::string() : id.server_sans[0].value);
+      return "server " + common_name_for(id);
     case Role::ca:
-      return "CA " + id.ca_common_name;
+      return "CA " + common_name_for(id);
+    default:  // "fabric-observer", "fabric-admin", "cell aws/42", "provenance-signer ami-bake"
+      return common_name_for(id);
   }
-  return {};
 }
 
 }  // namespace grafos::pki

@@ -7,10 +7,16 @@
 //                      octets, 253 total, "*." only as the whole leftmost label); no empty
 //                      entries, no duplicates
 //
-// Every refusal names the rule that was broken; nothing is escaped or repaired silently.
+// NUL, the other control bytes and DEL are refused everywhere (a C-string API such as inet_pton
+// would otherwise read less than the reviewer sees). Every refusal names the rule that was broken;
+// nothing is escaped or repaired silently.
 #pragma once
 
+#include <openssl/x509.h>
+
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +25,8 @@
 
 namespace grafos::pki {
 
-/// The kind of certificate (and principal) a profile describes.
+/// The kind of certificate (and principal) a profile describes. The one Role of the project:
+/// grafos-registry's principals (tenant, fabric-observer, fabric-admin, cell) are these too.
 enum class Role { ca, tenant, fabric_observer, fabric_admin, cell, server, provenance_signer };
 
 /// Stable name of a role as used on the command line ("fabric-observer").
@@ -27,6 +34,20 @@ std::string_view role_name(Role role);
 
 /// Parses a --role value (tenant, fabric-observer, fabric-admin, cell, provenance-signer).
 Result<Role> parse_leaf_role(std::string_view text);
+
+/// What a leaf identity is made of besides its role.
+enum class IdentityField { tenant, provider, cell_id, pipeline, sans };
+
+/// The fields each leaf role takes, in batch-line order (the one table of roles and their
+/// fields): tenant {tenant}, fabric-observer {}, fabric-admin {}, cell {provider, cell_id},
+/// provenance-signer {pipeline}, server {sans}; ca {}.
+std::span<const IdentityField> identity_fields(Role role);
+
+/// How a field is written in the batch format ("<provider>", "<san>[,<san>...]").
+std::string_view field_placeholder(IdentityField field);
+
+/// The leaf role named `word` in a batch line (the leaf roles and "server"); nullopt otherwise.
+std::optional<Role> batch_role(std::string_view word);
 
 /// One subjectAltName entry.
 struct SanEntry {
@@ -50,6 +71,11 @@ struct Identity {
   int path_len = 1;                   ///< CA pathLenConstraint
 };
 
+/// Builds the validated identity of a leaf role from its field values, given in
+/// identity_fields(role) order (Errc::internal when the count differs). The one place roles are
+/// mapped to the make_*_identity constructors below.
+Result<Identity> make_identity(Role role, std::span<const std::string_view> values);
+
 /// Checks the tenant grammar; `what` names the value in the message ("tenant", "pipeline").
 Result<void> check_tenant_name(std::string_view name, std::string_view what = "tenant");
 
@@ -59,7 +85,7 @@ Result<void> check_provider_name(std::string_view name);
 /// Parses a canonical u64 decimal cell id.
 Result<std::uint64_t> parse_cell_id(std::string_view text);
 
-/// Parses one comma-separated --san list into entries (IP literals become Kind::ip).
+/// Parses one comma-separated SAN list into entries (IP literals become Kind::ip).
 Result<std::vector<SanEntry>> parse_server_sans(std::string_view list);
 
 /// Checks one DNS name (LDH labels, 1-63 octets each, 253 total, "*." only leftmost).
@@ -71,13 +97,33 @@ Identity make_fabric_observer_identity();
 Identity make_fabric_admin_identity();
 Result<Identity> make_cell_identity(std::string_view provider, std::string_view cell_id);
 Result<Identity> make_provenance_signer_identity(std::string_view pipeline);
-/// `sans` may hold several comma-separated lists (repeated --san flags); duplicates across them
-/// are errors too.
+/// `sans` may hold several comma-separated lists (repeated --san flags of the tools); duplicates
+/// across them are errors too.
 Result<Identity> make_server_identity(const std::vector<std::string>& sans);
 Result<Identity> make_ca_identity(std::string_view common_name, int path_len);
 
 /// The identity URN carried as a URI SAN ("urn:fabricbios:cell:aws:42"); empty for server/CA.
 std::string identity_urn(const Identity& id);
+
+/// The URN forms (DESIGN.md section 4), matched exactly: case-sensitive, no percent-decoding.
+inline constexpr std::string_view kUrnTenantPrefix = "urn:fabricbios:tenant:";
+inline constexpr std::string_view kUrnCellPrefix = "urn:fabricbios:cell:";
+inline constexpr std::string_view kUrnProvenanceSignerPrefix = "urn:fabricbios:provenance-signer:";
+inline constexpr std::string_view kUrnFabricObserver = "urn:fabricbios:fabric-observer";
+inline constexpr std::string_view kUrnFabricAdmin = "urn:fabricbios:fabric-admin";
+
+/// Parses a fabric identity URN exactly (the inverse of identity_urn): tenant, fabric-observer,
+/// fabric-admin, cell or provenance-signer, each name in its grammar. Errc::invalid_input names
+/// what is wrong.
+Result<Identity> identity_from_urn(std::string_view urn);
+
+/// The URI SANs of `cert` whose scheme is "urn:" (compared case-insensitively, so that a
+/// "URN:..." variant is counted and then refused by identity_from_urn), in certificate order.
+std::vector<std::string> urn_sans(X509* cert);
+
+/// The identity a client certificate names: exactly one URN SAN, parsed by identity_from_urn.
+/// Errc::invalid_input otherwise. Does not check the chain, the validity or the profile.
+Result<Identity> identity_from_cert(X509* cert);
 
 /// The subject CN of DESIGN.md section 4 ("cell aws/42", the first server SAN, the CA's --cn).
 std::string common_name_for(const Identity& id);
@@ -87,5 +133,13 @@ std::string identity_label(const Identity& id);
 
 /// `s` with control and non-ASCII bytes shown as \xNN, for one-line error messages.
 std::string printable(std::string_view s);
+
+/// Index of the first control byte (0x00-0x1f) or DEL (0x7f) in `s`; npos when there is none.
+size_t find_control_byte(std::string_view s);
+
+/// Refuses NUL, every other control byte and DEL in `value`, naming the byte (escaped) and its
+/// 1-based position; `what` names the value ("SAN list"). Identities, SANs and batch lines never
+/// carry one: what a reviewer reads must be what gets certified.
+Result<void> check_no_control_bytes(std::string_view value, std::string_view what);
 
 }  // namespace grafos::pki

@@ -30,44 +30,29 @@ struct Expectation {
   std::vector<int> ekus;
 };
 
+// What the certificate of `id` must say. The CN and the URN come from pki/identity (the one place
+// the identity forms are written); the key usages and EKUs per role are the profile's.
 Expectation expect(const Identity& id) {
   Expectation e;
-  const std::string urn = "urn:fabricbios:";
+  e.cn = common_name_for(id);
+  if (std::string urn = identity_urn(id); !urn.empty()) e.sans = {"URI:" + urn};
   switch (id.role) {
     case Role::ca:
-      e.cn = id.ca_common_name;
       e.ca = true;
       e.path_len = id.path_len;
       e.ku_bits = {5, 6};
       return e;
     case Role::tenant:
-      e.cn = id.name;
-      e.sans = {"URI:" + urn + "tenant:" + id.name};
-      e.ekus = {NID_client_auth};
-      break;
     case Role::fabric_observer:
-      e.cn = "fabric-observer";
-      e.sans = {"URI:" + urn + "fabric-observer"};
-      e.ekus = {NID_client_auth};
-      break;
     case Role::fabric_admin:
-      e.cn = "fabric-admin";
-      e.sans = {"URI:" + urn + "fabric-admin"};
-      e.ekus = {NID_client_auth};
-      break;
     case Role::cell:
-      e.cn = "cell " + id.provider + "/" + std::to_string(id.cell_id);
-      e.sans = {"URI:" + urn + "cell:" + id.provider + ":" + std::to_string(id.cell_id)};
       e.ekus = {NID_client_auth};
       break;
     case Role::provenance_signer:
-      e.cn = "provenance-signer " + id.name;
-      e.sans = {"URI:" + urn + "provenance-signer:" + id.name};
       e.ekus = {NID_code_sign};
       break;
     case Role::server:
       for (const auto& s : id.server_sans) e.sans.push_back(s.to_string());
-      e.cn = id.server_sans.empty() ? std::string() : id.server_sans[0].value;
       e.ekus = {NID_server_auth};
       break;
   }

@@ -2,6 +2,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "pki/identity.hpp"
 #include "provenance/base64.hpp"
 #include "provenance/record.hpp"
 #include "util/ossl.hpp"
@@ -21,22 +22,6 @@ std::string pae(std::string_view type, std::string_view body) {
   out += body;
   return out;
 }
-
-namespace {
-
-// The tenant grammar of DESIGN.md section 4: 1-63 of [A-Za-z0-9._-], starting alphanumeric.
-bool valid_pipeline(std::string_view s) {
-  if (s.empty() || s.size() > 63) return false;
-  auto alnum = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-  };
-  if (!alnum(s[0])) return false;
-  for (char c : s)
-    if (!alnum(c) && c != '.' && c != '_' && c != '-') return false;
-  return true;
-}
-
-}  // namespace
 
 Result<SignerIdentity> check_signer_profile(X509* cert) {
   SignerIdentity id;
@@ -61,29 +46,27 @@ Result<SignerIdentity> check_signer_profile(X509* cert) {
       !(X509_get_key_usage(cert) & KU_DIGITAL_SIGNATURE))
     return Error{Errc::mismatch,
                  "signer certificate '" + id.subject + "' lacks the digitalSignature key usage"};
-  GeneralNamesPtr sans(
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  // The identity forms and the pipeline grammar are pki's (pki/identity.hpp).
   int found = 0;
-  for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
-    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
-    if (gn->type != GEN_URI) continue;
-    const ASN1_IA5STRING* uri = gn->d.uniformResourceIdentifier;
-    std::string_view u(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
-                       static_cast<size_t>(ASN1_STRING_length(uri)));
-    if (!u.starts_with(kSignerUrnPrefix)) continue;
+  std::string urn;
+  for (auto& u : pki::urn_sans(cert)) {
+    if (!u.starts_with(pki::kUrnProvenanceSignerPrefix)) continue;
     ++found;
-    id.pipeline = std::string(u.substr(kSignerUrnPrefix.size()));
+    urn = std::move(u);
   }
-  drain_ossl_errors();
   if (found == 0)
     return Error{Errc::mismatch, "signer certificate '" + id.subject +
                                      "' has no urn:fabricbios:provenance-signer:<pipeline> SAN"};
   if (found > 1)
     return Error{Errc::mismatch,
                  "signer certificate '" + id.subject + "' has more than one provenance-signer URN"};
-  if (!valid_pipeline(id.pipeline))
-    return Error{Errc::mismatch, "signer certificate's pipeline name '" + id.pipeline +
-                                     "' breaks the pipeline grammar"};
+  auto signer = pki::identity_from_urn(urn);
+  if (!signer)
+    return Error{Errc::mismatch,
+                 "signer certificate's pipeline name '" +
+                     pki::printable(urn.substr(pki::kUrnProvenanceSignerPrefix.size())) +
+                     "' breaks the pipeline grammar"};
+  id.pipeline = signer->name;
   return id;
 }
 
@@ -101,15 +84,15 @@ Result<json> make_statement(const json& record) {
 
 Result<std::string> sign_record(const json& record, hsm::Signer& signer, X509* cert) {
   auto id = check_signer_profile(cert);
-  if (!id) return Error{Errc::invalid_input, id.error().message}.context("--sign-cert");
+  if (!id) return Error{Errc::invalid_input, id.error().message};
   if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
-    return Error{Errc::invalid_input, "--sign-cert is not valid yet"};
+    return Error{Errc::invalid_input, "the signer certificate is not valid yet"};
   if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0)
-    return Error{Errc::invalid_input, "--sign-cert has expired"};
+    return Error{Errc::invalid_input, "the signer certificate has expired"};
   EVP_PKEY* cert_key = X509_get0_pubkey(cert);
   if (!cert_key || !public_keys_equal(cert_key, signer.public_key()))
-    return Error{Errc::key_backend,
-                 "the signing key " + signer.description() + " does not match --sign-cert"};
+    return Error{Errc::key_backend, "the signing key " + signer.description() +
+                                        " does not match the signer certificate"};
   auto statement = make_statement(record);
   if (!statement) return std::move(statement).error();
   auto body = to_compact_json(*statement);

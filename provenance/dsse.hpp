@@ -32,7 +32,6 @@ inline constexpr std::string_view kBundleMediaType =
 inline constexpr std::string_view kPayloadType = "application/vnd.in-toto+json";
 inline constexpr std::string_view kStatementType = "https://in-toto.io/Statement/v1";
 inline constexpr std::string_view kPredicateType = "https://grafos.dev/provenance/image/v1";
-inline constexpr std::string_view kSignerUrnPrefix = "urn:fabricbios:provenance-signer:";
 
 /// DSSE v1 pre-authentication encoding of (payload type, body).
 std::string pae(std::string_view payload_type, std::string_view body);

@@ -1,5 +1,6 @@
 // Who is calling: roles read from a client certificate's URN SAN or from a bearer token, the
-// tenant-name grammar, and bearer-token generation and digests.
+// tenant-name grammar, and bearer-token generation and digests. Roles, grammars and the URN forms
+// are pki's (pki/identity.hpp); the functions here are the registry's view of them.
 #pragma once
 
 #include <openssl/x509.h>
@@ -9,16 +10,18 @@
 #include <string>
 #include <string_view>
 
+#include "pki/identity.hpp"
 #include "util/result.hpp"
 #include "util/secret.hpp"
 
 namespace grafos::registry {
 
-/// The roles of DESIGN.md section 6.
-enum class Role { tenant, fabric_observer, fabric_admin, cell };
+/// The roles of DESIGN.md section 6 are pki's: a registry principal is a tenant, fabric-observer,
+/// fabric-admin or cell (a provenance-signer, server or CA certificate is none).
+using Role = pki::Role;
 
 /// "tenant", "fabric-observer", "fabric-admin", "cell".
-std::string_view role_name(Role r);
+using pki::role_name;
 
 /// An authenticated caller.
 struct Principal {
@@ -43,8 +46,12 @@ bool valid_provider(std::string_view s);
 /// Canonical unsigned 64-bit decimal.
 bool valid_cell_id(std::string_view s);
 
-/// Parses a fabric identity URN exactly (case-sensitive, no percent-decoding).
+/// Parses a fabric identity URN exactly (case-sensitive, no percent-decoding); Errc::forbidden
+/// for anything that is not a registry principal.
 Result<Principal> principal_from_urn(std::string_view urn);
+
+/// The principal of an identity pki read (Errc::forbidden for a role that is no principal).
+Result<Principal> principal_from_identity(const pki::Identity& id);
 
 /// Reads the role from a verified client certificate: exactly one URN SAN, matched exactly.
 Result<Principal> principal_from_cert(X509* cert);

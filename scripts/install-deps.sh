@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev curl libcpp-httplib-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbotan-2-dev botan gnutls-bin strace clang-format
   jq time wrk nginx-light testssl.sh python3
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

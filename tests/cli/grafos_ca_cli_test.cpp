@@ -230,9 +230,9 @@ TEST_F(CaCli, InitCaRefusals) {
   } cases[] = {
       {{"--days", "0"}, 2, "--days"},
       {{"--days", "x"}, 2, "--days"},
-      {{"--cn", ""}, 3, "invalid --cn"},
+      {{"--cn", ""}, 3, "invalid CA common name"},
       {{"--cn", std::string(65, 'c')}, 3, "ub-common-name"},
-      {{"--path-len", "-1"}, 2, "--path-len"},
+      {{"--path-len", "-1"}, 2, "invalid path length -1"},
       {{"--path-len", "17"}, 2, "must be 0-16"},
       {{"--path-len", "x"}, 2, "--path-len"},
       {{"--days", "36501"}, 2, "must be 1-36500"},
@@ -485,7 +485,7 @@ TEST_F(CaCli, IssueRefusalsLeaveNothingBehind) {
       {{"--role", "cell", "--cell-id", "1"}, 2, "requires --provider and --cell-id"},
       {{"--role", "provenance-signer"}, 2, "requires --pipeline"},
       {{"--tenant", "acme", "--provider", "aws"}, 2, "--provider is only used with --role cell"},
-      {{"--role", "root"}, 2, "unknown --role 'root'"},
+      {{"--role", "root"}, 2, "--role: unknown role 'root'"},
       {{"--tenant", "acme", "--days", "0"}, 2, "--days"},
       // Validity beyond the CA's.
       {{"--tenant", "acme", "--days", "3651"}, 3, "outlive the CA certificate, which expires at"},
@@ -770,6 +770,56 @@ TEST_F(CaCli, BatchIssuesEveryLineIntoItsOwnFolder) {
                                    "server-sched.example/server.pem"});
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(listing(o), expected);
+}
+
+// A NUL inside a batch line once cut a server SAN short: "server 10.1.2.3<NUL>.evil.example,
+// db.internal" was issued as IP:10.1.2.3, DNS:db.internal. NUL, every other control byte and DEL
+// are refused in a batch file (comments too) and in identity flags, naming the line and the byte,
+// and nothing is written.
+TEST_F(CaCli, ControlBytesInBatchLinesAndIdentitiesAreRefused) {
+  fs::path batch = dir_.path() / "batch.txt";
+  std::string o = out("batch");
+  const struct {
+    std::string text;
+    std::string fragment;
+  } cases[] = {
+      {std::string("tenant acme\nserver 10.1.2.3") + '\0' + ".evil.example,db.internal\n",
+       "batch file line 2: control byte \\x00 at column 16"},
+      {std::string("tenant ac") + '\0' + "me\n", "batch file line 1: control byte \\x00"},
+      {"# \x1b[2K hidden\ntenant acme\n", "batch file line 1: control byte \\x1b at column 3"},
+      {"tenant acme\ncell aws 1\x7f\n", "batch file line 2: control byte \\x7f"},
+      {"tenant acme\rcell aws 1\n", "batch file line 1: control byte \\x0d"},
+  };
+  for (const auto& c : cases) {
+    {
+      std::ofstream f(batch, std::ios::binary | std::ios::trunc);
+      f.write(c.text.data(), static_cast<std::streamsize>(c.text.size()));
+    }
+    ASSERT_EQ(fs::file_size(batch), c.text.size());
+    Proc r = ca(issue({"--batch", batch.string(), "--out", o}));
+    EXPECT_EQ(r.status, 3) << c.fragment << ": " << r.err;
+    expect_one_error_line(r, c.fragment);
+    EXPECT_EQ(r.err.find('\0'), std::string::npos);
+    EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << "the byte is escaped, not replayed";
+    EXPECT_EQ(listing(o), std::vector<std::string>{"<missing>"}) << c.fragment;
+  }
+  // Control bytes in identity flags (argv cannot carry a NUL; every other control byte can).
+  const struct {
+    std::vector<std::string> args;
+    std::string fragment;
+  } flags[] = {
+      {server({"--san", "10.1.2.3\x01.evil.example,db.internal", "--out", o}),
+       "control byte \\x01 at position 9"},
+      {server({"--san", "db.internal\x7f", "--out", o}), "control byte \\x7f"},
+      {issue({"--tenant", "acme\x1b", "--out", o}), "byte 0x1b"},
+      {issue({"--role", "cell", "--provider", "aws", "--cell-id", "1\t", "--out", o}), "byte 0x09"},
+  };
+  for (const auto& f : flags) {
+    Proc r = ca(f.args);
+    EXPECT_EQ(r.status, 3) << f.fragment << ": " << r.err;
+    expect_one_error_line(r, f.fragment);
+    EXPECT_EQ(listing(o), std::vector<std::string>{"<missing>"}) << f.fragment;
+  }
 }
 
 TEST_F(CaCli, BatchIsValidatedBeforeAnythingIsIssued) {

@@ -1,6 +1,7 @@
 // grafos-admin delete-tenant: DELETE /api/v1/tenants/{name}?force=true|false.
 #include <iostream>
 
+#include "admin/wire.hpp"
 #include "tools/grafos-admin/commands.hpp"
 
 namespace grafos::tools::admin_cli {
@@ -40,7 +41,13 @@ void add_delete_tenant(CLI::App& app, Context& ctx) {
     auto r = admin::delete_tenant(*client, o->name, o->force);
     if (!r) return fail(ctx, r.error());
     if (ctx.global.json) return print_json(*r);
-    std::int64_t released = r->json.is_object() ? r->json.value("released_leases", 0) : 0;
+    // The answer is {"deleted","released_leases"}; an empty answer (no body) is accepted.
+    std::uint64_t released = 0;
+    if (!r->json.is_null()) {
+      auto answer = admin::decode<admin::DeleteTenantAnswer>(r->json);
+      if (!answer) return fail(ctx, answer.error().context("delete-tenant '" + o->name + "'"));
+      released = answer->released_leases;
+    }
     std::cout << "deleted tenant '" << o->name << "'";
     if (released > 0) std::cout << " (released " << released << " active lease(s))";
     std::cout << '\n';

@@ -1,6 +1,8 @@
 // grafos-admin unfence-lease: POST /api/v1/admin/fenced-leases/{lease_id}/unfence.
 #include <iostream>
+#include <optional>
 
+#include "admin/wire.hpp"
 #include "tools/grafos-admin/commands.hpp"
 
 namespace grafos::tools::admin_cli {
@@ -42,9 +44,15 @@ void add_unfence_lease(CLI::App& app, Context& ctx) {
     auto r = admin::unfence_lease(*client, *id);
     if (!r) return fail(ctx, r.error());
     if (ctx.global.json) return print_json(*r);
+    // The answer is a FencedLease; an empty answer (no body) is accepted as before.
+    std::optional<std::uint64_t> capacity;
+    if (!r->json.is_null()) {
+      auto lease = admin::decode<admin::FencedLease>(r->json);
+      if (!lease) return fail(ctx, lease.error().context("unfence-lease " + *id));
+      if (r->json.contains("capacity")) capacity = lease->capacity;
+    }
     std::cout << "unfenced lease " << *id;
-    if (r->json.is_object() && r->json.contains("capacity"))
-      std::cout << ": released capacity " << r->json.value("capacity", std::uint64_t{0});
+    if (capacity) std::cout << ": released capacity " << *capacity;
     std::cout << '\n';
   });
 }

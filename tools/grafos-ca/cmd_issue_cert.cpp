@@ -1,6 +1,9 @@
 // grafos-ca issue-cert: one client certificate (tenant, fabric-observer, fabric-admin, cell,
 // provenance-signer), from a CSR, or a whole batch file in one CA key session.
+#include <algorithm>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "pki/ceremony.hpp"
 #include "tools/grafos-ca/commands.hpp"
@@ -16,50 +19,64 @@ struct IssueCertOptions {
   bool force = false;
 };
 
-// Builds the identity from the role flags; usage errors for missing or misplaced flags.
+// The flag of each identity field; which fields a role takes is pki's table (identity_fields).
+struct FieldFlag {
+  pki::IdentityField field;
+  const char* flag;
+  std::string IssueCertOptions::*value;
+};
+constexpr FieldFlag kFieldFlags[] = {
+    {pki::IdentityField::provider, "--provider", &IssueCertOptions::provider},
+    {pki::IdentityField::cell_id, "--cell-id", &IssueCertOptions::cell_id},
+    {pki::IdentityField::pipeline, "--pipeline", &IssueCertOptions::pipeline},
+    {pki::IdentityField::tenant, "--tenant", &IssueCertOptions::tenant},
+};
+
+// The one leaf role that takes `field` ("--provider is only used with --role cell").
+pki::Role role_taking(pki::IdentityField field) {
+  for (pki::Role r : {pki::Role::tenant, pki::Role::cell, pki::Role::provenance_signer})
+    for (pki::IdentityField f : pki::identity_fields(r))
+      if (f == field) return r;
+  return pki::Role::tenant;
+}
+
+// Checks the role flags (usage errors name the flags) and hands their values to
+// pki::make_identity in the role's field order.
 Result<pki::Identity> identity_from_flags(const IssueCertOptions& o, const CLI::App& sub,
                                           const Context& ctx) {
   auto role = pki::parse_leaf_role(o.role);
-  if (!role) return role.error();
-  auto only_for = [&](const char* flag, bool given, pki::Role wanted) -> Result<void> {
-    if (given && *role != wanted)
-      return Error{Errc::usage, std::string(flag) + " is only used with --role " +
-                                    std::string(pki::role_name(wanted))};
-    return ok();
+  if (!role) return std::move(role).error().context("--role");
+  const std::string role_text(pki::role_name(*role));
+  auto fields = pki::identity_fields(*role);
+  auto takes = [&](pki::IdentityField f) {
+    return std::find(fields.begin(), fields.end(), f) != fields.end();
   };
-  if (auto r = only_for("--provider", sub.count("--provider") > 0, pki::Role::cell); !r)
-    return r.error();
-  if (auto r = only_for("--cell-id", sub.count("--cell-id") > 0, pki::Role::cell); !r)
-    return r.error();
-  if (auto r = only_for("--pipeline", sub.count("--pipeline") > 0, pki::Role::provenance_signer);
-      !r)
-    return r.error();
-  switch (*role) {
-    case pki::Role::tenant:
-      if (o.tenant.empty()) return Error{Errc::usage, "--tenant is required for --role tenant"};
-      return pki::make_tenant_identity(o.tenant);
-    case pki::Role::fabric_observer:
-    case pki::Role::fabric_admin:
-      if (sub.count("--tenant") > 0)
-        ctx.note("--tenant is ignored for --role " + std::string(pki::role_name(*role)) +
-                 ": that principal is fabric-wide and has no tenant scope");
-      return *role == pki::Role::fabric_observer ? pki::make_fabric_observer_identity()
-                                                 : pki::make_fabric_admin_identity();
-    case pki::Role::cell:
-      if (sub.count("--tenant") > 0)
-        return Error{Errc::usage, "--tenant is not used with --role cell"};
-      if (sub.count("--provider") == 0 || sub.count("--cell-id") == 0)
-        return Error{Errc::usage, "--role cell requires --provider and --cell-id"};
-      return pki::make_cell_identity(o.provider, o.cell_id);
-    case pki::Role::provenance_signer:
-      if (sub.count("--tenant") > 0)
-        return Error{Errc::usage, "--tenant is not used with --role provenance-signer"};
-      if (sub.count("--pipeline") == 0)
-        return Error{Errc::usage, "--role provenance-signer requires --pipeline"};
-      return pki::make_provenance_signer_identity(o.pipeline);
-    default:
-      return Error{Errc::usage, "unsupported --role"};
+  std::vector<std::string_view> values;
+  std::string flags;  // the role's flags, "--provider and --cell-id"
+  bool missing = false;
+  for (pki::IdentityField f : fields)
+    for (const auto& ff : kFieldFlags)
+      if (ff.field == f) {
+        missing |=
+            f == pki::IdentityField::tenant ? (o.*ff.value).empty() : sub.count(ff.flag) == 0;
+        flags += std::string(flags.empty() ? "" : " and ") + ff.flag;
+        values.push_back(o.*ff.value);
+      }
+  for (const auto& ff : kFieldFlags) {
+    if (sub.count(ff.flag) == 0 || takes(ff.field)) continue;
+    if (ff.field != pki::IdentityField::tenant)
+      return Error{Errc::usage, std::string(ff.flag) + " is only used with --role " +
+                                    std::string(pki::role_name(role_taking(ff.field)))};
+    if (!fields.empty()) return Error{Errc::usage, "--tenant is not used with --role " + role_text};
+    ctx.note("--tenant is ignored for --role " + role_text +
+             ": that principal is fabric-wide and has no tenant scope");
   }
+  if (missing) {
+    if (*role == pki::Role::tenant)
+      return Error{Errc::usage, "--tenant is required for --role tenant"};
+    return Error{Errc::usage, "--role " + role_text + " requires " + flags};
+  }
+  return pki::make_identity(*role, values);
 }
 
 void run_batch(const IssueCertOptions& o, const CLI::App& sub, Context& ctx) {

@@ -45,7 +45,7 @@ void add_issue_server_cert(CLI::App& app, Context& ctx) {
   sub->footer(kExitStatusFooter);
   sub->callback([&ctx, o] {
     auto id = pki::make_server_identity(o->san);
-    if (!id) return ctx.fail(id.error().context("issue-server-cert"));
+    if (!id) return ctx.fail(id.error().context("issue-server-cert: --san"));
     pki::LeafRequest req{o->ca_cert, o->ca_key, std::move(*id), o->out, o->days, o->csr, o->force};
     auto w = pki::issue_leaf(req, ctx.interaction());
     if (!w) return ctx.fail(w.error().context("issue-server-cert"));

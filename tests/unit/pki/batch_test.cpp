@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "pki/ceremony.hpp"
 
 using namespace grafos;
@@ -67,6 +69,44 @@ TEST(Batch, FolderNamesStayInsideTheOutputFolder) {
     EXPECT_NE(f, "..");
     EXPECT_NE(f, ".");
   }
+}
+
+// A NUL, any other control byte or DEL anywhere in a batch line (comments included) refuses the
+// whole file, naming the line and the byte; a tab between fields and a CRLF line end stay valid.
+TEST(Batch, RefusesControlBytesNamingLineAndByte) {
+  auto nul = parse_batch(std::string("tenant acme\nserver 10.1.2.3") + '\0' +
+                         ".evil.example,db.internal\n");
+  ASSERT_FALSE(nul);
+  EXPECT_EQ(nul.error().code, Errc::invalid_input);
+  EXPECT_NE(nul.error().message.find("batch file line 2: control byte \\x00 at column 16"),
+            std::string::npos)
+      << nul.error().message;
+  for (unsigned b = 0; b <= 0x7f; ++b) {
+    if (b >= 0x20 && b != 0x7f) continue;
+    if (b == '\t' || b == '\n') continue;  // a field separator; a line end
+    const char c = static_cast<char>(b);
+    for (const std::string& text :
+         {std::string("tenant ac") + c + "me\n", std::string("cell aws 4") + c + "2\n",
+          std::string("server a.example") + c + ",b.example\n",
+          std::string("fabric-admin") + c + " ", std::string("# comment ") + c + "x\ntenant acme\n",
+          std::string("tenant acme") + c + "\r\n", std::string(1, c) + "tenant acme\n"}) {
+      auto r = parse_batch(text);
+      ASSERT_FALSE(r) << "byte " << b;
+      EXPECT_EQ(r.error().code, Errc::invalid_input);
+      char want[32];
+      std::snprintf(want, sizeof want, "control byte \\x%02x", b);
+      EXPECT_NE(r.error().message.find(want), std::string::npos) << r.error().message;
+      EXPECT_NE(r.error().message.find("batch file line "), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(parse_batch("tenant\tacme\r\ncell aws 1\r\n"));
+  // The message stays one bounded line however long the line is.
+  std::string long_line = "tenant " + std::string(5000, 'a') + '\0' + std::string(5000, 'b');
+  auto bounded = parse_batch(long_line);
+  ASSERT_FALSE(bounded);
+  EXPECT_NE(bounded.error().message.find("control byte \\x00 at column 5008"), std::string::npos)
+      << bounded.error().message.substr(0, 200);
+  EXPECT_LT(bounded.error().message.size(), 300u);
 }
 
 }  // namespace
