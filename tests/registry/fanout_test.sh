@@ -47,6 +47,9 @@ jq -c . "$T/body" | head -c 600 | sed "s/^/# /"
 check "dead cell reported in fenced sources" test "$(jq -r ".sources[] | select(.url == \"$C2\") | .ok" "$T/body")" = false
 expect_status "audit without all: no fan-out" 200 admin GET '/admin/audit'
 check "no fan-out: one source" test "$(jq '.sources | length' "$T/body")" = 1
+# A tenant certificate authenticates only where its tenant exists (else 401); then the role refuses.
+expect_status "fan-out: a tenant unknown to the orchestrator is not authenticated" 401 tenant-acme GET /admin/fenced-leases/all
+req admin POST /tenants '{"name":"acme"}' >/dev/null
 expect_status "fan-out refused to a tenant" 403 tenant-acme GET /admin/fenced-leases/all
 # cell mode: all=true has no effect
 URL=$C1

@@ -161,7 +161,8 @@ void add_serve(CLI::App& app, Context& ctx) {
                 "fan out to each");
   c->add_option("--cell-cert", o->cell_cert,
                 "Orchestrator: client certificate presented to cells (fabric-observer or admin)");
-  c->add_option("--cell-key", o->cell_key, "Orchestrator: key of --cell-cert (PEM file)");
+  c->add_option("--cell-key", o->cell_key,
+                "Orchestrator: key of --cell-cert: PEM file, pkcs11: URI or TPM key (as --key)");
   c->add_option("--cell-ca", o->cell_ca,
                 "Orchestrator: CA verifying the cells' server certificates (default --client-ca)");
   c->add_option("--cell-bearer-file", o->cell_bearer_file,
@@ -174,7 +175,9 @@ void add_serve(CLI::App& app, Context& ctx) {
                 "URL this server reports as its own `source` (default https://LISTEN)");
   c->add_option("--node-id", o->node_id, "Node id recorded on minted leases")
       ->capture_default_str();
-  c->add_option("--threads", o->threads, "Worker threads (connections served concurrently)")
+  c->add_option("--threads", o->threads,
+                "Threads serving I/O and requests (connections are asynchronous and not tied "
+                "to a thread)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   c->add_option("--max-body", o->max_body, "Largest request body accepted, bytes (else 413)")
