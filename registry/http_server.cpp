@@ -119,7 +119,11 @@ struct HttpServer::Impl {
 
   // Open connections, oldest first, for the cap.
   std::mutex mu;
-  std::list<std::weak_ptr<Session>> sessions;
+  struct Entry {
+    Session* raw;  // read only under mu: ~Session takes mu to remove its entry first
+    std::weak_ptr<Session> weak;
+  };
+  std::list<Entry> sessions;
   std::size_t open = 0;
 
   net::io_context ioc;  // last: destroyed first, with every session it still holds
@@ -148,21 +152,24 @@ class Session : public std::enable_shared_from_this<Session> {
   void start() {
     {
       std::lock_guard lk(srv_.mu);
-      self_it_ = srv_.sessions.insert(srv_.sessions.end(), weak_from_this());
+      self_it_ = srv_.sessions.insert(srv_.sessions.end(), {this, weak_from_this()});
       ++srv_.open;
       registered_ = true;
     }
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->handshake(); });
   }
 
-  bool idle() const { return idle_.load(); }
+  bool idle() const { return idle_.load() && !shed_.load(); }
   std::int64_t idle_since() const { return since_.load(); }
 
   // Sheds the connection (from any thread).
   void shed() {
+    shed_.store(true);  // chosen once: the next shed picks another connection
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       beast::error_code ec;
-      beast::get_lowest_layer(self->stream_).socket().close(ec);
+      // shutdown wakes the pending read (EOF), whose handler then closes the socket.
+      beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
+      beast::get_lowest_layer(self->stream_).cancel();
     });
   }
 
@@ -226,7 +233,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto a = h.find(http::field::authorization); a != h.end())
       req_.authorization = std::string(a->value());
     req_.content_length = parser_->content_length().value_or(0);
-    if (auto early = srv_.app->admit(req_, state_))
+    std::optional<HttpResponse> early;
+    try {
+      early = srv_.app->admit(req_, state_);
+    } catch (const std::exception& ex) {
+      return fail(ex);
+    }
+    if (early)
       return respond(std::move(*early), req_.content_length > 0 ? Ending::drop : Ending::close);
     if (req_.content_length == 0) return run_handler();
     auto expect = h.find(http::field::expect);
@@ -255,8 +268,23 @@ class Session : public std::enable_shared_from_this<Session> {
         });
   }
 
+  // The application threw (it should not): a bare 500, the cause on stderr, the connection closed.
+  void fail(const std::exception& ex) {
+    std::cerr << "grafos-registry: unhandled exception in " << req_.method
+              << " request: " << ex.what() << std::endl;
+    HttpResponse r;
+    r.status = 500;
+    r.body = R"({"error":"internal","message":"internal error"})";
+    respond(std::move(r), Ending::drop);
+  }
+
   void run_handler() {
-    HttpResponse r = srv_.app->handle(req_, state_);
+    HttpResponse r;
+    try {
+      r = srv_.app->handle(req_, state_);
+    } catch (const std::exception& ex) {
+      return fail(ex);
+    }
     bool close_after = r.status >= 400 || !parser_->get().keep_alive();
     respond(std::move(r), close_after ? Ending::close : Ending::keep_alive);
   }
@@ -342,24 +370,20 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t drained_ = 0;
   std::array<char, 4096> scratch_{};
   std::atomic<bool> idle_{true};
+  std::atomic<bool> shed_{false};
   std::atomic<std::int64_t> since_{0};
   bool registered_ = false;
-  std::list<std::weak_ptr<Session>>::iterator self_it_;
+  std::list<HttpServer::Impl::Entry>::iterator self_it_;
 };
 
 bool HttpServer::Impl::shed_oldest_idle() {
-  std::shared_ptr<Session> victim;
+  std::shared_ptr<Session> victim;  // released after mu: it may be the last reference
   {
     std::lock_guard lk(mu);
-    std::int64_t best = 0;
-    for (auto& w : sessions) {
-      auto s = w.lock();
-      if (!s || !s->idle()) continue;
-      if (!victim || s->idle_since() < best) {
-        victim = s;
-        best = s->idle_since();
-      }
-    }
+    const Entry* best = nullptr;
+    for (const auto& e : sessions)
+      if (e.raw->idle() && (!best || e.raw->idle_since() < best->raw->idle_since())) best = &e;
+    if (best) victim = best->weak.lock();
   }
   if (!victim) return false;
   victim->shed();
@@ -467,8 +491,19 @@ Result<void> HttpServer::run() {
   int n = std::max(1, im.limits.threads);
   std::vector<std::thread> pool;
   pool.reserve(static_cast<std::size_t>(n - 1));
-  for (int i = 1; i < n; ++i) pool.emplace_back([&im] { im.ioc.run(); });
-  im.ioc.run();
+  auto serve = [&im] {
+    for (;;) {
+      try {
+        im.ioc.run();
+        return;
+      } catch (const std::exception& ex) {
+        std::cerr << "grafos-registry: unhandled exception in the I/O loop: " << ex.what()
+                  << std::endl;
+      }
+    }
+  };
+  for (int i = 1; i < n; ++i) pool.emplace_back(serve);
+  serve();
   for (auto& t : pool) t.join();
   return ok();
 }

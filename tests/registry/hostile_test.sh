@@ -71,4 +71,23 @@ kill "$FLOOD" 2>/dev/null; wait "$FLOOD" 2>/dev/null
 rss=$(rss_kb)
 echo "# server RSS after the flood: ${rss} kB"
 check "server alive" kill -0 "$SERVER_PID"
+stop_server
+
+# ---- the connection cap closes the connection idle the longest ----
+start_server "$T/db2" --max-connections 40 || { echo "Bail out! capped server did not start"; exit 1; }
+rm -f "$T/cap.ready"
+$HOSTILE "$PORT" "$P/ca.pem" flood 60 0 "$T/cap.ready" >"$T/cap.out" 2>&1 &
+CAP=$!
+EXTRA_PIDS+=("$CAP")
+for _ in $(seq 1 200); do [ -s "$T/cap.ready" ] && break; sleep 0.05; done
+sleep 0.3
+socks=$(ls -l "/proc/$SERVER_PID/fd" | grep -c socket)
+check "60 idle connections against --max-connections 40: at most 40 kept (+ listener: $socks)" \
+  test "$socks" -le 41
+start=$(date +%s%N)
+expect_status "a fabric-admin request at the cap is served" 200 admin GET /tenants
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "at the cap, answered within 500 ms (${ms} ms)" test "$ms" -lt 500
+kill "$CAP" 2>/dev/null; wait "$CAP" 2>/dev/null
+check "capped server alive" kill -0 "$SERVER_PID"
 finish
