@@ -93,12 +93,12 @@ std::string request_id() {
   return out;
 }
 
-std::vector<std::string_view> split_pattern(std::string_view p) {
-  std::vector<std::string_view> out;
+std::vector<std::string> split_pattern(std::string_view p) {
+  std::vector<std::string> out;
   while (!p.empty()) {
     p.remove_prefix(1);  // '/'
     auto slash = p.find('/');
-    out.push_back(p.substr(0, slash));
+    out.emplace_back(p.substr(0, slash));
     if (slash == std::string_view::npos) break;
     p.remove_prefix(slash);
   }
@@ -208,6 +208,11 @@ admin::AuditEntry audit_for(const std::string& kind, const Principal& p, const R
 
 // ---- the pipeline ----
 
+void Router::add(Route r) {
+  auto segments = split_pattern(r.pattern);
+  routes_.push_back(Entry{std::move(r), std::move(segments)});
+}
+
 struct Router::Pending {
   const Route* route = nullptr;
   Request req;
@@ -244,9 +249,8 @@ std::optional<HttpResponse> Router::admit(HttpRequest& hreq, std::shared_ptr<voi
   if (segs.size() < 2 || segs[0] != "api" || segs[1] != "v1" ||
       !std::string_view(target->encoded_path()).starts_with("/api/v1/"))
     return refuse(hreq, 404, "no such endpoint");
-  for (const auto& r : routes_) {
+  for (const auto& [r, pat] : routes_) {
     if (r.method != req.method) continue;
-    auto pat = split_pattern(r.pattern);
     if (pat.size() != segs.size() - 2) continue;
     std::vector<std::string> matches;
     bool match = true;

@@ -91,7 +91,7 @@ struct Route {
 class Router : public HttpApp {
  public:
   Router(Store& store, Gatekeeper& gate) : store_(store), gate_(gate) {}
-  void add(Route r) { routes_.push_back(std::move(r)); }
+  void add(Route r);
 
   std::optional<HttpResponse> admit(HttpRequest& req, std::shared_ptr<void>& state) override;
   HttpResponse handle(HttpRequest& req, std::shared_ptr<void>& state) override;
@@ -102,7 +102,11 @@ class Router : public HttpApp {
  private:
   HttpResponse finish(Pending& p, Reply r);
   HttpResponse render(Reply& r, const std::string& action);
-  std::vector<Route> routes_;
+  struct Entry {
+    Route route;
+    std::vector<std::string> segments;  ///< the pattern split at '/', once
+  };
+  std::vector<Entry> routes_;
   Store& store_;
   Gatekeeper& gate_;
 };
