@@ -36,7 +36,7 @@ std::vector<std::pair<std::string, Result<nlohmann::json>>> Fanout::get_all(
   for (auto& cell : cells_)
     fs.push_back(std::async(std::launch::async, [&cell, &path, &query]() -> Result<nlohmann::json> {
       std::lock_guard lk(cell->mu);
-      auto r = cell->client->call("GET", path, "cell " + cell->url, query);
+      auto r = cell->client->call("GET", path, "fan-out", query);
       if (!r) return std::move(r).error();
       return std::move(r->json);
     }));

@@ -43,7 +43,7 @@ expect_status "audit --all with skip near INT64_MAX and the largest limit" 200 a
 check "near-max skip: the live cell answers" test "$(jq -r ".sources[] | select(.url == \"$C1\") | .ok" "$T/body")" = true
 expect_status "fenced-leases/all" 200 observer GET /admin/fenced-leases/all
 check "live cell's fenced lease listed with source" test "$(jq -r ".leases[] | select(.lease_id == \"$L\") | .source" "$T/body")" = "$C1"
-jq -c . "$T/body" | head -c 600 | sed "s/^/# /"
+jq -c . "$T/body" | head -c 600 | sed "s/^/# /"; echo
 check "dead cell reported in fenced sources" test "$(jq -r ".sources[] | select(.url == \"$C2\") | .ok" "$T/body")" = false
 expect_status "audit without all: no fan-out" 200 admin GET '/admin/audit'
 check "no fan-out: one source" test "$(jq '.sources | length' "$T/body")" = 1
