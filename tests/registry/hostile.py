@@ -85,6 +85,27 @@ def main():
         s = tls(port, ca, cert, key)
         send_ignoring_close(s, outer + inner)
         report(*read_all(s))
+    elif what in ("dribble", "idletcp"):
+        # How long the server keeps a connection that never completes its headers (dribble: one
+        # header byte per second over TLS) or its TLS handshake (idletcp: silent TCP).
+        start = time.monotonic()
+        if what == "dribble":
+            s = tls(port, ca)
+        else:
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        closed = False
+        s.settimeout(1)
+        while time.monotonic() - start < 30 and not closed:
+            try:
+                if what == "dribble":
+                    s.sendall(b"G")
+                b = s.recv(4096)
+                closed = not b
+            except (socket.timeout, TimeoutError):
+                pass
+            except (OSError, ssl.SSLError):
+                closed = True
+        print(f"closed={closed} after={time.monotonic() - start:.1f}s")
     elif what == "flood":
         n_idle, n_dribble, ready = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
         idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(n_idle)]

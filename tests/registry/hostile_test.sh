@@ -13,6 +13,12 @@ start_server "$DB" || { echo "Bail out! server did not start"; cat "$T/server.lo
 P=$T/pki
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status"; }
 expect_status "create acme" 201 admin POST /tenants '{"name":"acme"}'
+# Deadlines, measured in the background while the rest runs: headers dribbled a byte a second, and
+# a TCP connection that never starts TLS, are both closed by the server after its 10 s deadline.
+$HOSTILE "$PORT" "$P/ca.pem" dribble >"$T/dribble.out" 2>&1 &
+DRIBBLE=$!
+$HOSTILE "$PORT" "$P/ca.pem" idletcp >"$T/idletcp.out" 2>&1 &
+IDLETCP=$!
 rss0=$(rss_kb)
 echo "# server RSS at start: ${rss0} kB"
 
@@ -71,6 +77,14 @@ kill "$FLOOD" 2>/dev/null; wait "$FLOOD" 2>/dev/null
 rss=$(rss_kb)
 echo "# server RSS after the flood: ${rss} kB"
 check "server alive" kill -0 "$SERVER_PID"
+wait "$DRIBBLE" "$IDLETCP"
+after() { sed -n 's/.*closed=True after=\([0-9]*\)\..*/\1/p' "$1"; }
+echo "# dribble: $(cat "$T/dribble.out"); idle TCP: $(cat "$T/idletcp.out")"
+d=$(after "$T/dribble.out"); i=$(after "$T/idletcp.out")
+check "headers dribbled a byte a second: closed at the 10 s header deadline (${d:-never} s)" \
+  test -n "$d" -a "${d:-0}" -ge 9 -a "${d:-99}" -le 13
+check "a TCP connection that never starts TLS: closed at the 10 s handshake deadline (${i:-never} s)" \
+  test -n "$i" -a "${i:-0}" -ge 9 -a "${i:-99}" -le 13
 stop_server
 
 # ---- the connection cap closes the connection idle the longest ----
