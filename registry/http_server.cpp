@@ -371,7 +371,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, 4096> scratch_{};
   std::atomic<bool> idle_{true};
   std::atomic<bool> shed_{false};
-  std::atomic<std::int64_t> since_{0};
+  std::atomic<std::int64_t> since_{steady_ns()};
   bool registered_ = false;
   std::list<HttpServer::Impl::Entry>::iterator self_it_;
 };

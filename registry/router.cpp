@@ -3,10 +3,12 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/url/parse.hpp>
 #include <boost/url/src.hpp>  // Boost.URL is used header-only; this is its one translation unit
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <mutex>
