@@ -6,7 +6,7 @@
 #  2. new mTLS handshakes per second (full handshake, client certificate, no resumption) with
 #     `openssl s_time -new` against grafos-registry --auth mtls and against `openssl s_server`.
 # Usage: bench/registry.sh [BUILD_DIR] (default build). Env: DURATION (s, default 10),
-# CONNS (default 32), THREADS (wrk threads, default 2).
+# CONNS (default 32), THREADS (wrk threads, default 2), REG_THREADS (server threads, default nproc).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(realpath "${1:-$ROOT/build}")
@@ -26,7 +26,9 @@ for i in $(seq 1 100); do "$GRAFOS_REGISTRY" tenant add "tenant$i" --db "$DB" >/
 "$GRAFOS_REGISTRY" admin-token add bench --db "$DB" >"$T/tok"
 TOKEN=$(grep -oE 'gfa_[0-9a-f]{64}' "$T/tok")
 
-REG_THREADS=$CONNS start_server "$DB" --auth token || { echo "registry did not start"; cat "$T/server.log" "$SERVER_LOG"; exit 1; }
+# The server is asynchronous (Boost.Beast): its threads are CPU workers, one per core, however many
+# connections wrk opens (REG_THREADS overrides).
+REG_THREADS=${REG_THREADS:-$(nproc)} start_server "$DB" --auth token || { echo "registry did not start"; cat "$T/server.log" "$SERVER_LOG"; exit 1; }
 REG_PORT=$PORT
 curl -s --cacert "$T/pki/ca.pem" -H "Authorization: Bearer $TOKEN" "$URL/api/v1/tenants" >"$T/tenants.json"
 echo "payload: $(wc -c <"$T/tenants.json") bytes, $(jq '.tenants | length' "$T/tenants.json") tenants"
@@ -81,7 +83,7 @@ stop_server
 
 # new mTLS handshakes/s
 echo "== openssl s_time -new (full handshakes with a client certificate), ${DURATION}s each"
-REG_THREADS=32 start_server "$DB" --auth mtls || { echo "registry (mtls) did not start"; exit 1; }
+REG_THREADS=${REG_THREADS:-$(nproc)} start_server "$DB" --auth mtls || { echo "registry (mtls) did not start"; exit 1; }
 stime() { # name port [extra]
   openssl s_time -connect "127.0.0.1:$2" -new -time "$DURATION" -CAfile "$T/pki/ca.pem" \
     -cert "$T/pki/admin.pem" -key "$T/pki/admin-key.pem" "${@:3}" 2>/dev/null >"$T/st-$1.txt" || true

@@ -1,6 +1,6 @@
-// The grafos-registry HTTPS server: TLS setup (TLS 1.3, TLS 1.2 AEAD only, client certificates
-// checked against the fabric CA only), authentication (mTLS roles, bearer tokens), role checks,
-// the handlers of the admin wire API (admin/wire.hpp) and the orchestrator fan-out.
+// The grafos-registry HTTPS server: what `serve` configures, the server key, and the server that
+// ties together TLS (tls.hpp), the transport (http_server.hpp), authentication and roles
+// (access.hpp), routing (router.hpp), the handlers (handlers_*.cpp) and the fan-out (fanout.hpp).
 #pragma once
 
 #include <memory>
@@ -45,8 +45,10 @@ struct ServerConfig {
   int cell_timeout_ms = 3000;
   std::string self_url;  ///< how entries from this server are tagged in a fan-out
   std::string node_id = "node-0";
-  int threads = 32;
+  int threads = 32;  ///< I/O and handler threads
   std::size_t max_body = 64 * 1024;
+  /// Open connections; at the cap the oldest idle one is shed. 0: from RLIMIT_NOFILE.
+  std::size_t max_connections = 0;
   hsm::Interaction interaction;
 };
 

@@ -4,74 +4,8 @@
 
 namespace grafos::registry {
 
-// The one table from a domain code to the server's answer (status and wire code; "" = the
-// status's default code). Transitional: it moves to the server (registry/wire_errors.cpp).
-WireError wire_error(Errc code) {
-  switch (code) {
-    case Errc::invalid_input:
-    case Errc::usage:
-    case Errc::bad_request:
-      return {400, ""};
-    case Errc::bad_name:
-      return {400, "bad_name"};
-    case Errc::limit_exceeded:
-      return {400, "limit_exceeded"};
-    case Errc::unauthorized:
-      return {401, ""};
-    case Errc::forbidden:
-      return {403, ""};
-    case Errc::remote_not_found:
-    case Errc::tenant_not_found:
-    case Errc::lease_not_found:
-    case Errc::token_not_found:
-    case Errc::endpoint_not_found:
-      return {404, ""};
-    case Errc::exists:
-    case Errc::conflict:
-      return {409, ""};
-    case Errc::tenant_exists:
-      return {409, "tenant_exists"};
-    case Errc::token_exists:
-      return {409, "token_exists"};
-    case Errc::tenant_has_active_leases:
-      return {409, "tenant_has_active_leases"};
-    case Errc::quota_below_usage:
-      return {409, "quota_below_usage"};
-    case Errc::quota_exceeded:
-      return {409, "quota_exceeded"};
-    case Errc::lease_not_active:
-      return {409, "not_active"};
-    case Errc::lease_not_fenced:
-      return {409, "not_fenced"};
-    case Errc::cell_not_registered:
-      return {409, "not_registered"};
-    default:
-      return {500, ""};
-  }
-}
-
-int http_status(Errc code) { return wire_error(code).status; }
-
-std::string wire_code(Errc code) { return wire_error(code).code; }
-
-std::string audit_outcome(int status) {
-  if (status < 400) return "allowed";
-  if (status == 401 || status == 403) return "denied";
-  return "error";
-}
-
 std::string audit_outcome(Errc code) {
   return code == Errc::unauthorized || code == Errc::forbidden ? "denied" : "error";
-}
-
-std::pair<std::string, std::string> split_wire_code(const std::string& message) {
-  auto pos = message.find(": ");
-  if (pos == std::string::npos || pos == 0) return {"", message};
-  for (size_t i = 0; i < pos; ++i) {
-    char c = message[i];
-    if (!((c >= 'a' && c <= 'z') || c == '_')) return {"", message};
-  }
-  return {message.substr(0, pos), message.substr(pos + 2)};
 }
 
 namespace store_detail {

@@ -39,27 +39,9 @@ inline constexpr std::uint64_t kMaxMem = std::uint64_t{1} << 50;
 /// Largest CPU of one lease or one tenant quota, in cores: 2^20.
 inline constexpr std::uint64_t kMaxCpu = std::uint64_t{1} << 20;
 
-/// Splits "code: message" into {code, message}; {"", whole} when there is no code prefix. The
-/// store no longer writes such prefixes; kept for the server's fallback until it maps codes itself.
-std::pair<std::string, std::string> split_wire_code(const std::string& message);
-
-/// What the server answers an error with: HTTP status and wire code ("" = the status's default
-/// code). Transitional: this table moves to the server (registry/wire_errors.cpp).
-struct WireError {
-  int status = 500;
-  const char* code = "";
-};
-/// The one table from domain code to status and wire code.
-WireError wire_error(Errc code);
-/// wire_error(code).status (400, 401, 403, 404, 409, else 500).
-int http_status(Errc code);
-/// wire_error(code).code.
-std::string wire_code(Errc code);
-/// The audit outcome of an answer with this HTTP status: "allowed" below 400, "denied" for 401
-/// and 403, "error" otherwise.
-std::string audit_outcome(int status);
 /// The audit outcome of a refused or failed request: "denied" for unauthorized and forbidden,
-/// "error" otherwise (agrees with audit_outcome(int) of the status the server answers).
+/// "error" otherwise (agrees with the outcome of the status the server answers,
+/// registry/wire_errors.hpp outcome_of).
 std::string audit_outcome(Errc code);
 
 /// A bearer token resolved to its owner.

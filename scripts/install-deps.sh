@@ -6,7 +6,7 @@ packages=(
   libssl-dev openssl libp11-dev softhsm2 opensc
   libtss2-dev tpm2-tools swtpm swtpm-tools tpm2-openssl libtpm2-pkcs11-1 libtpm2-pkcs11-tools
   libcli11-dev nlohmann-json3-dev libgit2-dev
-  libcurl4-openssl-dev curl libcpp-httplib-dev libsqlite3-dev sqlite3
+  libcurl4-openssl-dev curl libboost1.81-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbotan-2-dev botan gnutls-bin strace clang-format
   jq time wrk nginx-light testssl.sh python3
   clang libclang-rt-14-dev

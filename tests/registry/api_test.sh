@@ -154,12 +154,16 @@ check "tenant refusal audited with its tenant_id, outcome denied" \
   test "$(jq -r '[.entries[] | select(.action == "GET /api/v1/admin/audit") | "\(.tenant_id) \(.outcome)"] | first' "$T/body")" = "$ACME_ID denied"
 expect_status "tenant_id filter finds the tenant's reads" 200 admin GET "/admin/audit?tenant_id=$ACME_ID&kind=tenant&limit=1000"
 check "tenant_id filter: the read is there" grep -q '"GET /api/v1/tenants"' "$T/body"
-# A write the store refuses is audited with the outcome the caller sees (403 denied, 409 error).
+# A disabled tenant fails authentication on every endpoint, by certificate as by token (seed 002),
+# and the refusal is audited under its tenant (401 denied, 409 error).
 "$REGISTRY" tenant disable acme --db "$DB" >/dev/null
-expect_status "mint on a disabled tenant" 403 tenant-acme POST /tenants/acme/leases '{"mem":1}'
+expect_status "mint on a disabled tenant" 401 tenant-acme POST /tenants/acme/leases '{"mem":1}'
+expect_status "a disabled tenant's certificate cannot list" 401 tenant-acme GET /tenants
 "$REGISTRY" tenant enable acme --db "$DB" >/dev/null
-req admin GET "/admin/audit?kind=lease&tenant_id=$ACME_ID&limit=1" >/dev/null
-check "refused mint audited as denied" test "$(jq -r '.entries[0].outcome' "$T/body")" = denied
+req admin GET "/admin/audit?kind=auth&tenant_id=$ACME_ID&limit=2" >/dev/null
+check "refused mint audited as denied" \
+  test "$(jq -r '.entries[1] | "\(.action) \(.outcome)"' "$T/body")" = "POST /api/v1/tenants/acme/leases denied"
+expect_status "re-enabled: the certificate works again" 200 tenant-acme GET /tenants
 expect_status "duplicate tenant" 409 admin POST /tenants '{"name":"acme"}'
 req admin GET "/admin/audit?kind=tenant&limit=1" >/dev/null
 check "409 audited as error" test "$(jq -r '.entries[0] | "\(.action) \(.outcome)"' "$T/body")" = "POST /api/v1/tenants error"

@@ -43,10 +43,13 @@ expect_status "audit --all with skip near INT64_MAX and the largest limit" 200 a
 check "near-max skip: the live cell answers" test "$(jq -r ".sources[] | select(.url == \"$C1\") | .ok" "$T/body")" = true
 expect_status "fenced-leases/all" 200 observer GET /admin/fenced-leases/all
 check "live cell's fenced lease listed with source" test "$(jq -r ".leases[] | select(.lease_id == \"$L\") | .source" "$T/body")" = "$C1"
-jq -c . "$T/body" | head -c 600 | sed "s/^/# /"
+jq -c . "$T/body" | head -c 600 | sed "s/^/# /"; echo
 check "dead cell reported in fenced sources" test "$(jq -r ".sources[] | select(.url == \"$C2\") | .ok" "$T/body")" = false
 expect_status "audit without all: no fan-out" 200 admin GET '/admin/audit'
 check "no fan-out: one source" test "$(jq '.sources | length' "$T/body")" = 1
+# A tenant certificate authenticates only where its tenant exists (else 401); then the role refuses.
+expect_status "fan-out: a tenant unknown to the orchestrator is not authenticated" 401 tenant-acme GET /admin/fenced-leases/all
+req admin POST /tenants '{"name":"acme"}' >/dev/null
 expect_status "fan-out refused to a tenant" 403 tenant-acme GET /admin/fenced-leases/all
 # cell mode: all=true has no effect
 URL=$C1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Request bodies cpp-httplib would read or inflate without limit are refused before authentication,
+# Request bodies that could be read or inflated without limit are refused before authentication,
 # from the headers alone: any Transfer-Encoding (411 length_required), a Content-Encoding other
 # than identity (415 unsupported_media_type), a POST without Content-Length (411), a malformed or
 # repeated Content-Length (400). Each refusal is JSON {"error","message"}, is audited, and writes
@@ -109,9 +109,8 @@ check "every framing 400 audited (3, got $n400)" test "$n400" = 3
 principal_of() { jq -r --arg d "$1" '[.entries[] | select(.detail | contains($d)) | .principal] | first' "$T/body"; }
 check "refusal audited with the certificate's principal" \
   test "$(principal_of "Content-Encoding 'br'")" = urn:fabricbios:fabric-admin
-# Only the framing refusals (411, 415): bytes of a refused body that the client had already sent
-# may be read as further requests on the same connection (cpp-httplib keeps it open despite
-# Connection: close), each refused on its own, e.g. with 400 or 414.
+# Only the framing refusals (411, 415): a refusal closes the connection, so no byte of a refused
+# body is ever read as a further request (hostile_test.sh checks that directly).
 n_unauth=$(jq '[.entries[] | select(.principal == "unauthenticated" and
   ((.detail | startswith("HTTP 411 ")) or (.detail | startswith("HTTP 415 "))))] | length' "$T/body")
 check "refusal without certificate audited as unauthenticated (3, got $n_unauth)" \

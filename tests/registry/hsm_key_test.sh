@@ -98,4 +98,23 @@ RCERT=$P/server.pem refused "PEM key does not match --cert" 5 "does not match th
 SERVER_CERT=$T/srv/server.pem SERVER_KEY=$URI start_server "$T/db3"
 expect_status "right PIN still accepted after the refusals" 200 admin GET /tenants
 stop_server
+
+# ---- the orchestrator's --cell-key on the token (the grafos-admin client's key loading) ----
+"$GRAFOS_P11_IMPORT_KEY" "$MODULE" registry observer-key 02 "$P/observer-key.pem" \
+  "$T/tok/registry.pin" >"$T/import2.out" 2>&1
+check "observer key imported into the token" grep -q 'imported' "$T/import2.out"
+start_server "$T/cell.db" || echo "# cell did not start"
+CELL=$URL
+req admin POST /tenants '{"name":"oncell"}' >/dev/null
+detach_server
+start_server "$T/orch.db" --mode orchestrator --cell "$CELL" --cell-cert "$P/observer.pem" \
+  --cell-key "pkcs11:token=registry;object=observer-key?module-path=$MODULE&pin-source=file:$T/tok/registry.pin" ||
+  { echo "# orchestrator did not start"; sed 's/^/# /' "$SERVER_LOG"; }
+expect_status "fan-out with --cell-key on the token" 200 admin GET '/admin/audit?all=true&limit=1000'
+check "the cell accepted the token-held client key" \
+  test "$(jq -r ".sources[] | select(.url == \"$CELL\") | .ok" "$T/body")" = true
+check "the cell's entries are merged" \
+  test "$(jq "[.entries[] | select(.source == \"$CELL\")] | length" "$T/body")" -gt 0
+check "the PIN is not in the orchestrator's log" bash -c "! grep -q '$PIN' '$SERVER_LOG'"
+stop_server
 finish

@@ -29,6 +29,7 @@ struct ServeOptions {
   std::string node_id = "node-0";
   int threads = 32;
   std::size_t max_body = 64 * 1024;
+  std::size_t max_connections = 0;
   std::string ready_file;
   std::string key_passphrase_file;
 };
@@ -82,6 +83,7 @@ void serve(Context& ctx, ServeOptions& o) {
   cfg.node_id = o.node_id;
   cfg.threads = o.threads;
   cfg.max_body = o.max_body;
+  cfg.max_connections = o.max_connections;
   cfg.interaction = ctx.interaction();
   cfg.interaction.passphrase_file = o.key_passphrase_file;
 
@@ -161,7 +163,8 @@ void add_serve(CLI::App& app, Context& ctx) {
                 "fan out to each");
   c->add_option("--cell-cert", o->cell_cert,
                 "Orchestrator: client certificate presented to cells (fabric-observer or admin)");
-  c->add_option("--cell-key", o->cell_key, "Orchestrator: key of --cell-cert (PEM file)");
+  c->add_option("--cell-key", o->cell_key,
+                "Orchestrator: key of --cell-cert: PEM file, pkcs11: URI or TPM key (as --key)");
   c->add_option("--cell-ca", o->cell_ca,
                 "Orchestrator: CA verifying the cells' server certificates (default --client-ca)");
   c->add_option("--cell-bearer-file", o->cell_bearer_file,
@@ -174,12 +177,19 @@ void add_serve(CLI::App& app, Context& ctx) {
                 "URL this server reports as its own `source` (default https://LISTEN)");
   c->add_option("--node-id", o->node_id, "Node id recorded on minted leases")
       ->capture_default_str();
-  c->add_option("--threads", o->threads, "Worker threads (connections served concurrently)")
+  c->add_option("--threads", o->threads,
+                "Threads serving I/O and requests (connections are asynchronous and not tied "
+                "to a thread)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   c->add_option("--max-body", o->max_body, "Largest request body accepted, bytes (else 413)")
       ->capture_default_str()
       ->check(CLI::Range(1024, 16 * 1024 * 1024));
+  c->add_option("--max-connections", o->max_connections,
+                "Open connections at most; at the cap the one idle longest is closed (0: what the "
+                "descriptor limit allows)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
   c->add_option("--ready-file", o->ready_file,
                 "Write the bound port to this file once listening (for port 0)");
   c->callback([&ctx, o] { serve(ctx, *o); });

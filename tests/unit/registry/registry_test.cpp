@@ -126,11 +126,5 @@ TEST(Tokens, FreshTokensDifferAndDigestIsSha256Hex) {
   EXPECT_NE(token_digest(a->view()), token_digest(b->view()));
 }
 
-TEST(WireCode, Split) {
-  EXPECT_EQ(split_wire_code("quota_below_usage: too low"),
-            (std::pair<std::string, std::string>{"quota_below_usage", "too low"}));
-  EXPECT_EQ(split_wire_code("no code here").first, "");
-}
-
 }  // namespace
 }  // namespace grafos::registry

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "registry/store.hpp"
+#include "registry/wire_errors.hpp"
 #include "tests/unit/registry/store_test_support.hpp"
 
 namespace grafos::registry {
@@ -205,7 +206,7 @@ TEST_P(WriteFaultTest, FailedWriteIsRolledBackAndAudited) {
   auto r = store_->create_tenant("acme", 0, 0, "", now_,
                                  audit("tenant", "urn:fabricbios:fabric-admin", "create-acme"));
   ASSERT_FALSE(r) << c.what;
-  EXPECT_EQ(http_status(r.error().code), 500) << c.what << ": " << r.error().message;
+  EXPECT_EQ(to_wire(r.error()).status, 500) << c.what << ": " << r.error().message;
   if (c.fault == Fault::locked) other.exec("COMMIT");
   EXPECT_EQ(tenant_count(), 0) << c.what << ": the change was rolled back";
   auto rows = committed("create-acme");
@@ -252,7 +253,7 @@ TEST_F(AuditDurabilityTest, RefusedWritesAreAuditedWithTheCallersOutcome) {
   };
   for (auto& c : cases) {
     Error e = c.run();
-    EXPECT_EQ(http_status(e.code), c.status) << c.action << ": " << e.message;
+    EXPECT_EQ(to_wire(e).status, c.status) << c.action << ": " << e.message;
     auto rows = committed(c.action);
     ASSERT_EQ(rows.size(), 1u) << c.action;
     EXPECT_EQ(rows[0].outcome, c.outcome) << c.action;
