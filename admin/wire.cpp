@@ -100,17 +100,22 @@ class Fields {
       out = static_cast<Int>(u);
       return;
     }
-    if (v.is_number_integer()) {  // signed and negative (non-negative ones are unsigned above)
+    if (v.is_number_integer()) {
+      // Signed: parsed text gives this only for negative numbers, but a json built in code
+      // (json{{"n", 1}}) holds non-negative values as signed too.
+      auto s = v.get<std::int64_t>();
       if constexpr (!Lim::is_signed) {
-        return fail(field(key) + " is " + shown(v) + ", a negative number where " + range +
-                    " is expected");
-      } else {
-        auto s = v.get<std::int64_t>();
-        if (s < static_cast<std::int64_t>(Lim::min()))
+        if (s < 0)
+          return fail(field(key) + " is " + shown(v) + ", a negative number where " + range +
+                      " is expected");
+        if (static_cast<std::uint64_t>(s) > static_cast<std::uint64_t>(Lim::max()))
           return fail(field(key) + " is " + shown(v) + ", out of range (" + range + ")");
-        out = static_cast<Int>(s);
-        return;
+      } else {
+        if (s < static_cast<std::int64_t>(Lim::min()) || s > static_cast<std::int64_t>(Lim::max()))
+          return fail(field(key) + " is " + shown(v) + ", out of range (" + range + ")");
       }
+      out = static_cast<Int>(s);
+      return;
     }
     if (v.is_number_float()) return wrong(key, v, "an integer");
     wrong(key, v, ("an integer " + range).c_str());

@@ -11,6 +11,7 @@
 
 #include "hsm/load_key.hpp"
 #include "pki/csr.hpp"
+#include "pki/lifecycle.hpp"
 #include "pki/lint.hpp"
 #include "util/file_io.hpp"
 #include "util/secret.hpp"
@@ -188,8 +189,10 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
   }
   key_manager = std::move(*km);
   auto c = create_ca_certificate(*id, **signer, req.days);
-  signer->reset();
-  if (!c) return undo(std::move(c).error().context("signing the CA certificate"));
+  if (!c) {
+    signer->reset();  // no signer of a key may outlive its discard
+    return undo(std::move(c).error().context("signing the CA certificate"));
+  }
   X509Ptr cert = std::move(*c);
 
   auto cert_pem = x509_to_pem(cert.get());
@@ -200,11 +203,23 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
   if (r) r = tx.commit();
   if (!r) {
     tx.abort();
+    signer->reset();
     return undo(std::move(r).error());
   }
   if (auto s = made.sync(); !s)  // the files are in place: the key stays with them
     return std::move(s).error().context("ca.pem was written");
+  // The CA's memory: a new ledger with the CA as its first row, and the transcript's first entry
+  // and checkpoint (a replaced CA's are kept under another name).
+  std::vector<std::string> notes;
+  auto cp = record_new_ca(cert_path, cert.get(), key_ref, **signer, notes);
+  signer->reset();
+  if (!cp)
+    return std::move(cp).error().context(
+        "ca.pem and its key were written, but the ledger and "
+        "transcript were not");
   WrittenCert d = describe(cert.get(), *id);
+  d.checkpoint = *cp;
+  d.notes = std::move(notes);
   d.certificate = cert_path;
   if (key_is_file) d.private_key = key_ref;
   d.key_ref = hsm::redact_key_ref(key_ref);
@@ -245,6 +260,24 @@ Result<WrittenCert> issue_leaf(const LeafRequest& req, const hsm::Interaction& i
     if (!k) return std::move(k).error();
     subject_key = std::move(*k);
   }
+  // The ledger: the serial is reserved (durably) before the key signs; it is confirmed after
+  // the files are durable, or released when this run fails before anything left it.
+  auto recorder =
+      IssuanceRecorder::open(req.ca_cert, issuer->certificate(), req.ledger, req.ca_key);
+  if (!recorder) return std::move(recorder).error().context("opening the CA's ledger");
+  std::string reserved;
+  issuer->set_before_sign([&](X509* tbs) -> Result<void> {
+    if (auto r = recorder->reserve(tbs, id); !r) return r;
+    reserved = serial_hex(tbs);
+    return ok();
+  });
+  struct Release {
+    IssuanceRecorder& rec;
+    std::string& serial;
+    ~Release() {
+      if (!serial.empty()) rec.release({serial});
+    }
+  } release{*recorder, reserved};
   auto cert = issuer->issue(id, subject_key.get(), days);
   if (!cert) return std::move(cert).error();
 
@@ -267,10 +300,20 @@ Result<WrittenCert> issue_leaf(const LeafRequest& req, const hsm::Interaction& i
     made.remove();
     return std::move(r).error();
   }
+  // The certificate is on disk: from here a failure leaves its row reserved (possibly issued).
+  reserved.clear();
   if (auto s = made.sync(); !s) return std::move(s).error().context(cert_name + " was written");
+  auto cp =
+      recorder->confirm("issue", {IssuedCert::of(cert->get(), id, cert_path)}, issuer->signer());
+  if (!cp)
+    return std::move(cp).error().context(cert_name +
+                                         " was written but its ledger row stays "
+                                         "reserved (ledger check reports it)");
   WrittenCert w = describe(cert->get(), id);
   w.certificate = cert_path;
   if (!with_csr) w.private_key = key_path;
+  w.checkpoint = *cp;
+  w.notes = std::move(recorder->notes());
   return w;
 }
 
@@ -360,8 +403,8 @@ Result<std::vector<BatchEntry>> parse_batch(std::string_view text) {
   return out;
 }
 
-Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& interaction,
-                           const std::function<void(const WrittenCert&)>& on_issued) {
+Result<BatchOutcome> issue_batch(const BatchRequest& req, const hsm::Interaction& interaction,
+                                 const std::function<void(const WrittenCert&)>& on_issued) {
   auto text = read_file(req.batch_file);
   if (!text) return std::move(text).error().context("reading --batch");
   auto entries = parse_batch(*text);
@@ -395,6 +438,9 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
 
   auto issuer = load_issuer(std::move(*ca), req.ca_key, interaction);
   if (!issuer) return std::move(issuer).error();
+  auto recorder =
+      IssuanceRecorder::open(req.ca_cert, issuer->certificate(), req.ledger, req.ca_key);
+  if (!recorder) return std::move(recorder).error().context("opening the CA's ledger");
   CreatedDirectories made;  // --out and its missing parents
   if (auto r = made.create(req.out); !r) return std::move(r).error();
 
@@ -403,7 +449,13 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
   std::vector<bool> dir_created(entries->size(), false);
   ReplacedFiles originals;
   size_t done = 0;
+  // Serials reserved in the ledger by this run and what was issued under them. A failure takes
+  // back every file, so no certificate left the process: the reservations are released too.
+  std::vector<std::string> reserved;
+  std::vector<IssuedCert> issued;
+  issued.reserve(entries->size());
   auto rollback = [&] {
+    recorder->release(reserved);
     for (size_t i = 0; i < done; ++i) {
       fs::path dir = req.out / batch_folder_name((*entries)[i].identity);
       auto [cn, kn] = output_names((*entries)[i].identity.role);
@@ -416,17 +468,48 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
     made.remove();
   };
 
+  // Keys are made and certificates prepared (built and linted) a chunk at a time; the chunk's
+  // serials are reserved in one ledger transaction before the CA key signs any of them.
+  constexpr size_t kChunk = 256;
+  std::vector<EvpPkeyPtr> keys;
+  std::vector<X509Ptr> tbs;
+  size_t chunk_start = 0;
+  auto prepare_chunk = [&]() -> Result<void> {
+    keys.clear();
+    tbs.clear();
+    std::vector<std::pair<X509*, const Identity*>> rows;
+    for (size_t i = chunk_start; i < std::min(chunk_start + kChunk, entries->size()); ++i) {
+      auto key = new_leaf_key();
+      if (!key) return std::move(key).error();
+      auto t = issuer->prepare((*entries)[i].identity, key->get(), req.days);
+      if (!t)
+        return std::move(t).error().context("batch line " + std::to_string((*entries)[i].line));
+      rows.emplace_back(t->get(), &(*entries)[i].identity);
+      keys.push_back(std::move(*key));
+      tbs.push_back(std::move(*t));
+    }
+    if (auto r = recorder->reserve_all(rows); !r) return r;
+    for (auto& t : tbs) reserved.push_back(serial_hex(t.get()));
+    return ok();
+  };
+
   for (const auto& e : *entries) {
     auto step = [&]() -> Result<WrittenCert> {
       fs::path dir = req.out / batch_folder_name(e.identity);
       auto [cn, kn] = output_names(e.identity.role);
-      auto key = new_leaf_key();
-      if (!key) return std::move(key).error();
-      auto cert = issuer->issue(e.identity, key->get(), req.days);
-      if (!cert) return std::move(cert).error();
-      auto cert_pem = x509_to_pem(cert->get());
+      if (done == chunk_start + keys.size() || keys.empty()) {
+        chunk_start = done;
+        if (auto r = prepare_chunk(); !r) return r.error();
+      }
+      EvpPkeyPtr* key = &keys[done - chunk_start];
+      X509Ptr cert = std::move(tbs[done - chunk_start]);
+      if (auto r = issuer->sign_prepared(cert.get()); !r) return r.error();
+      issued.push_back(IssuedCert::of(cert.get(), e.identity, dir / cn));
+      auto* cert_ptr = &cert;
+      auto cert_pem = x509_to_pem(cert_ptr->get());
       if (!cert_pem) return std::move(cert_pem).error();
       auto kp = private_key_to_pem(key->get());
+      key->reset();
       if (!kp) return std::move(kp).error();
       Wiped key_pem{std::move(*kp)};
       auto created = make_batch_dir(dir);
@@ -442,7 +525,7 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
           !r)
         return r.error();
       if (auto r = tx.commit(&originals); !r) return r.error();
-      WrittenCert w = describe(cert->get(), e.identity);
+      WrittenCert w = describe(cert_ptr->get(), e.identity);
       w.certificate = dir / cn;
       w.private_key = dir / kn;
       return w;
@@ -469,7 +552,18 @@ Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& inte
   if (r) r = sync_directory(req.out);
   if (r) r = made.sync();
   if (!r) return std::move(r).error().context("making the batch durable");
-  return done;
+  // Durable: the transcript records the batch (one checkpoint) and the rows become issued.
+  BatchOutcome out;
+  out.issued = done;
+  if (done) {
+    auto cp = recorder->confirm("issue", issued, issuer->signer());
+    if (!cp)
+      return std::move(cp).error().context(
+          "the batch was written but its ledger rows stay reserved (ledger check reports them)");
+    out.checkpoint = *cp;
+  }
+  out.notes = std::move(recorder->notes());
+  return out;
 }
 
 }  // namespace grafos::pki

@@ -43,6 +43,8 @@ struct WrittenCert {
   std::string sha256;                 ///< SHA-256 fingerprint of the DER certificate
   std::string not_before, not_after;  ///< RFC 3339 UTC
   std::vector<std::string> san;       ///< "URI:...", "DNS:...", "IP:..."
+  std::string checkpoint;             ///< the transcript checkpoint the operation ended with
+  std::vector<std::string> notes;     ///< for stderr (a ledger created on first use, ...)
 };
 
 /// init-ca.
@@ -68,6 +70,7 @@ struct LeafRequest {
   std::optional<int> days;  ///< default: the profile's (365)
   std::string csr;          ///< sign this CSR instead of generating a key
   bool force = false;
+  std::string ledger;  ///< the CA's ledger; empty: ca-ledger.db beside ca_cert
 };
 
 /// Issues one certificate into `out` (client.pem/client-key.pem or server.pem/server-key.pem).
@@ -81,14 +84,22 @@ struct BatchRequest {
   std::filesystem::path out = ".";
   std::optional<int> days;
   bool force = false;
+  std::string ledger;  ///< the CA's ledger; empty: ca-ledger.db beside ca_cert
+};
+
+/// What a batch did.
+struct BatchOutcome {
+  size_t issued = 0;
+  std::string checkpoint;          ///< the transcript checkpoint of the whole batch
+  std::vector<std::string> notes;  ///< for stderr
 };
 
 /// Validates the whole batch file, loads the CA key once (one token login), then issues every
 /// identity into its own folder. Files are written without per-file fsync; one syncfs plus
 /// directory syncs make everything durable before it returns. On failure, what this run wrote
 /// is removed again. `on_issued` is called after each identity is written.
-Result<size_t> issue_batch(const BatchRequest& req, const hsm::Interaction& interaction,
-                           const std::function<void(const WrittenCert&)>& on_issued);
+Result<BatchOutcome> issue_batch(const BatchRequest& req, const hsm::Interaction& interaction,
+                                 const std::function<void(const WrittenCert&)>& on_issued);
 
 /// One parsed batch line.
 struct BatchEntry {

@@ -99,7 +99,8 @@ Result<std::string> sign_note(std::string_view text, std::string_view key_name,
 }
 
 Result<std::string> open_note(std::string_view note, std::string_view key_name, EVP_PKEY* pub) {
-  auto split = note.rfind("\n\n");
+  // The text ends at the blank line before the first signature line ("\n\n— ").
+  auto split = note.find(std::string("\n\n") + std::string(kDash));
   if (split == std::string_view::npos) return bad_note("no blank line before the signatures");
   std::string_view text = note.substr(0, split + 1);
   std::string_view sigs = note.substr(split + 2);

@@ -204,6 +204,32 @@ Result<X509Ptr> build_tbs(const Profile& p, EVP_PKEY* subject_key, X509* issuer,
   return cert;
 }
 
+// Signs the linted certificate with a throwaway key of the CA key's type first (boulder's lint
+// certificate): the TBS is then complete (its signature AlgorithmIdentifier set), so the ledger
+// can record its hash before the real key signs, and the real signature must leave it
+// byte-identical.
+Result<Bytes> presign(X509* cert, EVP_PKEY* ca_key) {
+  thread_local EvpPkeyPtr throwaway;
+  thread_local std::string group;
+  char name[64] = {};
+  size_t len = 0;
+  if (EVP_PKEY_get_utf8_string_param(ca_key, "group", name, sizeof name, &len) != 1)
+    return ossl_error(Errc::crypto, "reading the CA key's curve");
+  if (!throwaway || group != name) {
+    throwaway.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", name));
+    group = name;
+    if (!throwaway) return ossl_error(Errc::crypto, "making the throwaway lint key");
+  }
+  if (X509_sign(cert, throwaway.get(), EVP_sha256()) <= 0)
+    return ossl_error(Errc::crypto, "signing the lint certificate with the throwaway key");
+  unsigned char* der = nullptr;
+  int n = i2d_re_X509_tbs(cert, &der);
+  if (n <= 0) return ossl_error(Errc::crypto, "encoding the TBS certificate");
+  Bytes out(der, der + n);
+  OPENSSL_free(der);
+  return out;
+}
+
 // Signs with `signer` and verifies with `verify_key`: a faulty HSM must not produce a
 // certificate that does not verify.
 Result<void> sign_verify(X509* cert, hsm::Signer& signer, EVP_PKEY* verify_key) {
@@ -334,12 +360,12 @@ Result<X509Ptr> Issuer::issue_with_profile(const Identity& id, const Profile& pr
     if (!cert) return std::move(cert).error();
     if (auto r = lint_certificate(cert->get(), id, ca_cert_.get()); !r) return r.error();
     if (before_sign_) {
+      if (auto p = presign(cert->get(), X509_get0_pubkey(ca_cert_.get())); !p) return p.error();
       auto hook = before_sign_(cert->get());
       if (!hook && hook.error().code == Errc::exists && attempt < 2) continue;  // a used serial
       if (!hook) return hook.error();
     }
-    if (auto r = sign_verify(cert->get(), *signer_, X509_get0_pubkey(ca_cert_.get())); !r)
-      return r.error();
+    if (auto r = sign_prepared(cert->get()); !r) return r.error();
     return cert;
   }
 }
@@ -356,11 +382,24 @@ Result<X509Ptr> Issuer::prepare(const Identity& id, EVP_PKEY* subject_key,
       build_tbs(p, subject_key, ca_cert_.get(), nb, now + static_cast<std::time_t>(d) * 86400);
   if (!cert) return std::move(cert).error();
   if (auto r = lint_certificate(cert->get(), id, ca_cert_.get()); !r) return r.error();
+  if (auto lint = presign(cert->get(), X509_get0_pubkey(ca_cert_.get())); !lint)
+    return lint.error();
   return cert;
 }
 
 Result<void> Issuer::sign_prepared(X509* tbs) {
-  return sign_verify(tbs, *signer_, X509_get0_pubkey(ca_cert_.get()));
+  auto linted = presign(tbs, X509_get0_pubkey(ca_cert_.get()));
+  if (!linted) return linted.error();
+  if (auto r = sign_verify(tbs, *signer_, X509_get0_pubkey(ca_cert_.get())); !r) return r;
+  unsigned char* der = nullptr;
+  int n = i2d_re_X509_tbs(tbs, &der);
+  bool same = n > 0 && static_cast<size_t>(n) == linted->size() &&
+              std::equal(linted->begin(), linted->end(), der);
+  OPENSSL_free(der);
+  if (!same)
+    return Error{Errc::crypto,
+                 "the signed certificate's TBS differs from the linted one; nothing was written"};
+  return ok();
 }
 
 }  // namespace grafos::pki

@@ -137,7 +137,9 @@ Result<RevocationReason> parse_revocation_reason(std::string_view s) {
 }
 
 std::filesystem::path Ledger::default_path(const std::filesystem::path& ca_cert) {
-  return ca_cert.parent_path() / "ca-ledger.db";
+  // ca.pem -> ca-ledger.db; other-ca.pem -> other-ca-ledger.db (two CAs in one folder never
+  // share a ledger).
+  return ca_cert.parent_path() / (ca_cert.stem().string() + "-ledger.db");
 }
 
 Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& path,

@@ -78,7 +78,7 @@ struct LedgerFilter {
 /// The ledger of one CA.
 class Ledger {
  public:
-  /// ca-ledger.db in the folder of `ca_cert`.
+  /// <name>-ledger.db beside the CA certificate <name>.pem (ca.pem: ca-ledger.db).
   static std::filesystem::path default_path(const std::filesystem::path& ca_cert);
 
   /// Opens the ledger at `path` for the CA whose DER certificate hashes to `ca_sha256` and whose

@@ -312,6 +312,8 @@ Result<TranscriptReport> check_transcript(const TranscriptCheckRequest& req) {
   if (!req.checkpoint.empty()) {
     auto s = read_file(req.checkpoint, 64 * 1024);
     if (!s) return std::move(s).error();
+    // Copied off a terminal or out of jq, a note may carry extra newlines at its end.
+    while (s->size() >= 2 && s->ends_with("\n\n")) s->pop_back();
     saved = *s;
   }
   auto rep =
@@ -399,6 +401,11 @@ Result<LedgerEntry> row_for(X509* cert, const Identity& id) {
 
 }  // namespace
 
+IssuedCert IssuedCert::of(X509* cert, const Identity& id, std::filesystem::path path) {
+  return IssuedCert{serial_hex(cert), x509_sha256_fingerprint(cert),
+                    std::string(role_name(id.role)), identity_label(id), std::move(path)};
+}
+
 Result<IssuanceRecorder> IssuanceRecorder::open(const std::string& ca_cert, X509* ca,
                                                 const std::string& ledger, std::string key_ref) {
   auto m = open_ca_memory(ca_cert, ledger, true);
@@ -434,12 +441,12 @@ Result<std::string> IssuanceRecorder::confirm(std::string_view op,
   std::vector<std::pair<std::string, std::string>> done;  // serial, certificate SHA-256
   for (auto& c : certs) {
     json e = transcript_entry(op, key_ref_);
-    e["serial"] = serial_hex(c.cert);
-    e["role"] = role_name(c.identity->role);
-    e["identity"] = identity_label(*c.identity);
-    e["sha256"] = x509_sha256_fingerprint(c.cert);
+    e["serial"] = c.serial;
+    e["role"] = c.role;
+    e["identity"] = c.identity;
+    e["sha256"] = c.sha256;
     e["path"] = c.path.string();
-    done.emplace_back(e["serial"].get<std::string>(), e["sha256"].get<std::string>());
+    done.emplace_back(c.serial, c.sha256);
     entries.push_back(std::move(e));
   }
   auto cp = record(memory_, signer, std::move(entries), memory_.notes);

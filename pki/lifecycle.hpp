@@ -130,9 +130,14 @@ Result<TranscriptReport> check_transcript(const TranscriptCheckRequest& req);
 
 /// One certificate an operation issued, for the transcript and the ledger's confirmation.
 struct IssuedCert {
-  X509* cert = nullptr;  ///< the signed certificate
-  const Identity* identity = nullptr;
+  std::string serial;          ///< serial_hex()
+  std::string sha256;          ///< x509_sha256_fingerprint()
+  std::string role;            ///< role_name()
+  std::string identity;        ///< identity_label()
   std::filesystem::path path;  ///< where it was written
+
+  /// The record of `cert`, issued for `id` and written to `path`.
+  static IssuedCert of(X509* cert, const Identity& id, std::filesystem::path path);
 };
 
 /// What issuance records: a ledger row per certificate, reserved before the CA key signs and

@@ -52,7 +52,7 @@ Error io_error(const std::string& what, const std::filesystem::path& p) {
 }  // namespace
 
 std::filesystem::path default_transcript_path(const std::filesystem::path& ca_cert) {
-  return ca_cert.parent_path() / "ca-transcript.log";
+  return ca_cert.parent_path() / (ca_cert.stem().string() + "-transcript.log");
 }
 
 std::string transcript_origin(X509* ca) {

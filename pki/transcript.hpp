@@ -25,7 +25,7 @@
 
 namespace grafos::pki {
 
-/// ca-transcript.log in the folder of `ca_cert`.
+/// <name>-transcript.log beside the CA certificate <name>.pem (ca.pem: ca-transcript.log).
 std::filesystem::path default_transcript_path(const std::filesystem::path& ca_cert);
 
 /// The transcript's origin (and note key name) for a CA: "grafos-ca/<first 16 hex of the SHA-256

@@ -176,7 +176,10 @@ class CaCli : public ::testing::Test {
 };
 
 TEST_F(CaCli, InitCaWritesPrivateKeyAndCaCertificate) {
-  EXPECT_EQ(listing(ca_dir_), (std::vector<std::string>{"ca-key.pem", "ca.pem"}));
+  // With the CA: its ledger (what it issued) and its ceremony transcript.
+  EXPECT_EQ(listing(ca_dir_), (std::vector<std::string>{"ca-key.pem", "ca-ledger.db",
+                                                        "ca-transcript.log", "ca.pem"}));
+  EXPECT_EQ(mode_of(ca_dir_ / "ca-ledger.db"), 0600u);
   EXPECT_EQ(mode_of(ca_dir_ / "ca-key.pem"), 0600u);
   Proc r = run({"openssl", "x509", "-in", ca_cert_, "-noout", "-subject", "-ext",
                 "basicConstraints,keyUsage,nameConstraints"});
@@ -215,7 +218,8 @@ TEST_F(CaCli, InitCaRefusesToOverwriteWithoutForce) {
   expect_one_error_line(r, "use --force");
   EXPECT_EQ(slurp(ca_cert_), before);
   EXPECT_EQ(slurp(ca_key_), key_before);
-  EXPECT_EQ(listing(ca_dir_), (std::vector<std::string>{"ca-key.pem", "ca.pem"}));
+  EXPECT_EQ(listing(ca_dir_), (std::vector<std::string>{"ca-key.pem", "ca-ledger.db",
+                                                        "ca-transcript.log", "ca.pem"}));
   Proc f = ca({"init-ca", "--out", ca_dir_.string(), "--force"});
   EXPECT_EQ(f.status, 0) << f.err;
   EXPECT_NE(slurp(ca_key_), key_before);
@@ -683,8 +687,18 @@ TEST_F(CaCli, CsrIsSignedWithTheProfile) {
   EXPECT_EQ(x.out.find("fabric-admin"), std::string::npos) << x.out;
   EXPECT_NE(openssl_verify(ca_cert_, o + "/client.pem", "sslclient").find(": OK"),
             std::string::npos);
-  // Server certificates take a CSR too.
-  Proc s = ca(server({"--san", "h.example", "--csr", csr.string(), "--out", out("csr-server")}));
+  // Server certificates take a CSR too, with their own key: a key certified for one identity is
+  // refused for another (the ledger knows it), and nothing is written.
+  Proc reused = ca(server({"--san", "h.example", "--csr", csr.string(), "--out", out("reuse")}));
+  EXPECT_EQ(reused.status, 3) << reused.err;
+  expect_one_error_line(reused, "already certified for another identity");
+  EXPECT_EQ(listing(out("reuse")), std::vector<std::string>{"<missing>"});
+  fs::path csr2 = dir_.path() / "req2.pem";
+  Proc g2 = run({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-nodes", "-keyout", (dir_.path() / "req2-key.pem").string(), "-out",
+                 csr2.string(), "-subj", "/CN=h.example"});
+  ASSERT_EQ(g2.status, 0) << g2.err;
+  Proc s = ca(server({"--san", "h.example", "--csr", csr2.string(), "--out", out("csr-server")}));
   EXPECT_EQ(s.status, 0) << s.err;
   EXPECT_EQ(listing(out("csr-server")), std::vector<std::string>{"server.pem"});
 }
@@ -946,7 +960,9 @@ TEST_F(CaCliPkcs11, InitCaInTokenThenIssueEveryRole) {
   std::string uri = hsm_.uri("ca-key");
   Proc r = ca({"init-ca", "--out", out("ca"), "--key", uri, "--json"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(listing(out("ca")), std::vector<std::string>{"ca.pem"}) << "no key file";
+  EXPECT_EQ(listing(out("ca")),
+            (std::vector<std::string>{"ca-ledger.db", "ca-transcript.log", "ca.pem"}))
+      << "no key file";
   auto j = nlohmann::json::parse(r.out);
   EXPECT_FALSE(j["files"].contains("private_key"));
   EXPECT_NE(j["ca_key"].get<std::string>().find("object=ca-key"), std::string::npos);

@@ -14,7 +14,7 @@ namespace {
 
 struct IssueCertOptions {
   std::string ca_cert, ca_key, tenant, role = "tenant", provider, cell_id, pipeline, out = ".";
-  std::string csr, batch;
+  std::string csr, batch, ledger;
   int days = 365;
   bool force = false;
 };
@@ -85,19 +85,23 @@ void run_batch(const IssueCertOptions& o, const CLI::App& sub, Context& ctx) {
       return ctx.fail(Error{Errc::usage, std::string("--batch takes the identities from its file; "
                                                      "do not combine it with ") +
                                              flag});
-  pki::BatchRequest req{o.ca_cert, o.ca_key, o.batch, o.out, std::nullopt, o.force};
+  pki::BatchRequest req{o.ca_cert, o.ca_key, o.batch, o.out, std::nullopt, o.force, o.ledger};
   if (sub.count("--days") > 0) req.days = o.days;
   std::vector<std::string> json;
   auto n = pki::issue_batch(req, ctx.interaction(), [&](const pki::WrittenCert& w) {
     if (ctx.global.json) json.push_back(written_json(w));
   });
   if (!n) return ctx.fail(n.error().context("issue-cert --batch"));
+  for (auto& note : n->notes) ctx.note(note);
   if (ctx.global.json) {
     std::cout << '[';
     for (size_t i = 0; i < json.size(); ++i) std::cout << (i ? ",\n" : "") << json[i];
     std::cout << "]\n";
+    // The array stays an array of certificates: the checkpoint goes to the custodian on stderr.
+    if (!n->checkpoint.empty()) std::cerr << "transcript checkpoint:\n" << n->checkpoint;
   } else {
-    std::cout << "issued " << *n << " certificates into " << o.out << '\n';
+    std::cout << "issued " << n->issued << " certificates into " << o.out << '\n';
+    if (!n->checkpoint.empty()) std::cout << "transcript checkpoint:\n" << n->checkpoint;
   }
 }
 
@@ -159,13 +163,17 @@ void add_issue_cert(CLI::App& app, Context& ctx) {
                   "before anything is issued")
       ->option_text("FILE");
   sub->add_flag("--force", o->force, "Replace existing output files");
+  sub->add_option("--ledger", o->ledger,
+                  "The CA's ledger, where every issued certificate is recorded (default: "
+                  "ca-ledger.db beside --ca-cert; created on first use)");
   add_global_options(*sub, ctx.global);
   sub->footer(kExitStatusFooter);
   sub->callback([&ctx, o, sub] {
     if (!o->batch.empty()) return run_batch(*o, *sub, ctx);
     auto id = identity_from_flags(*o, *sub, ctx);
     if (!id) return ctx.fail(id.error().context("issue-cert"));
-    pki::LeafRequest req{o->ca_cert, o->ca_key, std::move(*id), o->out, o->days, o->csr, o->force};
+    pki::LeafRequest req{o->ca_cert, o->ca_key, std::move(*id), o->out,
+                         o->days,    o->csr,    o->force,       o->ledger};
     auto w = pki::issue_leaf(req, ctx.interaction());
     if (!w) return ctx.fail(w.error().context("issue-cert"));
     print_written(ctx, {*w});

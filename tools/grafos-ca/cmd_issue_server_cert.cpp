@@ -16,7 +16,7 @@ void add_issue_server_cert(CLI::App& app, Context& ctx) {
       "Example: grafos-ca issue-server-cert --ca-cert ca/ca.pem --ca-key ca/ca-key.pem --san "
       "192.168.0.55,10.10.0.20,127.0.0.1 --out /etc/fabricbios/tls/");
   struct Options {
-    std::string ca_cert, ca_key, out = ".", csr;
+    std::string ca_cert, ca_key, out = ".", csr, ledger;
     std::vector<std::string> san;
     int days = 365;
     bool force = false;
@@ -41,12 +41,16 @@ void add_issue_server_cert(CLI::App& app, Context& ctx) {
                   "Sign this PKCS#10 CSR (PEM or DER) instead of generating a key (EC "
                   "P-256/P-384 or RSA 2048-4096; requested extensions are ignored)");
   sub->add_flag("--force", o->force, "Replace existing output files");
+  sub->add_option("--ledger", o->ledger,
+                  "The CA's ledger, where every issued certificate is recorded (default: "
+                  "ca-ledger.db beside --ca-cert; created on first use)");
   add_global_options(*sub, ctx.global);
   sub->footer(kExitStatusFooter);
   sub->callback([&ctx, o] {
     auto id = pki::make_server_identity(o->san);
     if (!id) return ctx.fail(id.error().context("issue-server-cert: --san"));
-    pki::LeafRequest req{o->ca_cert, o->ca_key, std::move(*id), o->out, o->days, o->csr, o->force};
+    pki::LeafRequest req{o->ca_cert, o->ca_key, std::move(*id), o->out,
+                         o->days,    o->csr,    o->force,       o->ledger};
     auto w = pki::issue_leaf(req, ctx.interaction());
     if (!w) return ctx.fail(w.error().context("issue-server-cert"));
     print_written(ctx, {*w});

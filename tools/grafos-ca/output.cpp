@@ -30,11 +30,14 @@ std::string written_json(const pki::WrittenCert& w) {
   if (!w.private_key.empty()) files["private_key"] = w.private_key.string();
   j["files"] = files;
   if (!w.key_ref.empty()) j["ca_key"] = w.key_ref;
+  if (!w.checkpoint.empty()) j["checkpoint"] = w.checkpoint;
   return j.dump();
 }
 
 void print_written(const Context& ctx, const std::vector<pki::WrittenCert>& written,
                    bool as_array) {
+  for (const auto& w : written)
+    for (const auto& n : w.notes) ctx.note(n);
   if (ctx.global.json) {
     if (as_array) std::cout << '[';
     for (size_t i = 0; i < written.size(); ++i)
@@ -54,6 +57,9 @@ void print_written(const Context& ctx, const std::vector<pki::WrittenCert>& writ
     std::cout << ", serial " << w.serial << ", valid until " << w.not_after << '\n';
     if (w.role == pki::Role::ca && w.private_key.empty())
       std::cout << "CA key: " << w.key_ref << '\n';
+    // The custodian copies the checkpoint off the machine: transcript verify --checkpoint later
+    // proves the transcript extends it.
+    if (!w.checkpoint.empty()) std::cout << "transcript checkpoint:\n" << w.checkpoint;
   }
 }
 
