@@ -145,15 +145,48 @@ std::string describe_key(EVP_PKEY* key) {
   return name ? name : "unknown key type";
 }
 
+namespace {
+
+// OpenSSL's own public-key checks: for EC that the point is on the curve, for RSA an odd modulus
+// without small factors and an odd exponent above 1 (EVP_PKEY_public_check), plus the CA/B
+// Forum's floor of 65537 for the exponent: a certificate over a key anyone can invert (e = 1)
+// lets anyone holding the public certificate act as its subject.
+Result<void> check_public_key_math(EVP_PKEY* key, const std::string& d) {
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+  if (!ctx || EVP_PKEY_public_check(ctx.get()) != 1) {
+    drain_ossl_errors();
+    return Error{Errc::invalid_input,
+                 "the " + d + " public key fails OpenSSL's public-key check (" +
+                     (EVP_PKEY_is_a(key, "RSA") ? "bad exponent or modulus"
+                                                : "the point is not on the curve") +
+                     ")"};
+  }
+  if (EVP_PKEY_is_a(key, "RSA")) {
+    BIGNUM* e = nullptr;
+    if (EVP_PKEY_get_bn_param(key, "e", &e) != 1 || !e) {
+      drain_ossl_errors();
+      return Error{Errc::invalid_input, "the RSA public exponent cannot be read"};
+    }
+    BignumPtr owned(e);
+    if (!BN_is_odd(e) || BN_num_bits(e) < 17)  // odd and >= 2^16 + 1
+      return Error{Errc::invalid_input, "the RSA public exponent must be odd and at least 65537"};
+  }
+  return ok();
+}
+
+}  // namespace
+
 Result<void> check_subject_key_policy(EVP_PKEY* key) {
   std::string d = describe_key(key);
-  if (d == "EC P-256" || d == "EC P-384") return ok();
-  if (EVP_PKEY_is_a(key, "RSA")) {
+  bool allowed = d == "EC P-256" || d == "EC P-384";
+  if (!allowed && EVP_PKEY_is_a(key, "RSA")) {
     int bits = EVP_PKEY_get_bits(key);
-    if (bits >= 2048 && bits <= 4096) return ok();
+    allowed = bits >= 2048 && bits <= 4096;
   }
-  return Error{Errc::invalid_input,
-               "key type " + d + " is not allowed: use EC P-256, EC P-384 or RSA 2048-4096"};
+  if (!allowed)
+    return Error{Errc::invalid_input,
+                 "key type " + d + " is not allowed: use EC P-256, EC P-384 or RSA 2048-4096"};
+  return check_public_key_math(key, d);
 }
 
 namespace {

@@ -27,6 +27,16 @@ Result<ServerKey> load_server_key(const std::string& ref, const std::string& cer
   return ServerKey{std::move(k->signer), std::move(k->private_key)};
 }
 
+Result<std::shared_ptr<CrlWatch>> open_crl(const std::string& path, const std::string& client_ca) {
+  auto w = CrlWatch::open(path, client_ca);
+  if (!w) {
+    Error e = std::move(w).error();
+    if (e.code == Errc::mismatch) e.code = Errc::invalid_input;  // not this CA's CRL
+    return e;
+  }
+  return std::shared_ptr<CrlWatch>(std::move(*w));
+}
+
 // ---- the server: TLS, transport, access, routes ----
 
 struct Server::Impl {
@@ -37,6 +47,7 @@ struct Server::Impl {
   std::unique_ptr<Fanout> fanout;
   std::unique_ptr<Services> services;
   std::unique_ptr<Router> router;
+  std::shared_ptr<CrlWatch> crl;     // used by every handshake: outlives http
   std::unique_ptr<HttpServer> http;  // last: stopped and destroyed first
 };
 
@@ -75,7 +86,18 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, Store& store
   add_audit_routes(*im.router, *im.services);
   add_cell_routes(*im.router, *im.services);
 
+  if (!im.cfg.crl.empty() && im.cfg.auth == AuthMode::token)
+    return make_error(Errc::usage,
+                      "--crl checks client certificates: it needs --auth mtls or mtls+token");
+  if (im.cfg.crl_watch) {
+    im.crl = std::move(im.cfg.crl_watch);
+  } else if (!im.cfg.crl.empty()) {
+    auto crl = open_crl(im.cfg.crl, im.cfg.client_ca);
+    if (!crl) return std::move(crl).error();
+    im.crl = std::move(*crl);
+  }
   TlsSetup tls;
+  tls.crl = im.crl.get();
   tls.cert_path = im.cfg.cert_path;
   tls.key = im.server_key.key.get();
   tls.client_ca = im.cfg.client_ca;

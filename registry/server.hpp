@@ -14,6 +14,8 @@
 
 namespace grafos::registry {
 
+class CrlWatch;  // registry/tls.hpp
+
 /// How callers authenticate.
 enum class AuthMode { mtls, token, mtls_token };
 
@@ -35,6 +37,8 @@ struct ServerConfig {
   std::string key_ref;    ///< server key: PEM path, pkcs11: URI or TPM key reference
   ServerKey key;          ///< preloaded by load_server_key; empty: create() loads key_ref
   std::string client_ca;  ///< fabric ca.pem: the only trust anchor for client certificates
+  std::string crl;        ///< the fabric CA's CRL: revoked client certificates are refused
+  std::shared_ptr<CrlWatch> crl_watch;  ///< preloaded by open_crl; empty: create() opens crl
   AuthMode auth = AuthMode::mtls;
   ServerMode mode = ServerMode::cell;
   std::vector<std::string> cells;  ///< orchestrator: https://host:port of each cell
@@ -51,6 +55,10 @@ struct ServerConfig {
   std::size_t max_connections = 0;
   hsm::Interaction interaction;
 };
+
+/// Reads and checks --crl (signed by the first certificate of `client_ca`) before anything else
+/// is opened: a bad CRL leaves no database and no listening socket.
+Result<std::shared_ptr<CrlWatch>> open_crl(const std::string& path, const std::string& client_ca);
 
 /// Opens the server's private key through the hsm backends (PEM file, pkcs11: URI with the PIN
 /// from pin-source=file: or the Interaction's PIN variable, TPM key reference) and checks that it

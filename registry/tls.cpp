@@ -4,9 +4,15 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <openssl/pem.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 
 #include "admin/wire.hpp"
+#include "pki/crl.hpp"
 #include "registry/auth.hpp"
 #include "util/ossl.hpp"
 
@@ -21,6 +27,11 @@ constexpr const char* kTls13Suites =
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
 int ssl_ctx_index() {
+  static int idx = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return idx;
+}
+
+int crl_ctx_index() {
   static int idx = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return idx;
 }
@@ -48,9 +59,14 @@ int verify_cb(int preverify_ok, X509_STORE_CTX* sctx) {
     why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(sctx));
   } else if (depth == 0) {
     auto r = check_client_cert_profile(X509_STORE_CTX_get_current_cert(sctx));
+    auto* crl =
+        ssl ? static_cast<CrlWatch*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), crl_ctx_index()))
+            : nullptr;
     if (!r) {
       why = r.error().message;
       X509_STORE_CTX_set_error(sctx, X509_V_ERR_INVALID_PURPOSE);
+    } else if (crl && crl->revoked(X509_STORE_CTX_get_current_cert(sctx), why)) {
+      X509_STORE_CTX_set_error(sctx, X509_V_ERR_CERT_REVOKED);
     }
   }
   if (why.empty()) return 1;
@@ -68,6 +84,68 @@ int verify_cb(int preverify_ok, X509_STORE_CTX* sctx) {
 }
 
 }  // namespace
+
+Result<std::unique_ptr<CrlWatch>> CrlWatch::open(const std::string& path,
+                                                 const std::string& client_ca) {
+  std::unique_ptr<CrlWatch> w(new CrlWatch());
+  w->path_ = path;
+  BioPtr bio(BIO_new_file(client_ca.c_str(), "r"));
+  w->ca_.reset(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!w->ca_) return ossl_error(Errc::invalid_input, "reading the client CA " + client_ca);
+  if (auto r = w->load(); !r) return std::move(r).error().context("--crl");
+  return w;
+}
+
+Result<void> CrlWatch::load() {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0)
+    return make_error(Errc::file_missing, "cannot stat " + path_ + ": " + std::strerror(errno));
+  auto crl = pki::read_crl(path_, ca_.get());
+  if (!crl) return crl.error();
+  std::shared_ptr<X509_CRL> next(crl->release(), X509_CRL_free);
+  std::lock_guard lk(mu_);
+  crl_ = std::move(next);
+  seen_ = st;
+  return ok();
+}
+
+std::shared_ptr<X509_CRL> CrlWatch::current() {
+  struct stat st {};
+  bool changed = false;
+  {
+    std::lock_guard lk(mu_);
+    changed =
+        ::stat(path_.c_str(), &st) == 0 &&
+        (st.st_ino != seen_.st_ino || st.st_size != seen_.st_size ||
+         st.st_mtim.tv_sec != seen_.st_mtim.tv_sec || st.st_mtim.tv_nsec != seen_.st_mtim.tv_nsec);
+  }
+  if (changed) {
+    if (auto r = load(); !r) {
+      std::lock_guard lk(mu_);
+      seen_ = st;  // report a bad file once, not at every handshake
+      std::fprintf(stderr,
+                   "grafos-registry: warning: --crl %s was not reloaded (%s); the CRL "
+                   "read before stays in force\n",
+                   path_.c_str(), r.error().message.c_str());
+    }
+  }
+  std::lock_guard lk(mu_);
+  return crl_;
+}
+
+bool CrlWatch::revoked(X509* cert, std::string& why) {
+  auto crl = current();
+  X509_REVOKED* entry = nullptr;
+  if (!crl || X509_CRL_get0_by_cert(crl.get(), &entry, cert) != 1) return false;
+  long number = -1;
+  if (auto* n = static_cast<ASN1_INTEGER*>(
+          X509_CRL_get_ext_d2i(crl.get(), NID_crl_number, nullptr, nullptr))) {
+    number = ASN1_INTEGER_get(n);
+    ASN1_INTEGER_free(n);
+  }
+  why = "certificate revoked (listed on CRL number " + std::to_string(number) + ")";
+  return true;
+}
 
 std::string cert_label(X509* cert) {
   if (!cert) return "unknown";
@@ -126,6 +204,14 @@ Result<void> configure_server_tls(SSL_CTX* ctx, const TlsSetup& s) {
   if (names) SSL_CTX_set_client_CA_list(ctx, names);
   drain_ossl_errors();
   SSL_CTX_set_verify_depth(ctx, 4);
+  if (s.crl) {
+    SSL_CTX_set_ex_data(ctx, crl_ctx_index(), s.crl);
+    // A resumed session skips certificate verification: with a CRL every connection shows its
+    // certificate again, so a revocation applies to clients that connected before it.
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx, 0);
+  }
   // Without FAIL_IF_NO_PEER_CERT: a caller without a certificate gets an audited 401 instead of a
   // bare handshake failure. Any presented certificate that fails is refused in the handshake (and
   // audited by verify_cb).

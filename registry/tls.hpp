@@ -5,13 +5,42 @@
 
 #include <openssl/ssl.h>
 
+#include <memory>
+#include <mutex>
 #include <string>
+
+#include <sys/stat.h>
 
 #include "registry/server.hpp"
 #include "registry/store.hpp"
+#include "util/ossl.hpp"
 #include "util/result.hpp"
 
 namespace grafos::registry {
+
+/// The fabric CA's CRL for client certificates (serve --crl), re-read when the file changes (its
+/// inode, size or modification time), so a new CRL applies without a restart. A file that does
+/// not parse or is not signed by the CA keeps the CRL in force (the error goes to stderr).
+class CrlWatch {
+ public:
+  /// Reads `path` (PEM or DER) and checks its signature against the first certificate of
+  /// `client_ca`; refused at startup when either fails.
+  static Result<std::unique_ptr<CrlWatch>> open(const std::string& path,
+                                                const std::string& client_ca);
+  /// The CRL in force now (re-read first when the file changed).
+  std::shared_ptr<X509_CRL> current();
+  /// Whether `cert` is listed; `why` says so with the CRL number.
+  bool revoked(X509* cert, std::string& why);
+
+ private:
+  CrlWatch() = default;
+  Result<void> load();
+  std::string path_;
+  X509Ptr ca_;
+  std::mutex mu_;
+  std::shared_ptr<X509_CRL> crl_;
+  struct stat seen_ {};
+};
 
 /// What the SSL_CTX is set up from.
 struct TlsSetup {
@@ -19,7 +48,8 @@ struct TlsSetup {
   EVP_PKEY* key = nullptr;  ///< server private key (loaded by load_server_key)
   std::string client_ca;    ///< trust anchor for client certificates; empty: none requested
   bool verify_clients = true;
-  Store* audit = nullptr;  ///< where refused client certificates are audited
+  Store* audit = nullptr;   ///< where refused client certificates are audited
+  CrlWatch* crl = nullptr;  ///< revoked client certificates are refused in the handshake
 };
 
 /// Applies the policy to `ctx` (a server context). Errors name the file that failed.
