@@ -58,8 +58,11 @@ Result<std::string> canonical_serial(std::string s) {
     return make_error(Errc::usage, "serial '" + s.substr(0, 48) +
                                        "' is not 1-40 hex digits (with or without 0x)");
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // As serial_hex() prints it (BN_bn2hex): no leading zero bytes, whole bytes ("043b...").
   auto nz = s.find_first_not_of('0');
-  return nz == std::string::npos ? std::string("0") : s.substr(nz);
+  s = nz == std::string::npos ? std::string("0") : s.substr(nz);
+  if (s.size() % 2) s.insert(0, "0");
+  return s;
 }
 
 std::string host() {
