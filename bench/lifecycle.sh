@@ -55,8 +55,8 @@ rows = []
 for i in range(n):
     serial = "%040x" % (0x10000000000000000000000000000000000000 + i)
     rows.append((serial, "cell", "cell bench %d" % i, "CN=cell", "", now - 86400, now + 86400 * 300,
-                 "spki%d" % i, "tbs", "cert", "revoked", now - 100, now - 100, now - 50, 1, None, "", i + 10))
-c.executemany("INSERT INTO certs (serial, role, identity, subject, san, not_before, not_after, spki_sha256, tbs_sha256, cert_sha256, state, reserved_at, issued_at, revoked_at, reason, invalidity_date, path, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                 "spki%d" % i, "tbs", "cert", "revoked", now - 100, now - 100, now - 50, 1, None, ""))
+c.executemany("INSERT INTO certs (serial, role, identity, subject, san, not_before, not_after, spki_sha256, tbs_sha256, cert_sha256, state, reserved_at, issued_at, revoked_at, reason, invalidity_date, path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 c.commit()
 PY
 t0=$EPOCHREALTIME

@@ -388,7 +388,17 @@ Result<X509Ptr> Issuer::prepare(const Identity& id, EVP_PKEY* subject_key,
 }
 
 Result<void> Issuer::sign_prepared(X509* tbs) {
-  auto linted = presign(tbs, X509_get0_pubkey(ca_cert_.get()));
+  // The linted TBS: encodable as is when prepare() or the before-sign hook presigned it.
+  Result<Bytes> linted = Bytes{};
+  unsigned char* before = nullptr;
+  int len = i2d_re_X509_tbs(tbs, &before);
+  if (len > 0) {
+    linted = Bytes(before, before + len);
+    OPENSSL_free(before);
+  } else {
+    drain_ossl_errors();
+    linted = presign(tbs, X509_get0_pubkey(ca_cert_.get()));
+  }
   if (!linted) return linted.error();
   if (auto r = sign_verify(tbs, *signer_, X509_get0_pubkey(ca_cert_.get())); !r) return r;
   unsigned char* der = nullptr;

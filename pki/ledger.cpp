@@ -28,8 +28,7 @@ CREATE TABLE IF NOT EXISTS certs (
   revoked_at INTEGER,
   reason INTEGER,
   invalidity_date INTEGER,
-  path TEXT NOT NULL DEFAULT '',
-  seq INTEGER NOT NULL
+  path TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS certs_spki ON certs (spki_sha256);
 CREATE INDEX IF NOT EXISTS certs_state ON certs (state);
@@ -83,19 +82,6 @@ LedgerEntry read_row(sqlite3_stmt* s) {
   e.invalidity_date = sqlite_column_opt(s, 15);
   e.path = sqlite_column_text(s, 16);
   return e;
-}
-
-// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, unless the caller already holds a transaction
-// (a batch), in which case the caller's COMMIT makes it durable.
-template <class F>
-auto in_transaction(SqliteDb& db, F&& body) -> decltype(body()) {
-  if (!sqlite3_get_autocommit(db.handle())) return body();
-  auto tx = SqliteTransaction::begin(db);
-  if (!tx) return tx.error();
-  auto r = body();
-  if (!r) return r;
-  if (auto c = tx->commit(); !c) return c.error();
-  return r;
 }
 
 }  // namespace
@@ -191,7 +177,7 @@ Result<void> Ledger::set_meta(std::string_view key, std::string_view value) {
 }
 
 Result<void> Ledger::reserve(const LedgerEntry& e) {
-  return in_transaction(*db_, [&]() -> Result<void> {
+  return in_write_transaction<void>(*db_, [&]() -> Result<void> {
     if (e.spki_sha256 == ca_spki_ && e.role != "ca")
       return make_error(Errc::invalid_input,
                         "the public key is the CA's own key: a CA never certifies its own key as "
@@ -211,9 +197,8 @@ Result<void> Ledger::reserve(const LedgerEntry& e) {
     if (rc != SQLITE_DONE) return db_->error("checking the ledger for the public key");
     auto ins = db_->prepare(
         "INSERT INTO certs (serial, role, identity, subject, san, not_before, not_after, "
-        "spki_sha256, tbs_sha256, state, reserved_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "'reserved', ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM certs)) "
-        "ON CONFLICT (serial) DO NOTHING");
+        "spki_sha256, tbs_sha256, state, reserved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "'reserved', ?) ON CONFLICT (serial) DO NOTHING");
     if (!ins) return ins.error();
     sqlite_bind_text(*ins, 1, e.serial);
     sqlite_bind_text(*ins, 2, e.role);
@@ -234,7 +219,7 @@ Result<void> Ledger::reserve(const LedgerEntry& e) {
 
 Result<void> Ledger::confirm(std::string_view serial, std::string_view cert_sha256,
                              std::string_view path, std::int64_t now) {
-  return in_transaction(*db_, [&]() -> Result<void> {
+  return in_write_transaction<void>(*db_, [&]() -> Result<void> {
     auto s = db_->prepare(
         "UPDATE certs SET state = 'issued', cert_sha256 = ?, path = ?, issued_at = ? "
         "WHERE serial = ? AND state = 'reserved'");
@@ -252,7 +237,7 @@ Result<void> Ledger::confirm(std::string_view serial, std::string_view cert_sha2
 }
 
 Result<void> Ledger::release(std::string_view serial) {
-  return in_transaction(*db_, [&]() -> Result<void> {
+  return in_write_transaction<void>(*db_, [&]() -> Result<void> {
     auto s = db_->prepare("DELETE FROM certs WHERE serial = ? AND state = 'reserved'");
     if (!s) return s.error();
     sqlite_bind_text(*s, 1, serial);
@@ -263,7 +248,7 @@ Result<void> Ledger::release(std::string_view serial) {
 
 Result<LedgerEntry> Ledger::revoke(std::string_view serial, RevocationReason reason,
                                    std::int64_t now, std::optional<std::int64_t> invalidity_date) {
-  return in_transaction(*db_, [&]() -> Result<LedgerEntry> {
+  return in_write_transaction<LedgerEntry>(*db_, [&]() -> Result<LedgerEntry> {
     auto row = find(serial);
     if (!row) return row.error();
     if (!*row)
@@ -312,7 +297,7 @@ Result<std::optional<LedgerEntry>> Ledger::find(std::string_view serial) {
 Result<std::vector<LedgerEntry>> Ledger::list(const LedgerFilter& f) {
   static const std::string sql = std::string("SELECT ") + kColumns +
                                  " FROM certs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR "
-                                 "role = ?2) AND (?3 IS NULL OR not_after < ?3) ORDER BY seq";
+                                 "role = ?2) AND (?3 IS NULL OR not_after < ?3) ORDER BY rowid";
   auto s = db_->prepare(sql.c_str());
   if (!s) return s.error();
   if (f.state) sqlite_bind_text(*s, 1, cert_state_name(*f.state));
@@ -337,7 +322,7 @@ Result<std::vector<std::string>> Ledger::integrity_problems() {
 }
 
 Result<std::int64_t> Ledger::next_crl_number() {
-  return in_transaction(*db_, [&]() -> Result<std::int64_t> {
+  return in_write_transaction<std::int64_t>(*db_, [&]() -> Result<std::int64_t> {
     auto cur = meta("crl_number");
     if (!cur) return cur.error();
     std::int64_t n = 1;

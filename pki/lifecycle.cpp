@@ -440,29 +440,31 @@ void IssuanceRecorder::release(const std::vector<std::string>& serials) {
 Result<std::string> IssuanceRecorder::confirm(std::string_view op,
                                               const std::vector<IssuedCert>& certs,
                                               hsm::Signer& signer) {
-  std::vector<json> entries;
-  std::vector<std::pair<std::string, std::string>> done;  // serial, certificate SHA-256
-  for (auto& c : certs) {
-    json e = transcript_entry(op, key_ref_);
-    e["serial"] = c.serial;
-    e["role"] = c.role;
-    e["identity"] = c.identity;
-    e["sha256"] = c.sha256;
-    e["path"] = c.path.string();
-    done.emplace_back(c.serial, c.sha256);
-    entries.push_back(std::move(e));
-  }
-  auto cp = record(memory_, signer, std::move(entries), memory_.notes);
-  if (!cp) return cp.error();
+  auto r = append_to_transcript(memory_.transcript, memory_.origin, signer, certs.size(),
+                                [&](std::size_t i) {
+                                  const IssuedCert& c = certs[i];
+                                  json e = transcript_entry(op, key_ref_);
+                                  e["serial"] = c.serial;
+                                  e["role"] = c.role;
+                                  e["identity"] = c.identity;
+                                  e["sha256"] = c.sha256;
+                                  e["path"] = c.path.string();
+                                  return e;
+                                });
+  if (!r) return std::move(r).error().context("recording in the transcript");
+  if (r->torn_bytes)
+    memory_.notes.push_back("the transcript's last line was cut short by an interrupted run; " +
+                            std::to_string(r->torn_bytes) + " bytes were removed before appending");
+  if (auto s = memory_.ledger->set_meta("transcript_size", std::to_string(r->tree.size)); !s)
+    return s.error();
+  std::string cp = r->checkpoint;
   auto tx = memory_.ledger->begin();
   if (!tx) return tx.error();
   std::int64_t now = now_s();
-  for (std::size_t i = 0; i < done.size(); ++i)
-    if (auto r =
-            memory_.ledger->confirm(done[i].first, done[i].second, certs[i].path.string(), now);
-        !r)
-      return r.error();
-  if (auto r = tx->commit(); !r) return r.error();
+  for (const auto& c : certs)
+    if (auto u = memory_.ledger->confirm(c.serial, c.sha256, c.path.string(), now); !u)
+      return u.error();
+  if (auto u = tx->commit(); !u) return u.error();
   return cp;
 }
 

@@ -62,6 +62,14 @@ std::string transcript_origin(X509* ca) {
 Result<AppendResult> append_to_transcript(const std::filesystem::path& path,
                                           const std::string& origin, hsm::Signer& signer,
                                           std::vector<json> entries) {
+  return append_to_transcript(path, origin, signer, entries.size(),
+                              [&](std::size_t i) { return std::move(entries[i]); });
+}
+
+Result<AppendResult> append_to_transcript(const std::filesystem::path& path,
+                                          const std::string& origin, hsm::Signer& signer,
+                                          std::size_t count,
+                                          const std::function<json(std::size_t)>& entry) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return io_error("opening the transcript", path);
   struct Closer {
@@ -93,7 +101,8 @@ Result<AppendResult> append_to_transcript(const std::filesystem::path& path,
       leaves.push_back(merkle::leaf_hash(l.text));
   }
   std::string text;
-  for (auto& e : entries) {
+  for (std::size_t i = 0; i < count; ++i) {
+    json e = entry(i);
     if (!e.is_object() || e.contains("note"))
       return make_error(Errc::internal, "a transcript entry must be an object without a note");
     e["type"] = "entry";

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,13 @@ struct AppendResult {
 Result<AppendResult> append_to_transcript(const std::filesystem::path& path,
                                           const std::string& origin, hsm::Signer& signer,
                                           std::vector<nlohmann::json> entries);
+
+/// The same for `count` entries made one at a time by `entry(i)`, so that a batch of 10,000
+/// never holds 10,000 JSON objects at once.
+Result<AppendResult> append_to_transcript(const std::filesystem::path& path,
+                                          const std::string& origin, hsm::Signer& signer,
+                                          std::size_t count,
+                                          const std::function<nlohmann::json(std::size_t)>& entry);
 
 /// What verification found.
 struct TranscriptReport {

@@ -1,73 +1,32 @@
-// The registry's SQLite connection: open (file mode 0600, WAL, synchronous=FULL, busy timeout),
-// a prepared-statement cache, exec, and the bind/column helpers the store's files share. Every
-// failure is an Errc::storage error naming SQLite's message.
+// The registry's SQLite connection: util/sqlite.hpp's, plus sat_sum, the saturating aggregate
+// the store's usage sums need.
 #pragma once
 
-#include <sqlite3.h>
-
-#include <chrono>
-#include <cstdint>
-#include <map>
 #include <memory>
-#include <optional>
 #include <string>
-#include <string_view>
 
-#include "util/result.hpp"
+#include "util/sqlite.hpp"
 
 namespace grafos::registry {
 
-/// How long a write waits for another connection's write lock before it fails.
-inline constexpr std::chrono::milliseconds kBusyTimeout{5000};
+using Db = SqliteDb;
+using grafos::in_write_transaction;
+using grafos::kBusyTimeout;
 
-/// One prepared-statement-caching SQLite connection.
-class Db {
- public:
-  ~Db();
-  Db(const Db&) = delete;
-  Db& operator=(const Db&) = delete;
-
-  /// Opens `path` (creating it with mode 0600 when `create`), WAL, synchronous=FULL, busy timeout.
-  static Result<std::unique_ptr<Db>> open(const std::string& path, bool create,
-                                          std::chrono::milliseconds busy_timeout = kBusyTimeout);
-
-  /// The cached prepared statement for `sql` (reset and unbound), or an error.
-  Result<sqlite3_stmt*> prepare(const char* sql);
-  /// Runs one or more statements without parameters.
-  Result<void> exec(const char* sql);
-  /// The raw handle.
-  sqlite3* handle() const { return db_; }
-  /// An Errc::storage error naming the SQLite error of this connection.
-  Error error(std::string_view what) const;
-
- private:
-  Db() = default;
-  sqlite3* db_ = nullptr;
-  std::map<const char*, sqlite3_stmt*> stmts_;
-};
-
-/// Runs `body` (returning Result<T>) inside BEGIN IMMEDIATE ... COMMIT; rolls back when BEGIN,
-/// the body or COMMIT fails.
-template <class T, class F>
-Result<T> in_write_transaction(Db& db, F&& body) {
-  if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return std::move(r).error().context("BEGIN");
-  Result<T> res = body();
-  if (!res) {
-    (void)db.exec("ROLLBACK");
-    return res;
-  }
-  if (auto r = db.exec("COMMIT"); !r) {
-    (void)db.exec("ROLLBACK");
-    return std::move(r).error().context("COMMIT");
-  }
-  return res;
-}
+/// Opens the registry database (util/sqlite's open) and registers sat_sum(x): the sum of the
+/// integers x saturating at INT64_MAX (a negative value, a uint64 stored past INT64_MAX, counts as
+/// INT64_MAX); 0 when there are none. SQLite's SUM fails with "integer overflow" instead, which
+/// would make every listing fail.
+Result<std::unique_ptr<Db>> open_db(const std::string& path, bool create,
+                                    std::chrono::milliseconds busy_timeout = kBusyTimeout);
 
 /// Column `i` of the current row as text ("" for NULL).
-std::string col_text(sqlite3_stmt* s, int i);
+inline std::string col_text(sqlite3_stmt* s, int i) { return sqlite_column_text(s, i); }
 /// Binds text (copied).
-void bind_text(sqlite3_stmt* s, int i, std::string_view v);
+inline void bind_text(sqlite3_stmt* s, int i, std::string_view v) { sqlite_bind_text(s, i, v); }
 /// Binds an integer, or NULL when absent.
-void bind_opt(sqlite3_stmt* s, int i, const std::optional<std::int64_t>& v);
+inline void bind_opt(sqlite3_stmt* s, int i, const std::optional<std::int64_t>& v) {
+  sqlite_bind_opt(s, i, v);
+}
 
 }  // namespace grafos::registry

