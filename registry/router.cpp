@@ -237,20 +237,29 @@ const Route& not_found_route() {
 
 }  // namespace
 
+Result<DecodedTarget> decode_target(std::string_view text) {
+  auto target = boost::urls::parse_origin_form(text);
+  if (!target) return make_error(Errc::bad_request, "malformed request target");
+  DecodedTarget d;
+  d.path = target->path();
+  for (auto param : target->params()) d.params.emplace_back(param.key, param.value);
+  for (auto s : target->segments()) d.segments.emplace_back(s);
+  d.api_v1 = d.segments.size() >= 2 && d.segments[0] == "api" && d.segments[1] == "v1" &&
+             std::string_view(target->encoded_path()).starts_with("/api/v1/");
+  return d;
+}
+
 std::optional<HttpResponse> Router::admit(HttpRequest& hreq, std::shared_ptr<void>& state) {
-  auto target = boost::urls::parse_origin_form(hreq.target);
+  auto target = decode_target(hreq.target);
   if (!target) return refuse(hreq, 400, "malformed request target");
   auto p = std::make_shared<Pending>();
   Request& req = p->req;
   req.method = hreq.method;
-  req.path = target->path();
+  req.path = std::move(target->path);
   req.action = hreq.method + " " + escaped(req.path);
-  for (auto param : target->params()) req.params.emplace_back(param.key, param.value);
-  std::vector<std::string> segs;
-  for (auto s : target->segments()) segs.emplace_back(s);
-  if (segs.size() < 2 || segs[0] != "api" || segs[1] != "v1" ||
-      !std::string_view(target->encoded_path()).starts_with("/api/v1/"))
-    return refuse(hreq, 404, "no such endpoint");
+  req.params = std::move(target->params);
+  std::vector<std::string>& segs = target->segments;
+  if (!target->api_v1) return refuse(hreq, 404, "no such endpoint");
   for (const auto& [r, pat] : routes_) {
     if (r.method != req.method) continue;
     if (pat.size() != segs.size() - 2) continue;

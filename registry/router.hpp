@@ -47,6 +47,17 @@ struct Reply {
   std::string log;       ///< a 500's cause, logged server-side only
 };
 
+/// A request-target decoded (Boost.URL origin-form): the percent-decoded path, its segments
+/// and the decoded query parameters in order.
+struct DecodedTarget {
+  std::string path;
+  std::vector<std::string> segments;
+  std::vector<std::pair<std::string, std::string>> params;
+  bool api_v1 = false;  ///< under /api/v1/ (as sent: an encoded "api%2Fv1" does not count)
+};
+/// Decodes `target`; Errc::bad_request when it is not an origin-form target.
+Result<DecodedTarget> decode_target(std::string_view target);
+
 /// 2xx with `body`.
 Reply ok_reply(int status, json body);
 /// An error answer through the one wire table (registry/wire_errors.hpp).

@@ -12,7 +12,7 @@
 set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
 build="$src/build-fuzz"
-targets="identity key_ref admin_wire provenance"
+targets="identity key_ref admin_wire provenance registry_request"
 seconds=300
 while (($#)); do
   case "$1" in
