@@ -31,6 +31,9 @@ struct VerifyOptions {
   std::optional<std::string> ca_pem;
   /// How messages name the CA: its default reads well anywhere; a tool passes its flag.
   std::string ca_name = "the fabric CA certificate";
+  /// The fabric CA's CRL (PEM or DER); when set, a revoked signer is refused, and so is a CRL
+  /// that is not the CA's or whose nextUpdate has passed (fail-closed).
+  std::optional<std::string> crl;
   /// Verification time for the certificate validity (unset: now). Tests only.
   std::optional<std::time_t> at_time;
   /// Stop after the signature and payload checks (no re-hashing). Tests only.
@@ -75,6 +78,8 @@ struct VerifyRequest {
   std::optional<std::filesystem::path> ca;
   /// How messages name the CA (VerifyOptions::ca_name).
   std::string ca_name = "the fabric CA certificate";
+  /// The fabric CA's CRL file (VerifyOptions::crl); needs `ca`.
+  std::optional<std::filesystem::path> crl;
   /// Paths to hash instead of the record's, order-matched against it (runtime locations).
   std::optional<std::vector<std::string>> binaries;
   HashOptions hash;  ///< threads, progress

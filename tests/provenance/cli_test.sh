@@ -274,6 +274,29 @@ GRAFOS_KEY_PASSPHRASE='correct horse' check "sign with an encrypted key (passphr
   sign --input first.json --sign-key pki/signer-enc.pem --sign-cert pki/signer.pem --output enc.json
 check "  ... and it verifies" 0 "" verify --input enc.json --ca pki/ca/ca.pem
 
+# --crl: a bundle whose signer the fabric CA revoked is refused (grafos-ca revoke + gen-crl);
+# a CRL of another CA, or one without --ca, is refused too; the other signer still verifies.
+issue pki/ca pki/crl-signer --role provenance-signer --pipeline crl-test
+check "sign with a signer that will be revoked" 0 "" \
+  sign --input first.json --sign-key pki/crl-signer-key.pem --sign-cert pki/crl-signer.pem --output revoked.json
+"$GRAFOS_CA" gen-crl --ca-cert pki/ca/ca.pem --ca-key pki/ca/ca-key.pem --out crl-before.pem >/dev/null 2>&1
+check "verify --crl before the revocation" 0 "" verify --input revoked.json --ca pki/ca/ca.pem --crl crl-before.pem
+"$GRAFOS_CA" revoke --ca-cert pki/ca/ca.pem --ca-key pki/ca/ca-key.pem --cert pki/crl-signer.pem \
+  --reason keyCompromise >/dev/null 2>&1
+"$GRAFOS_CA" gen-crl --ca-cert pki/ca/ca.pem --ca-key pki/ca/ca-key.pem --out crl.pem >/dev/null 2>&1
+check "verify --crl refuses a revoked signer" 1 "signer certificate is revoked" \
+  verify --input revoked.json --ca pki/ca/ca.pem --crl crl.pem
+check "  ... while without --crl it still verifies (the CRL is opt-in)" 0 "" \
+  verify --input revoked.json --ca pki/ca/ca.pem
+"$GRAFOS_CA" gen-crl --ca-cert pki/other/ca.pem --ca-key pki/other/ca-key.pem --out other-crl.pem >/dev/null 2>&1
+check "verify --crl with another CA's CRL is refused (fail-closed)" 1 "does not chain" \
+  verify --input revoked.json --ca pki/ca/ca.pem --crl other-crl.pem
+check "verify --crl without --ca is a usage error" 2 "give both" \
+  verify --input first.json --crl crl.pem
+: >empty-crl.pem
+check "an unreadable CRL is refused" 3 "neither PEM nor DER" \
+  verify --input revoked.json --ca pki/ca/ca.pem --crl empty-crl.pem
+
 # A signing key inside a private SoftHSMv2 token (PKCS#11 URI, PIN from a file).
 SOFTHSM_MODULE=""
 for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do

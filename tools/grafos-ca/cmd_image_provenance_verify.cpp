@@ -10,7 +10,7 @@ namespace grafos::tools::ca {
 namespace {
 
 struct VerifyFlags {
-  std::string input, ca;
+  std::string input, ca, crl;
   std::vector<std::string> binaries;
 };
 
@@ -40,10 +40,17 @@ void add_image_provenance_verify(CLI::App& group, Context& ctx) {
                    "record is refused when it is given")
       ->type_name("FILE")
       ->check(non_empty());
+  verify
+      ->add_option("--crl", f->crl,
+                   "The fabric CA's CRL (grafos-ca gen-crl; needs --ca): a signer on it is "
+                   "refused, and so is a CRL not signed by --ca or past its nextUpdate")
+      ->type_name("FILE")
+      ->check(non_empty());
   verify->callback([&ctx, f, binary] {
     provenance::VerifyRequest req;
     req.input = f->input;
     if (!f->ca.empty()) req.ca = f->ca;
+    if (!f->crl.empty()) req.crl = f->crl;
     req.ca_name = "--ca";
     if (binary->count() > 0) req.binaries = f->binaries;
     Progress progress;
