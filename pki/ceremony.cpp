@@ -267,7 +267,7 @@ Result<WrittenCert> issue_leaf(const LeafRequest& req, const hsm::Interaction& i
   if (!recorder) return std::move(recorder).error().context("opening the CA's ledger");
   std::string reserved;
   issuer->set_before_sign([&](X509* tbs) -> Result<void> {
-    if (auto r = recorder->reserve(tbs, id); !r) return r;
+    if (auto r = recorder->reserve(tbs, id, cert_path); !r) return r;
     reserved = serial_hex(tbs);
     return ok();
   });
@@ -477,14 +477,16 @@ Result<BatchOutcome> issue_batch(const BatchRequest& req, const hsm::Interaction
   auto prepare_chunk = [&]() -> Result<void> {
     keys.clear();
     tbs.clear();
-    std::vector<std::pair<X509*, const Identity*>> rows;
+    std::vector<IssuanceRecorder::Pending> rows;
     for (size_t i = chunk_start; i < std::min(chunk_start + kChunk, entries->size()); ++i) {
       auto key = new_leaf_key();
       if (!key) return std::move(key).error();
       auto t = issuer->prepare((*entries)[i].identity, key->get(), req.days);
       if (!t)
         return std::move(t).error().context("batch line " + std::to_string((*entries)[i].line));
-      rows.emplace_back(t->get(), &(*entries)[i].identity);
+      const Identity& ident = (*entries)[i].identity;
+      rows.push_back(
+          {t->get(), &ident, req.out / batch_folder_name(ident) / output_names(ident.role).first});
       keys.push_back(std::move(*key));
       tbs.push_back(std::move(*t));
     }

@@ -197,8 +197,8 @@ Result<void> Ledger::reserve(const LedgerEntry& e) {
     if (rc != SQLITE_DONE) return db_->error("checking the ledger for the public key");
     auto ins = db_->prepare(
         "INSERT INTO certs (serial, role, identity, subject, san, not_before, not_after, "
-        "spki_sha256, tbs_sha256, state, reserved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "'reserved', ?) ON CONFLICT (serial) DO NOTHING");
+        "spki_sha256, tbs_sha256, state, reserved_at, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "'reserved', ?, ?) ON CONFLICT (serial) DO NOTHING");
     if (!ins) return ins.error();
     sqlite_bind_text(*ins, 1, e.serial);
     sqlite_bind_text(*ins, 2, e.role);
@@ -210,6 +210,7 @@ Result<void> Ledger::reserve(const LedgerEntry& e) {
     sqlite_bind_text(*ins, 8, e.spki_sha256);
     sqlite_bind_text(*ins, 9, e.tbs_sha256);
     sqlite3_bind_int64(*ins, 10, e.reserved_at);
+    sqlite_bind_text(*ins, 11, e.path);
     if (sqlite3_step(*ins) != SQLITE_DONE) return db_->error("reserving a serial in the ledger");
     if (sqlite3_changes(db_->handle()) == 0)
       return make_error(Errc::exists, "serial " + e.serial + " is already in the ledger");

@@ -65,7 +65,7 @@ struct LedgerEntry {
   std::optional<std::int64_t> revoked_at;
   std::optional<RevocationReason> reason;
   std::optional<std::int64_t> invalidity_date;
-  std::string path;  ///< the certificate file as written (informational)
+  std::string path;  ///< the certificate file (set at reserve: where it is being written)
 };
 
 /// list() filters; all optional.

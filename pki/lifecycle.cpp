@@ -65,6 +65,14 @@ Result<std::string> canonical_serial(std::string s) {
   return s;
 }
 
+// Hex SHA-256 of `n` bytes at `p`.
+std::string sha256_hex(const unsigned char* p, int n) {
+  unsigned char md[32];
+  unsigned int len = 0;
+  if (EVP_Digest(p, static_cast<size_t>(n), md, &len, EVP_sha256(), nullptr) != 1) return {};
+  return to_hex(std::span<const unsigned char>(md, len));
+}
+
 std::string host() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
@@ -91,12 +99,10 @@ Result<std::string> spki_sha256(EVP_PKEY* key) {
   unsigned char* der = nullptr;
   int n = i2d_PUBKEY(key, &der);
   if (n <= 0) return ossl_error(Errc::crypto, "encoding a public key");
-  unsigned char md[32];
-  unsigned int len = 0;
-  int ok = EVP_Digest(der, static_cast<size_t>(n), md, &len, EVP_sha256(), nullptr);
+  std::string out = sha256_hex(der, n);
   OPENSSL_free(der);
-  if (ok != 1) return ossl_error(Errc::crypto, "hashing a public key");
-  return to_hex(std::span<const unsigned char>(md, len));
+  if (out.empty()) return ossl_error(Errc::crypto, "hashing a public key");
+  return out;
 }
 
 Result<CaMemory> open_ca_memory(const std::string& ca_cert, const std::string& ledger,
@@ -176,6 +182,11 @@ Result<RevokeResponse> revoke_certificate(const RevokeRequest& req,
   if (!issuer) return std::move(issuer).error();
   RevokeResponse out;
   out.notes = std::move(m->notes);
+  // The ledger's revocation commits only after the transcript recorded it: a run killed in
+  // between leaves the certificate unrevoked (the transcript shows the attempt), never revoked
+  // without its transcript entry.
+  auto tx = m->ledger->begin();
+  if (!tx) return tx.error();
   auto row = m->ledger->revoke(serial, *reason, now_s(), invalidity);
   if (!row) return row.error();
   out.entry = *row;
@@ -186,6 +197,7 @@ Result<RevokeResponse> revoke_certificate(const RevokeRequest& req,
   if (invalidity) e["invalidity_date"] = utc(*invalidity);
   auto cp = record(*m, issuer->signer(), {e}, out.notes);
   if (!cp) return cp.error();
+  if (auto c = tx->commit(); !c) return c.error();
   out.checkpoint = *cp;
   return out;
 }
@@ -279,8 +291,26 @@ Result<std::vector<LedgerEntry>> list_certificates(const ListCertsRequest& req,
   return rows;
 }
 
-Result<LedgerCheckResponse> check_ledger(const std::string& ca_cert, const std::string& ledger) {
-  auto m = open_ca_memory(ca_cert, ledger, false);
+namespace {
+
+// Hex SHA-256 of the DER TBSCertificate of `cert`.
+std::string tbs_sha256(X509* cert) {
+  unsigned char* der = nullptr;
+  int n = i2d_re_X509_tbs(cert, &der);
+  if (n <= 0) {
+    drain_ossl_errors();
+    return {};
+  }
+  std::string out = sha256_hex(der, n);
+  OPENSSL_free(der);
+  return out;
+}
+
+}  // namespace
+
+Result<LedgerCheckResponse> check_ledger(const LedgerCheckRequest& req,
+                                         const hsm::Interaction& interaction) {
+  auto m = open_ca_memory(req.ca_cert, req.ledger, false);
   if (!m) return std::move(m).error();
   LedgerCheckResponse out;
   auto integrity = m->ledger->integrity_problems();
@@ -289,19 +319,46 @@ Result<LedgerCheckResponse> check_ledger(const std::string& ca_cert, const std::
   auto rows = m->ledger->list({});
   if (!rows) return rows.error();
   out.rows = rows->size();
+  std::vector<IssuedCert> recovered;
   for (auto& e : *rows) {
-    if (e.state == CertState::reserved) {
-      out.orphans.push_back(e);
+    if (e.path.empty()) {
+      if (e.state == CertState::reserved) out.orphans.push_back(e);
       continue;
     }
-    if (e.path.empty()) continue;
     auto pem = read_file(e.path, 1024 * 1024);
-    if (!pem) continue;  // moved or deleted since: the ledger row stands on its own
-    auto cert = x509_from_pem(*pem);
-    if (!cert || serial_hex(cert->get()) != e.serial) continue;  // replaced by a newer one
-    if (x509_sha256_fingerprint(cert->get()) != e.cert_sha256)
+    X509Ptr cert;
+    if (pem)
+      if (auto c = x509_from_pem(*pem)) cert = std::move(*c);
+    bool same = cert && serial_hex(cert.get()) == e.serial;  // else moved or replaced since
+    if (e.state == CertState::reserved) {
+      // On disk, with the TBS that was reserved: the run that wrote it was killed before
+      // confirming. Signed by this CA, or it is not ours.
+      if (same && tbs_sha256(cert.get()) == e.tbs_sha256 &&
+          X509_verify(cert.get(), X509_get0_pubkey(m->ca.get())) == 1) {
+        out.recoverable.push_back(e);
+        recovered.push_back(
+            IssuedCert{e.serial, x509_sha256_fingerprint(cert.get()), e.role, e.identity, e.path});
+      } else {
+        drain_ossl_errors();
+        out.orphans.push_back(e);
+      }
+      continue;
+    }
+    // A row revoked while still reserved was never confirmed: no hash to compare.
+    if (same && !e.cert_sha256.empty() && x509_sha256_fingerprint(cert.get()) != e.cert_sha256)
       out.problems.push_back("serial " + e.serial + ": " + e.path +
                              " does not hash to the SHA-256 the ledger recorded");
+  }
+  if (!req.repair_key.empty() && !recovered.empty()) {
+    auto issuer = load_issuer(X509Ptr(X509_dup(m->ca.get())), req.repair_key, interaction);
+    if (!issuer) return std::move(issuer).error();
+    auto rec = IssuanceRecorder::open(req.ca_cert, m->ca.get(), req.ledger, req.repair_key);
+    if (!rec) return std::move(rec).error();
+    auto cp = rec->confirm("issue-recovered", recovered, issuer->signer());
+    if (!cp) return std::move(cp).error().context("confirming the recovered certificates");
+    out.confirmed = std::move(out.recoverable);
+    out.recoverable.clear();
+    out.notes = std::move(rec->notes());
   }
   return out;
 }
@@ -333,13 +390,15 @@ Result<TranscriptReport> check_transcript(const TranscriptCheckRequest& req) {
   for (auto& e : rep->parsed) {
     auto op = e.value("op", "");
     auto serial = e.value("serial", "");
-    if (op == "issue" || op == "init-ca") issued.insert(serial);
+    if (op == "issue" || op == "issue-recovered" || op == "init-ca") issued.insert(serial);
     if (op == "revoke") revoked.insert(serial);
   }
   auto rows = m->ledger->list({});
   if (!rows) return rows.error();
   for (auto& r : *rows) {
-    if (r.state != CertState::reserved && !issued.count(r.serial))
+    // Confirmed rows (a certificate hash) have their issue entry; a reserved row revoked before
+    // it was confirmed (a run killed after signing) may have none.
+    if (!r.cert_sha256.empty() && !issued.count(r.serial))
       rep->problems.push_back("ledger: serial " + r.serial + " (" + r.identity +
                               ") is issued but the transcript has no issue entry for it");
     if (r.state == CertState::revoked && !revoked.count(r.serial))
@@ -391,12 +450,12 @@ Result<LedgerEntry> row_for(X509* cert, const Identity& id) {
   unsigned char* der = nullptr;
   int n = xpk ? i2d_X509_PUBKEY(xpk, &der) : -1;
   if (n <= 0) return ossl_error(Errc::crypto, "encoding a certificate's public key");
-  e.spki_sha256 = to_hex(std::string_view(reinterpret_cast<char*>(der), static_cast<size_t>(n)));
+  e.spki_sha256 = sha256_hex(der, n);
   OPENSSL_free(der);
   unsigned char* tbs = nullptr;
   n = i2d_re_X509_tbs(cert, &tbs);
   if (n <= 0) return ossl_error(Errc::crypto, "encoding a certificate's TBS");
-  e.tbs_sha256 = to_hex(std::string_view(reinterpret_cast<char*>(tbs), static_cast<size_t>(n)));
+  e.tbs_sha256 = sha256_hex(tbs, n);
   OPENSSL_free(tbs);
   e.reserved_at = now_s();
   return e;
@@ -418,18 +477,19 @@ Result<IssuanceRecorder> IssuanceRecorder::open(const std::string& ca_cert, X509
   return IssuanceRecorder(std::move(*m), std::move(key_ref));
 }
 
-Result<void> IssuanceRecorder::reserve(X509* tbs, const Identity& id) {
+Result<void> IssuanceRecorder::reserve(X509* tbs, const Identity& id,
+                                       const std::filesystem::path& path) {
   auto row = row_for(tbs, id);
   if (!row) return row.error();
+  row->path = path.string();
   return memory_.ledger->reserve(*row);
 }
 
-Result<void> IssuanceRecorder::reserve_all(
-    const std::vector<std::pair<X509*, const Identity*>>& tbs) {
+Result<void> IssuanceRecorder::reserve_all(const std::vector<Pending>& tbs) {
   auto tx = memory_.ledger->begin();
   if (!tx) return tx.error();
-  for (auto& [cert, id] : tbs)
-    if (auto r = reserve(cert, *id); !r) return r;
+  for (const auto& p : tbs)
+    if (auto r = reserve(p.tbs, *p.identity, p.path); !r) return r;
   return tx->commit();
 }
 

@@ -107,14 +107,25 @@ Result<std::vector<LedgerEntry>> list_certificates(const ListCertsRequest& req,
 /// grafos-ca ledger check.
 struct LedgerCheckResponse {
   std::size_t rows = 0;
-  std::vector<LedgerEntry> orphans;  ///< reserved rows: possibly issued by an interrupted run
+  std::vector<LedgerEntry> orphans;      ///< reserved rows: possibly issued by an interrupted run
+  std::vector<LedgerEntry> recoverable;  ///< orphans whose certificate is on disk
+  std::vector<LedgerEntry> confirmed;    ///< recoverable rows confirmed by this run (repair)
   std::vector<std::string> problems;
   std::vector<std::string> notes;
 };
 
 /// Checks the ledger: integrity (SQLite), every issued row's certificate file (when still at its
-/// path) hashes to the recorded SHA-256, and reports reserved rows.
-Result<LedgerCheckResponse> check_ledger(const std::string& ca_cert, const std::string& ledger);
+/// path) hashes to the recorded SHA-256, and reports reserved rows. A reserved row whose
+/// certificate is on disk (its serial and TBS match the reservation: a run killed after writing
+/// it) is listed in `recoverable`; with a CA key (`repair`), those are recorded in the transcript
+/// and confirmed as issued. Rows with no certificate on disk stay reserved (possibly issued).
+struct LedgerCheckRequest {
+  std::string ca_cert;
+  std::string ledger;
+  std::string repair_key;  ///< the CA key: confirm the recoverable rows
+};
+Result<LedgerCheckResponse> check_ledger(const LedgerCheckRequest& req,
+                                         const hsm::Interaction& interaction);
 
 /// grafos-ca transcript verify.
 struct TranscriptCheckRequest {
@@ -148,10 +159,17 @@ class IssuanceRecorder {
   static Result<IssuanceRecorder> open(const std::string& ca_cert, X509* ca,
                                        const std::string& ledger, std::string key_ref);
 
-  /// Reserves `tbs` (linted, not yet signed) for `id`, durably; Errc::exists for a serial in use.
-  Result<void> reserve(X509* tbs, const Identity& id);
+  /// Reserves `tbs` (linted, not yet signed) for `id`, to be written at `path`, durably;
+  /// Errc::exists for a serial in use.
+  Result<void> reserve(X509* tbs, const Identity& id, const std::filesystem::path& path);
+  /// One certificate of a batch chunk to reserve.
+  struct Pending {
+    X509* tbs;
+    const Identity* identity;
+    std::filesystem::path path;
+  };
   /// Reserves several in one transaction (a batch chunk).
-  Result<void> reserve_all(const std::vector<std::pair<X509*, const Identity*>>& tbs);
+  Result<void> reserve_all(const std::vector<Pending>& tbs);
   /// Drops reservations of certificates that were never signed or never left this process.
   void release(const std::vector<std::string>& serials);
   /// After the files are durable: appends `op` entries for `certs` and a checkpoint signed by

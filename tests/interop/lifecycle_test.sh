@@ -35,6 +35,19 @@ expect_eq "the ledger row of acme has its certificate's SHA-256" \
   "$(openssl x509 -in "$WORK/acme/client.pem" -outform DER | sha256sum | cut -d' ' -f1)" \
   "$(printf '%s' "$out" | jq -r --arg s "$acme_serial" '.[] | select(.serial==$s) | .cert_sha256')"
 
+# The CA's own key, or a key already certified for another identity, is refused (nothing written).
+if [ "$BACKEND" = file ]; then
+  openssl req -new -key "$CA_KEY" -subj /CN=x -out "$WORK/ca-key.csr" 2>/dev/null
+  expect_fail "a CSR for the CA's own key is refused" G issue-cert --ca-cert "$CA/ca.pem" \
+    --ca-key "$CA_KEY" --tenant own --csr "$WORK/ca-key.csr" --out "$WORK/own"
+  expect_ok "  ... and nothing was written" test ! -e "$WORK/own"
+fi
+openssl req -new -key "$WORK/acme/client-key.pem" -subj /CN=x -out "$WORK/acme-key.csr" 2>/dev/null
+out=$(G issue-cert --ca-cert "$CA/ca.pem" --ca-key "$CA_KEY" --tenant other --csr "$WORK/acme-key.csr" \
+  --out "$WORK/reuse" 2>&1)
+expect_match "acme's key for another tenant is refused" "already certified for another identity" "$out"
+expect_ok "  ... and nothing was written" test ! -e "$WORK/reuse"
+
 # ---- revoke and its refusals ----
 expect_ok "revoke acme (keyCompromise, invalidity date)" G revoke --ca-cert "$CA/ca.pem" \
   --ca-key "$CA_KEY" --cert "$WORK/acme/client.pem" --reason keyCompromise \

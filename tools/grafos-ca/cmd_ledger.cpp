@@ -19,15 +19,25 @@ void add_ledger(CLI::App& app, Context& ctx) {
       "issued them, so the next CRL lists them. Exit 0 when consistent, 1 when a problem or an "
       "orphan was found.\n"
       "Example: grafos-ca ledger check --ca-cert ca/ca.pem");
-  auto ca_cert = std::make_shared<std::string>();
-  auto ledger = std::make_shared<std::string>();
-  check->add_option("--ca-cert", *ca_cert, "CA certificate (PEM)")->required();
-  check->add_option("--ledger", *ledger, "The CA's ledger (default: ca-ledger.db beside ca.pem)");
+  auto req = std::make_shared<pki::LedgerCheckRequest>();
+  auto repair = std::make_shared<bool>(false);
+  check->add_option("--ca-cert", req->ca_cert, "CA certificate (PEM)")->required();
+  check->add_option("--ledger", req->ledger,
+                    "The CA's ledger (default: ca-ledger.db beside ca.pem)");
+  check->add_flag("--repair", *repair,
+                  "Confirm as issued the reserved serials whose certificate is on disk (a run "
+                  "killed after writing it), recording them in the transcript; needs --ca-key");
+  check->add_option("--ca-key", req->repair_key,
+                    "CA key (PEM path, pkcs11: URI or TPM key) for --repair: signs the "
+                    "transcript checkpoint");
   add_global_options(*check, ctx.global);
   check->footer(kExitStatusFooter);
-  check->callback([&ctx, ca_cert, ledger] {
-    auto r = pki::check_ledger(*ca_cert, *ledger);
+  check->callback([&ctx, req, repair] {
+    if (*repair != !req->repair_key.empty())
+      return ctx.fail(make_error(Errc::usage, "ledger check: --repair and --ca-key go together"));
+    auto r = pki::check_ledger(*req, ctx.interaction());
     if (!r) return ctx.fail(r.error().context("ledger check"));
+    for (auto& n : r->notes) ctx.note(n);
     if (ctx.global.json) {
       auto orphans = nlohmann::json::array();
       for (auto& o : r->orphans)
@@ -44,10 +54,19 @@ void add_ledger(CLI::App& app, Context& ctx) {
         std::cout << "orphan: serial " << o.serial << " (" << o.identity
                   << ") is reserved: a run was interrupted after reserving it and may have "
                      "issued it; the next CRL lists it\n";
+      for (auto& o : r->recoverable)
+        std::cout << "recoverable: serial " << o.serial << " (" << o.identity << ") is on disk at "
+                  << o.path << ": a run was killed after writing it (--repair --ca-key confirms "
+                  << "it)\n";
+      for (auto& o : r->confirmed)
+        std::cout << "confirmed: serial " << o.serial << " (" << o.identity << ") at " << o.path
+                  << '\n';
       std::cout << r->rows << " ledger rows, " << r->orphans.size() << " orphans, "
-                << r->problems.size() << " problems\n";
+                << r->recoverable.size() << " recoverable, " << r->confirmed.size()
+                << " confirmed, " << r->problems.size() << " problems\n";
     }
-    if (!r->problems.empty() || !r->orphans.empty()) ctx.exit_code = kExitMismatch;
+    if (!r->problems.empty() || !r->orphans.empty() || !r->recoverable.empty())
+      ctx.exit_code = kExitMismatch;
   });
 }
 
