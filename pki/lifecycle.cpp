@@ -30,15 +30,6 @@ std::int64_t now_s() {
       .count();
 }
 
-std::string utc(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // "2026-12-01T10:00:00Z" exactly (UTC, seconds, no fraction).
 Result<std::int64_t> parse_utc(const std::string& s) {
   std::tm tm{};
@@ -94,6 +85,15 @@ Result<std::string> record(CaMemory& m, hsm::Signer& signer, std::vector<json> e
 }
 
 }  // namespace
+
+std::string utc(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 Result<std::string> spki_sha256(EVP_PKEY* key) {
   unsigned char* der = nullptr;

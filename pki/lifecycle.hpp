@@ -33,6 +33,9 @@ struct CaMemory {
   std::vector<std::string> notes;  ///< for stderr: a ledger created on first use
 };
 
+/// Unix seconds as RFC 3339 UTC ("2026-12-05T01:02:03Z").
+std::string utc(std::int64_t t);
+
 /// Hex SHA-256 of the DER SubjectPublicKeyInfo of `key`.
 Result<std::string> spki_sha256(EVP_PKEY* key);
 

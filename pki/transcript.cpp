@@ -45,6 +45,20 @@ std::vector<Line> split_lines(std::string_view data, std::size_t& torn) {
   return out;
 }
 
+// The transcript's bytes and its complete lines (views into `data`); `torn` is the length of a
+// last line without its newline.
+struct Lines {
+  std::string data;
+  std::vector<Line> lines;
+  std::size_t torn = 0;
+};
+Result<void> read_lines(const std::filesystem::path& path, Lines& out) {
+  if (auto r = read_file_into(path, out.data, kMaxTranscript); !r)
+    return std::move(r).error().context("reading the transcript");
+  out.lines = split_lines(out.data, out.torn);
+  return ok();
+}
+
 Error io_error(const std::string& what, const std::filesystem::path& p) {
   return make_error(Errc::io, what + " " + p.string() + ": " + std::strerror(errno));
 }
@@ -79,16 +93,14 @@ Result<AppendResult> append_to_transcript(const std::filesystem::path& path,
   // One writer at a time (two grafos-ca processes on the same CA folder): an exclusive lock for
   // the whole read-hash-append.
   if (::lockf(fd, F_LOCK, 0) != 0) return io_error("locking the transcript", path);
-  std::string data;
-  if (auto r = read_file_into(path, data, kMaxTranscript); !r)
-    return std::move(r).error().context("reading the transcript");
+  Lines in;
+  if (auto r = read_lines(path, in); !r) return r.error();
+  const auto& lines = in.lines;
   AppendResult out;
-  std::size_t torn = 0;
-  auto lines = split_lines(data, torn);
-  if (torn) {
-    if (::ftruncate(fd, static_cast<off_t>(data.size() - torn)) != 0)
+  if (in.torn) {
+    if (::ftruncate(fd, static_cast<off_t>(in.data.size() - in.torn)) != 0)
       return io_error("cutting the interrupted last line of", path);
-    out.torn_bytes = torn;
+    out.torn_bytes = in.torn;
   }
   std::vector<merkle::Hash> leaves;
   std::size_t checkpoints = 0;
@@ -136,12 +148,11 @@ Result<AppendResult> append_to_transcript(const std::filesystem::path& path,
 Result<TranscriptReport> verify_transcript(const std::filesystem::path& path,
                                            const std::string& origin, EVP_PKEY* ca_pub,
                                            const std::optional<std::string>& saved_note) {
-  std::string data;
-  if (auto r = read_file_into(path, data, kMaxTranscript); !r)
-    return std::move(r).error().context("reading the transcript");
+  Lines in;
+  if (auto r = read_lines(path, in); !r) return r.error();
+  const auto& lines = in.lines;
+  const std::size_t torn = in.torn;
   TranscriptReport rep;
-  std::size_t torn = 0;
-  auto lines = split_lines(data, torn);
   auto problem = [&](std::size_t line, const std::string& what) {
     rep.problems.push_back("line " + std::to_string(line) + ": " + what);
   };

@@ -2,7 +2,9 @@
 # The README's demo: on a fresh Debian 12 machine, install what is needed, build, and run a CA
 # ceremony on a private SoftHSMv2 token: init-ca with the key generated inside the token, one
 # certificate of every role plus a server certificate, all checked with `openssl verify`, then a
-# signed image-provenance record verified with ca.pem alone (and a tampered binary refused).
+# signed image-provenance record verified with ca.pem alone (and a tampered binary refused), then
+# the CA's memory: the ledger listed, one certificate revoked, a CRL that openssl uses to refuse
+# it, and the ceremony transcript verified offline.
 #
 #   bash scripts/demo-ceremony.sh [DEMO_DIR]      (default: ./demo, recreated)
 #
@@ -117,6 +119,24 @@ if ca image-provenance verify --ca "$demo/ca/ca.pem" --input "$demo/provenance.s
   fail=1
 else
   echo "  tampered fabricbiosd refused (fail-closed): $(head -1 "$demo/tampered.err")"
+fi
+
+echo "== the CA's memory: ledger, revocation, CRL and the signed ceremony transcript"
+ca list-certs --ca-cert "$demo/ca/ca.pem"
+ca revoke --ca-cert "$demo/ca/ca.pem" --ca-key "$key" --cert "$demo/fabric-observer/client.pem" \
+  --reason superseded >/dev/null
+ca gen-crl --ca-cert "$demo/ca/ca.pem" --ca-key "$key" --out "$demo/ca/crl.pem" >/dev/null
+if openssl verify -crl_check -CAfile "$demo/ca/ca.pem" -CRLfile "$demo/ca/crl.pem" \
+  "$demo/fabric-observer/client.pem" >/dev/null 2>&1; then
+  echo "  the revoked fabric-observer certificate was NOT refused with the CRL" >&2
+  fail=1
+else
+  echo "  revoked fabric-observer refused by openssl verify -crl_check with ca/crl.pem"
+fi
+if ca transcript verify --ca "$demo/ca/ca.pem"; then
+  echo "  ca/ca-transcript.log verified offline with ca.pem alone (copy the checkpoint above)"
+else
+  fail=1
 fi
 
 if [ "$fail" -ne 0 ]; then

@@ -6,18 +6,8 @@
 #include "tools/grafos-ca/output.hpp"
 
 namespace grafos::tools::ca {
-namespace {
 
-std::string utc(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-}  // namespace
+using pki::utc;
 
 void add_list_certs(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand(
