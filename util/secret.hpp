@@ -46,8 +46,8 @@ void cleanse_string(std::string& s) noexcept;
 /// the file, never its content. An empty file gives an empty secret: callers refuse it.
 Result<SecretString> read_secret_file(const std::string& path);
 
-/// Reads a secret from environment variable `name`; Errc::secret_missing when unset. The value is then
-/// cleansed in and removed from the environment (child processes and /proc/<pid>/environ never
+/// Reads a secret from environment variable `name`; Errc::secret_missing when unset. The value is
+/// then cleansed in and removed from the environment (child processes and /proc/<pid>/environ never
 /// see it) and kept in this process's memory, so a later read of the same name (a second key on
 /// the same token) still finds it. A set but empty variable gives an empty secret: callers refuse
 /// it.
