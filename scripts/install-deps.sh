@@ -8,7 +8,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libgit2-dev
   libcurl4-openssl-dev curl libboost1.81-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbotan-2-dev botan gnutls-bin strace clang-format
-  jq time wrk nginx-light testssl.sh python3
+  jq time wrk nginx-light testssl.sh python3 libengine-pkcs11-openssl
   clang libclang-rt-14-dev
 )
 missing=()
