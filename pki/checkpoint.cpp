@@ -58,17 +58,23 @@ Result<Checkpoint> parse_checkpoint_body(std::string_view body) {
   return c;
 }
 
-Result<std::uint32_t> note_key_id(EVP_PKEY* pub) {
+Result<merkle::Hash> public_key_sha256(EVP_PKEY* pub) {
   unsigned char* der = nullptr;
   int n = i2d_PUBKEY(pub, &der);
-  if (n <= 0) return ossl_error(Errc::crypto, "encoding the public key for the note key ID");
-  unsigned char md[32];
+  if (n <= 0) return ossl_error(Errc::crypto, "encoding a public key");
+  merkle::Hash md{};
   unsigned int len = 0;
-  int ok = EVP_Digest(der, static_cast<size_t>(n), md, &len, EVP_sha256(), nullptr);
+  int ok = EVP_Digest(der, static_cast<size_t>(n), md.data(), &len, EVP_sha256(), nullptr);
   OPENSSL_free(der);
-  if (ok != 1) return ossl_error(Errc::crypto, "hashing the public key for the note key ID");
-  return (std::uint32_t{md[0]} << 24) | (std::uint32_t{md[1]} << 16) | (std::uint32_t{md[2]} << 8) |
-         std::uint32_t{md[3]};
+  if (ok != 1) return ossl_error(Errc::crypto, "hashing a public key");
+  return md;
+}
+
+Result<std::uint32_t> note_key_id(EVP_PKEY* pub) {
+  auto md = public_key_sha256(pub);
+  if (!md) return md.error();
+  return (std::uint32_t{(*md)[0]} << 24) | (std::uint32_t{(*md)[1]} << 16) |
+         (std::uint32_t{(*md)[2]} << 8) | std::uint32_t{(*md)[3]};
 }
 
 Result<std::string> sign_note(std::string_view text, std::string_view key_name,

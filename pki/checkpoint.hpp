@@ -37,6 +37,10 @@ std::string checkpoint_body(const Checkpoint& c);
 /// the line that is wrong.
 Result<Checkpoint> parse_checkpoint_body(std::string_view body);
 
+/// SHA-256 of the DER SubjectPublicKeyInfo of `pub` (the ledger's key fingerprint, and the note
+/// key ID's source).
+Result<merkle::Hash> public_key_sha256(EVP_PKEY* pub);
+
 /// SHA-256(DER SubjectPublicKeyInfo of `pub`)[:4], big-endian: the note key ID (type 0x02).
 Result<std::uint32_t> note_key_id(EVP_PKEY* pub);
 

@@ -72,9 +72,10 @@ std::string host() {
 
 // Appends `entries` and a checkpoint signed by the CA key, and keeps the transcript's size in
 // the ledger (transcript verify then names a transcript cut shorter than that).
-Result<std::string> record(CaMemory& m, hsm::Signer& signer, std::vector<json> entries,
+Result<std::string> record(CaMemory& m, hsm::Signer& signer, std::size_t count,
+                           const std::function<json(std::size_t)>& entry,
                            std::vector<std::string>& notes) {
-  auto r = append_to_transcript(m.transcript, m.origin, signer, std::move(entries));
+  auto r = append_to_transcript(m.transcript, m.origin, signer, count, entry);
   if (!r) return std::move(r).error().context("recording in the transcript");
   if (r->torn_bytes)
     notes.push_back("the transcript's last line was cut short by an interrupted run; " +
@@ -82,6 +83,12 @@ Result<std::string> record(CaMemory& m, hsm::Signer& signer, std::vector<json> e
   if (auto s = m.ledger->set_meta("transcript_size", std::to_string(r->tree.size)); !s)
     return s.error();
   return r->checkpoint;
+}
+
+Result<std::string> record(CaMemory& m, hsm::Signer& signer, json entry,
+                           std::vector<std::string>& notes) {
+  return record(
+      m, signer, 1, [&](std::size_t) { return std::move(entry); }, notes);
 }
 
 }  // namespace
@@ -96,13 +103,9 @@ std::string utc(std::int64_t t) {
 }
 
 Result<std::string> spki_sha256(EVP_PKEY* key) {
-  unsigned char* der = nullptr;
-  int n = i2d_PUBKEY(key, &der);
-  if (n <= 0) return ossl_error(Errc::crypto, "encoding a public key");
-  std::string out = sha256_hex(der, n);
-  OPENSSL_free(der);
-  if (out.empty()) return ossl_error(Errc::crypto, "hashing a public key");
-  return out;
+  auto md = public_key_sha256(key);
+  if (!md) return md.error();
+  return to_hex(*md);
 }
 
 Result<CaMemory> open_ca_memory(const std::string& ca_cert, const std::string& ledger,
@@ -195,7 +198,7 @@ Result<RevokeResponse> revoke_certificate(const RevokeRequest& req,
   e["identity"] = row->identity;
   e["reason"] = revocation_reason_name(*reason);
   if (invalidity) e["invalidity_date"] = utc(*invalidity);
-  auto cp = record(*m, issuer->signer(), {e}, out.notes);
+  auto cp = record(*m, issuer->signer(), std::move(e), out.notes);
   if (!cp) return cp.error();
   if (auto c = tx->commit(); !c) return c.error();
   out.checkpoint = *cp;
@@ -256,7 +259,7 @@ Result<GenCrlResponse> generate_crl(const GenCrlRequest& req, const hsm::Interac
   e["next_update"] = out.next_update;
   e["path"] = req.out.string();
   e["sha256"] = to_hex(std::string_view(*pem));
-  auto cp = record(*m, issuer->signer(), {e}, out.notes);
+  auto cp = record(*m, issuer->signer(), std::move(e), out.notes);
   if (!cp) return cp.error();
   out.checkpoint = *cp;
   return out;
@@ -500,24 +503,20 @@ void IssuanceRecorder::release(const std::vector<std::string>& serials) {
 Result<std::string> IssuanceRecorder::confirm(std::string_view op,
                                               const std::vector<IssuedCert>& certs,
                                               hsm::Signer& signer) {
-  auto r = append_to_transcript(memory_.transcript, memory_.origin, signer, certs.size(),
-                                [&](std::size_t i) {
-                                  const IssuedCert& c = certs[i];
-                                  json e = transcript_entry(op, key_ref_);
-                                  e["serial"] = c.serial;
-                                  e["role"] = c.role;
-                                  e["identity"] = c.identity;
-                                  e["sha256"] = c.sha256;
-                                  e["path"] = c.path.string();
-                                  return e;
-                                });
-  if (!r) return std::move(r).error().context("recording in the transcript");
-  if (r->torn_bytes)
-    memory_.notes.push_back("the transcript's last line was cut short by an interrupted run; " +
-                            std::to_string(r->torn_bytes) + " bytes were removed before appending");
-  if (auto s = memory_.ledger->set_meta("transcript_size", std::to_string(r->tree.size)); !s)
-    return s.error();
-  std::string cp = r->checkpoint;
+  auto cp = record(
+      memory_, signer, certs.size(),
+      [&](std::size_t i) {
+        const IssuedCert& c = certs[i];
+        json e = transcript_entry(op, key_ref_);
+        e["serial"] = c.serial;
+        e["role"] = c.role;
+        e["identity"] = c.identity;
+        e["sha256"] = c.sha256;
+        e["path"] = c.path.string();
+        return e;
+      },
+      memory_.notes);
+  if (!cp) return cp.error();
   auto tx = memory_.ledger->begin();
   if (!tx) return tx.error();
   std::int64_t now = now_s();
@@ -562,7 +561,6 @@ Result<std::string> record_new_ca(const std::filesystem::path& ca_cert_path, X50
   m.ledger = std::move(*l);
   m.transcript = transcript;
   m.origin = transcript_origin(ca);
-  auto id = make_ca_identity("ca", 0);
   LedgerEntry row;
   row.serial = serial_hex(ca);
   row.role = "ca";
@@ -582,11 +580,10 @@ Result<std::string> record_new_ca(const std::filesystem::path& ca_cert_path, X50
   e["subject"] = row.subject;
   e["sha256"] = fp;
   e["path"] = ca_cert_path.string();
-  auto cp = record(m, signer, {e}, notes);
+  auto cp = record(m, signer, std::move(e), notes);
   if (!cp) return cp.error();
   if (auto r = m.ledger->confirm(row.serial, fp, ca_cert_path.string(), now_s()); !r)
     return r.error();
-  (void)id;
   return cp;
 }
 
