@@ -273,7 +273,17 @@ Result<std::vector<LedgerEntry>> list_certificates(const ListCertsRequest& req,
     if (!s) return s.error();
     f.state = *s;
   }
-  if (!req.role.empty()) f.role = req.role;
+  if (!req.role.empty()) {
+    std::string names;
+    for (Role r : {Role::ca, Role::tenant, Role::fabric_observer, Role::fabric_admin, Role::cell,
+                   Role::server, Role::provenance_signer}) {
+      if (req.role == role_name(r)) f.role = req.role;
+      names += (names.empty() ? "" : ", ") + std::string(role_name(r));
+    }
+    if (!f.role)
+      return make_error(Errc::usage,
+                        "role '" + req.role.substr(0, 40) + "' is not one of " + names);
+  }
   if (req.expiring_within_days) {
     if (*req.expiring_within_days < 0 || *req.expiring_within_days > 36500)
       return make_error(Errc::usage, "expiring-within must be 0-36500 days");

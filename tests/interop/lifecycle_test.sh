@@ -48,6 +48,11 @@ out=$(G issue-cert --ca-cert "$CA/ca.pem" --ca-key "$CA_KEY" --tenant other --cs
 expect_match "acme's key for another tenant is refused" "already certified for another identity" "$out"
 expect_ok "  ... and nothing was written" test ! -e "$WORK/reuse"
 
+expect_fail "list-certs --expiring-within -1 is refused" G list-certs --ca-cert "$CA/ca.pem" --expiring-within -1
+expect_fail "list-certs --role bogus is refused" G list-certs --ca-cert "$CA/ca.pem" --role bogus
+expect_eq "list-certs --role cell lists the two cells" 2 \
+  "$(G list-certs --ca-cert "$CA/ca.pem" --role cell --json | jq length)"
+
 # ---- revoke and its refusals ----
 expect_ok "revoke acme (keyCompromise, invalidity date)" G revoke --ca-cert "$CA/ca.pem" \
   --ca-key "$CA_KEY" --cert "$WORK/acme/client.pem" --reason keyCompromise \

@@ -17,7 +17,7 @@ void add_list_certs(CLI::App& app, Context& ctx) {
       "expiry; --json for every field.\n"
       "Example: grafos-ca list-certs --ca-cert ca/ca.pem --expiring-within 30");
   auto req = std::make_shared<pki::ListCertsRequest>();
-  auto within = std::make_shared<int>(-1);
+  auto within = std::make_shared<int>(0);
   sub->add_option("--ca-cert", req->ca_cert, "CA certificate (PEM)")->required();
   sub->add_option("--state", req->state, "Only this state: reserved, issued or revoked");
   sub->add_option("--role", req->role, "Only this role (tenant, cell, server, ...)");
@@ -26,8 +26,8 @@ void add_list_certs(CLI::App& app, Context& ctx) {
   sub->add_option("--ledger", req->ledger, "The CA's ledger (default: ca-ledger.db beside ca.pem)");
   add_global_options(*sub, ctx.global);
   sub->footer(kExitStatusFooter);
-  sub->callback([&ctx, req, within] {
-    if (*within >= 0) req->expiring_within_days = *within;
+  sub->callback([&ctx, req, within, sub] {
+    if (sub->count("--expiring-within") > 0) req->expiring_within_days = *within;
     std::vector<std::string> notes;
     auto rows = pki::list_certificates(*req, notes);
     if (!rows) return ctx.fail(rows.error().context("list-certs"));
