@@ -40,16 +40,20 @@ Backend classify_key_ref(std::string_view ref) {
 
 std::string redact_key_ref(std::string_view ref) { return redact_pkcs11_uri(ref); }
 
+Error Signer::signing_error(std::string_view what) const {
+  return ossl_error(Errc::key_backend, std::string(what) + " with " + description());
+}
+
 Result<Bytes> Signer::sign(std::span<const unsigned char> message) {
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return ossl_error(Errc::crypto, "allocating digest context");
   if (auto r = init_digest_sign(ctx.get()); !r) return std::move(r).error();
   size_t len = 0;
   if (EVP_DigestSign(ctx.get(), nullptr, &len, message.data(), message.size()) != 1)
-    return ossl_error(Errc::key_backend, "signing with " + description());
+    return signing_error("signing");
   Bytes sig(len);
   if (EVP_DigestSign(ctx.get(), sig.data(), &len, message.data(), message.size()) != 1)
-    return ossl_error(Errc::key_backend, "signing with " + description());
+    return signing_error("signing");
   sig.resize(len);
   return sig;
 }

@@ -73,6 +73,11 @@ class Signer {
 
   /// The key reference this signer was made from, redacted.
   virtual std::string description() const = 0;
+
+  /// The error for an OpenSSL signing call with this key that failed ("signing the CRL"): the
+  /// call and the key, with what OpenSSL's error queue says (drained). A PKCS#11 signer names
+  /// the token's CKR_ return code there.
+  virtual Error signing_error(std::string_view what) const;
 };
 
 /// What create_key makes. Only EC P-256 is supported by the CA profiles.

@@ -111,8 +111,7 @@ Result<X509CrlPtr> build_crl(const CrlRequest& req, hsm::Signer& signer) {
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return ossl_error(Errc::crypto, "allocating a signing context");
   if (auto r = signer.init_digest_sign(ctx.get()); !r) return r.error();
-  if (X509_CRL_sign_ctx(crl.get(), ctx.get()) <= 0)
-    return ossl_error(Errc::key_backend, "signing the CRL with " + signer.description());
+  if (X509_CRL_sign_ctx(crl.get(), ctx.get()) <= 0) return signer.signing_error("signing the CRL");
   // Verify before release: a faulty HSM must not produce a CRL that relying parties refuse.
   if (X509_CRL_verify(crl.get(), X509_get0_pubkey(req.ca)) != 1) {
     drain_ossl_errors();

@@ -236,8 +236,7 @@ Result<void> sign_verify(X509* cert, hsm::Signer& signer, EVP_PKEY* verify_key) 
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return ossl_error(Errc::crypto, "allocating a signing context");
   if (auto r = signer.init_digest_sign(ctx.get()); !r) return r;
-  if (X509_sign_ctx(cert, ctx.get()) <= 0)
-    return ossl_error(Errc::key_backend, "signing the certificate with " + signer.description());
+  if (X509_sign_ctx(cert, ctx.get()) <= 0) return signer.signing_error("signing the certificate");
   if (X509_verify(cert, verify_key) != 1) {
     drain_ossl_errors();
     return Error{Errc::crypto, "the signature made by " + signer.description() +

@@ -1,8 +1,11 @@
 #include "hsm/pkcs11/p11_error.hpp"
 
+#include <openssl/err.h>
 #include <p11-kit/pkcs11.h>
 
 #include <cstdio>
+#include <cstring>
+#include <optional>
 
 namespace grafos::hsm {
 
@@ -105,6 +108,24 @@ Error ck_error(unsigned long rv, std::string_view what, std::string_view where) 
     code = Errc::pin;
   return Error{code, std::string(where) + ": " + std::string(what) + " failed: " + ckr_name(rv) +
                          " (" + ckr_advice(rv) + ")"};
+}
+
+Error p11_call_error(Errc code, std::string_view what, std::string_view where) {
+  // libp11 registers its own OpenSSL error library for the codes PKCS#11 modules return, and
+  // uses the CKR_ value as the reason code.
+  std::string detail;
+  std::optional<unsigned long> rv;
+  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
+    const char* lib = ERR_lib_error_string(e);
+    if (!rv && lib != nullptr && std::strcmp(lib, "PKCS#11 module") == 0) rv = ERR_GET_REASON(e);
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    detail += (detail.empty() ? "" : "; ") + std::string(buf);
+  }
+  if (rv) return ck_error(*rv, what, where);
+  std::string msg = std::string(where) + ": " + std::string(what);
+  if (!detail.empty()) msg += " (" + detail + ")";
+  return Error{code, std::move(msg)};
 }
 
 }  // namespace grafos::hsm

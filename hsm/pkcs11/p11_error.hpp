@@ -18,5 +18,10 @@ std::string ckr_advice(unsigned long rv);
 /// "<where>: <what> failed: CKR_... (advice)"; Errc::pin for the PIN codes, Errc::key_backend
 /// otherwise.
 Error ck_error(unsigned long rv, std::string_view what, std::string_view where);
+/// For a libp11 call that failed: when OpenSSL's error queue holds the PKCS#11 return code
+/// libp11 put there (its "PKCS#11 module" library, the CKR_ value as the reason), the error is
+/// ck_error(rv, what, where), naming the code; otherwise ossl_error(code, where + ": " + what).
+/// The queue is drained either way.
+Error p11_call_error(Errc code, std::string_view what, std::string_view where);
 
 }  // namespace grafos::hsm

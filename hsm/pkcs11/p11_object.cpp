@@ -10,6 +10,16 @@
 namespace grafos::hsm::p11 {
 namespace {
 
+// A libp11 key: a failed signature names the token's CKR_ return code (libp11 leaves it in
+// OpenSSL's error queue).
+class P11Signer final : public EvpSigner {
+ public:
+  using EvpSigner::EvpSigner;
+  Error signing_error(std::string_view what) const override {
+    return p11_call_error(Errc::key_backend, what, description());
+  }
+};
+
 /// DER of the P-256 curve OID, for CKA_EC_PARAMS (encoded by OpenSSL, not by hand).
 Bytes p256_params() {
   ASN1_OBJECT* obj = OBJ_nid2obj(NID_X9_62_prime256v1);
@@ -119,7 +129,7 @@ Result<std::unique_ptr<Signer>> open_signer(const std::shared_ptr<Token>& token,
   {
     std::lock_guard lock(token->module->mu);
     if (PKCS11_enumerate_keys(token->slot->token, &keys, &n) != 0)
-      return ossl_error(Errc::key_backend, where + ": listing private keys");
+      return p11_call_error(Errc::key_backend, "listing private keys", where);
     token->keys_listed = true;
   }
   PKCS11_KEY* match = nullptr;
@@ -141,8 +151,8 @@ Result<std::unique_ptr<Signer>> open_signer(const std::shared_ptr<Token>& token,
     return Error{Errc::invalid_input, where + ": " + std::to_string(matches) +
                                           " private keys match; add id= to choose one"};
   EvpPkeyPtr key(PKCS11_get_private_key(match));
-  if (!key) return ossl_error(Errc::key_backend, where + ": opening the private key");
-  auto signer = std::make_unique<EvpSigner>(std::move(key), where, token);
+  if (!key) return p11_call_error(Errc::key_backend, "opening the private key", where);
+  auto signer = std::make_unique<P11Signer>(std::move(key), where, token);
   if (!signer->public_key())
     return ossl_error(Errc::key_backend,
                       where + ": the token gives no public point for this key (CKA_EC_POINT)");

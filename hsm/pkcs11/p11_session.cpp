@@ -17,7 +17,7 @@ Result<void> Token::refresh_slots(const std::string& where) {
   {
     std::lock_guard lock(module->mu);
     if (PKCS11_enumerate_slots(module->ctx, &fresh, &n) != 0)
-      return ossl_error(Errc::key_backend, where + ": listing slots (C_GetSlotList)");
+      return p11_call_error(Errc::key_backend, "listing slots (C_GetSlotList)", where);
   }
   PKCS11_SLOT* found = nullptr;
   for (unsigned i = 0; i < n; ++i)
@@ -79,7 +79,7 @@ Result<std::shared_ptr<Token>> open_token(const Pkcs11Uri& u, const std::string&
   {
     std::lock_guard lock((*module)->mu);
     if (PKCS11_enumerate_slots((*module)->ctx, &st->slots, &st->nslots) != 0)
-      return ossl_error(Errc::key_backend, where + ": listing slots (C_GetSlotList)");
+      return p11_call_error(Errc::key_backend, "listing slots (C_GetSlotList)", where);
   }
   std::string present;
   int matches = 0;
