@@ -7,7 +7,8 @@
 namespace grafos::pki {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// Version 2 added the state 'void'. A version 1 ledger is migrated when it is opened.
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -22,7 +23,7 @@ CREATE TABLE IF NOT EXISTS certs (
   spki_sha256 TEXT NOT NULL,
   tbs_sha256 TEXT NOT NULL,
   cert_sha256 TEXT NOT NULL DEFAULT '',
-  state TEXT NOT NULL CHECK (state IN ('reserved', 'issued', 'revoked')),
+  state TEXT NOT NULL CHECK (state IN ('reserved', 'issued', 'revoked', 'void')),
   reserved_at INTEGER NOT NULL,
   issued_at INTEGER,
   revoked_at INTEGER,
@@ -30,6 +31,40 @@ CREATE TABLE IF NOT EXISTS certs (
   invalidity_date INTEGER,
   path TEXT NOT NULL DEFAULT ''
 );
+CREATE INDEX IF NOT EXISTS certs_spki ON certs (spki_sha256);
+CREATE INDEX IF NOT EXISTS certs_state ON certs (state);
+)";
+
+// Version 1 -> 2: SQLite cannot change a CHECK constraint in place, so the table is rebuilt with
+// the new one, rows and order (rowid) kept, inside the caller's transaction.
+constexpr const char* kMigrate1to2 = R"(
+ALTER TABLE certs RENAME TO certs_v1;
+CREATE TABLE certs (
+  serial TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  identity TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  san TEXT NOT NULL,
+  not_before INTEGER NOT NULL,
+  not_after INTEGER NOT NULL,
+  spki_sha256 TEXT NOT NULL,
+  tbs_sha256 TEXT NOT NULL,
+  cert_sha256 TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL CHECK (state IN ('reserved', 'issued', 'revoked', 'void')),
+  reserved_at INTEGER NOT NULL,
+  issued_at INTEGER,
+  revoked_at INTEGER,
+  reason INTEGER,
+  invalidity_date INTEGER,
+  path TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO certs (rowid, serial, role, identity, subject, san, not_before, not_after,
+  spki_sha256, tbs_sha256, cert_sha256, state, reserved_at, issued_at, revoked_at, reason,
+  invalidity_date, path)
+  SELECT rowid, serial, role, identity, subject, san, not_before, not_after, spki_sha256,
+  tbs_sha256, cert_sha256, state, reserved_at, issued_at, revoked_at, reason, invalidity_date,
+  path FROM certs_v1;
+DROP TABLE certs_v1;
 CREATE INDEX IF NOT EXISTS certs_spki ON certs (spki_sha256);
 CREATE INDEX IF NOT EXISTS certs_state ON certs (state);
 )";
@@ -94,15 +129,18 @@ std::string_view cert_state_name(CertState s) {
       return "issued";
     case CertState::revoked:
       return "revoked";
+    case CertState::voided:
+      return "void";
   }
   return "reserved";
 }
 
 Result<CertState> parse_cert_state(std::string_view s) {
-  for (CertState c : {CertState::reserved, CertState::issued, CertState::revoked})
+  for (CertState c :
+       {CertState::reserved, CertState::issued, CertState::revoked, CertState::voided})
     if (s == cert_state_name(c)) return c;
   return make_error(Errc::usage,
-                    "state '" + std::string(s) + "' is not one of reserved, issued, revoked");
+                    "state '" + std::string(s) + "' is not one of reserved, issued, revoked, void");
 }
 
 std::string_view revocation_reason_name(RevocationReason r) {
@@ -151,8 +189,30 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& path,
     return fail(make_error(
         Errc::invalid_input,
         "this ledger belongs to another CA (its CA certificate has SHA-256 " + **ca + ")"));
+  } else if (auto r = l->migrate(); !r) {
+    return fail(r.error());
   }
   return l;
+}
+
+Result<void> Ledger::migrate() {
+  return in_write_transaction<void>(*db_, [&]() -> Result<void> {
+    auto v = meta("schema_version");
+    if (!v) return v.error();
+    const std::string version = v->value_or("1");
+    if (version == std::to_string(kSchemaVersion)) return ok();
+    if (version != "1")
+      return make_error(Errc::invalid_input, "the ledger has schema version " + version +
+                                                 ", newer than this " + "grafos-ca knows (" +
+                                                 std::to_string(kSchemaVersion) +
+                                                 "): use the grafos-ca that made it");
+    // A table is dropped below: no cached statement may still be mid-step.
+    for (sqlite3_stmt* st = sqlite3_next_stmt(db_->handle(), nullptr); st != nullptr;
+         st = sqlite3_next_stmt(db_->handle(), st))
+      sqlite3_reset(st);
+    if (auto r = db_->exec(kMigrate1to2); !r) return r.error().context("migrating to version 2");
+    return set_meta("schema_version", std::to_string(kSchemaVersion));
+  });
 }
 
 Result<std::optional<std::string>> Ledger::meta(std::string_view key) {
@@ -184,7 +244,7 @@ Result<void> Ledger::reserve(const LedgerEntry& e) {
                         "a leaf");
     auto s = db_->prepare(
         "SELECT identity, serial FROM certs WHERE spki_sha256 = ? AND "
-        "identity <> ? LIMIT 1");
+        "identity <> ? AND state <> 'void' LIMIT 1");
     if (!s) return s.error();
     sqlite_bind_text(*s, 1, e.spki_sha256);
     sqlite_bind_text(*s, 2, e.identity);
@@ -261,6 +321,10 @@ Result<LedgerEntry> Ledger::revoke(std::string_view serial, RevocationReason rea
                         "serial " + e.serial +
                             " is a CA certificate: a CA is not revoked on its own CRL (replace "
                             "the CA instead)");
+    if (e.state == CertState::voided)
+      return make_error(
+          Errc::invalid_input,
+          "serial " + e.serial + " is void: its custodian confirmed it was never issued");
     if (e.state == CertState::revoked)
       return make_error(Errc::invalid_input,
                         "serial " + e.serial + " is already revoked (" +
@@ -280,6 +344,29 @@ Result<LedgerEntry> Ledger::revoke(std::string_view serial, RevocationReason rea
     e.revoked_at = now;
     e.reason = reason;
     e.invalidity_date = invalidity_date;
+    return e;
+  });
+}
+
+Result<LedgerEntry> Ledger::void_reserved(std::string_view serial) {
+  return in_write_transaction<LedgerEntry>(*db_, [&]() -> Result<LedgerEntry> {
+    auto row = find(serial);
+    if (!row) return row.error();
+    if (!*row)
+      return make_error(Errc::invalid_input,
+                        "serial " + std::string(serial) + " is not in the ledger of this CA");
+    LedgerEntry e = std::move(**row);
+    if (e.state != CertState::reserved)
+      return make_error(Errc::invalid_input,
+                        "serial " + e.serial + " is " + std::string(cert_state_name(e.state)) +
+                            ", not reserved: only a reserved serial can be confirmed as never "
+                            "issued");
+    auto s =
+        db_->prepare("UPDATE certs SET state = 'void' WHERE serial = ? AND state = 'reserved'");
+    if (!s) return s.error();
+    sqlite_bind_text(*s, 1, serial);
+    if (sqlite3_step(*s) != SQLITE_DONE) return db_->error("voiding a serial in the ledger");
+    e.state = CertState::voided;
     return e;
   });
 }

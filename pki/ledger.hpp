@@ -21,10 +21,12 @@
 
 namespace grafos::pki {
 
-/// Where a certificate is in its life.
-enum class CertState { reserved, issued, revoked };
+/// Where a certificate is in its life. `voided`: a reserved serial an operator confirmed was never
+/// issued (`ledger void`); it stays in the ledger so that it is never drawn again, and leaves the
+/// CRL.
+enum class CertState { reserved, issued, revoked, voided };
 
-/// "reserved", "issued", "revoked".
+/// "reserved", "issued", "revoked", "void".
 std::string_view cert_state_name(CertState s);
 /// Parses a state name; Errc::usage lists the names.
 Result<CertState> parse_cert_state(std::string_view s);
@@ -103,6 +105,10 @@ class Ledger {
   /// serial, a row already revoked, or the CA's own certificate; nothing changes then.
   Result<LedgerEntry> revoke(std::string_view serial, RevocationReason reason, std::int64_t now,
                              std::optional<std::int64_t> invalidity_date);
+  /// Marks a reserved row void: an operator confirmed that its certificate was never issued.
+  /// Errc::invalid_input for an unknown serial or a row that is not reserved; nothing changes
+  /// then.
+  Result<LedgerEntry> void_reserved(std::string_view serial);
   /// The row of `serial`, if any.
   Result<std::optional<LedgerEntry>> find(std::string_view serial);
   /// Rows matching `f`, oldest first.
@@ -119,6 +125,8 @@ class Ledger {
 
  private:
   Ledger() = default;
+  /// Brings an older ledger's schema to this version (in one transaction).
+  Result<void> migrate();
   std::unique_ptr<SqliteDb> db_;
   std::string ca_spki_;
 };

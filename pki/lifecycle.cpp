@@ -205,6 +205,50 @@ Result<RevokeResponse> revoke_certificate(const RevokeRequest& req,
   return out;
 }
 
+namespace {
+
+// True when the certificate reserved as `e` is on disk at its recorded path: the same serial and
+// TBS, signed by `ca`.
+bool written_to_disk(const LedgerEntry& e, X509* ca);
+
+}  // namespace
+
+Result<VoidResponse> void_reserved_serial(const VoidRequest& req,
+                                          const hsm::Interaction& interaction) {
+  if (req.ca_key.empty())
+    return make_error(Errc::usage,
+                      "the CA key is needed to sign the transcript checkpoint of the change");
+  auto serial = canonical_serial(req.serial);
+  if (!serial) return serial.error();
+  auto m = open_ca_memory(req.ca_cert, req.ledger, false);
+  if (!m) return std::move(m).error();
+  auto row = m->ledger->find(*serial);
+  if (!row) return row.error();
+  if (*row && (*row)->state == CertState::reserved && written_to_disk(**row, m->ca.get()))
+    return make_error(Errc::invalid_input,
+                      "serial " + *serial + " was written to " + (*row)->path +
+                          ": it was issued, not void (ledger check --repair confirms it)");
+  auto issuer = load_issuer(X509Ptr(X509_dup(m->ca.get())), req.ca_key, interaction);
+  if (!issuer) return std::move(issuer).error();
+  VoidResponse out;
+  out.notes = std::move(m->notes);
+  // As with revoke: the ledger's change commits only after the transcript recorded it.
+  auto tx = m->ledger->begin();
+  if (!tx) return tx.error();
+  auto e = m->ledger->void_reserved(*serial);
+  if (!e) return e.error();
+  out.entry = *e;
+  json t = transcript_entry("void", req.ca_key);
+  t["serial"] = e->serial;
+  t["identity"] = e->identity;
+  if (!req.note.empty()) t["statement"] = req.note;
+  auto cp = record(*m, issuer->signer(), std::move(t), out.notes);
+  if (!cp) return cp.error();
+  if (auto c = tx->commit(); !c) return c.error();
+  out.checkpoint = *cp;
+  return out;
+}
+
 Result<GenCrlResponse> generate_crl(const GenCrlRequest& req, const hsm::Interaction& interaction) {
   if (req.next_update_days < 1 || req.next_update_days > 366)
     return make_error(Errc::usage, "next update must be 1-366 days");
@@ -298,7 +342,7 @@ Result<std::vector<LedgerEntry>> list_certificates(const ListCertsRequest& req,
     // Expiring: still valid now and not revoked.
     std::int64_t now = now_s();
     std::erase_if(*rows, [&](const LedgerEntry& e) {
-      return e.not_after < now || e.state == CertState::revoked;
+      return e.not_after < now || e.state == CertState::revoked || e.state == CertState::voided;
     });
   }
   return rows;
@@ -317,6 +361,18 @@ std::string tbs_sha256(X509* cert) {
   std::string out = sha256_hex(der, n);
   OPENSSL_free(der);
   return out;
+}
+
+bool written_to_disk(const LedgerEntry& e, X509* ca) {
+  if (e.path.empty()) return false;
+  auto pem = read_file(e.path, 1024 * 1024);
+  if (!pem) return false;
+  auto cert = x509_from_pem(*pem);
+  if (!cert) return false;
+  bool ok = serial_hex(cert->get()) == e.serial && tbs_sha256(cert->get()) == e.tbs_sha256 &&
+            X509_verify(cert->get(), X509_get0_pubkey(ca)) == 1;
+  drain_ossl_errors();
+  return ok;
 }
 
 }  // namespace
@@ -343,6 +399,12 @@ Result<LedgerCheckResponse> check_ledger(const LedgerCheckRequest& req,
     if (pem)
       if (auto c = x509_from_pem(*pem)) cert = std::move(*c);
     bool same = cert && serial_hex(cert.get()) == e.serial;  // else moved or replaced since
+    if (e.state == CertState::voided) {
+      if (written_to_disk(e, m->ca.get()))
+        out.problems.push_back("serial " + e.serial + " is void (confirmed never issued), but " +
+                               e.path + " holds its certificate, signed by this CA");
+      continue;
+    }
     if (e.state == CertState::reserved) {
       // On disk, with the TBS that was reserved: the run that wrote it was killed before
       // confirming. Signed by this CA, or it is not ours.
@@ -399,12 +461,13 @@ Result<TranscriptReport> check_transcript(const TranscriptCheckRequest& req) {
   if (!std::filesystem::exists(lpath, ec)) return rep;
   auto m = open_ca_memory(req.ca_cert, lpath.string(), false);
   if (!m) return std::move(m).error();
-  std::set<std::string> issued, revoked;
+  std::set<std::string> issued, revoked, voided;
   for (auto& e : rep->parsed) {
     auto op = e.value("op", "");
     auto serial = e.value("serial", "");
     if (op == "issue" || op == "issue-recovered" || op == "init-ca") issued.insert(serial);
     if (op == "revoke") revoked.insert(serial);
+    if (op == "void") voided.insert(serial);
   }
   auto rows = m->ledger->list({});
   if (!rows) return rows.error();
@@ -417,6 +480,13 @@ Result<TranscriptReport> check_transcript(const TranscriptCheckRequest& req) {
     if (r.state == CertState::revoked && !revoked.count(r.serial))
       rep->problems.push_back("ledger: serial " + r.serial +
                               " is revoked but the transcript has no revoke entry for it");
+    if (r.state == CertState::voided && !voided.count(r.serial))
+      rep->problems.push_back("ledger: serial " + r.serial +
+                              " is void but the transcript has no void entry for it");
+    if (r.state != CertState::voided && voided.count(r.serial))
+      rep->problems.push_back("ledger: serial " + r.serial + " is " +
+                              std::string(cert_state_name(r.state)) +
+                              " but the transcript voided it");
   }
   auto size = m->ledger->meta("transcript_size");
   if (size && *size && std::strtoull((*size)->c_str(), nullptr, 10) > rep->entries)

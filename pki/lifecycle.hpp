@@ -69,6 +69,29 @@ struct RevokeResponse {
 Result<RevokeResponse> revoke_certificate(const RevokeRequest& req,
                                           const hsm::Interaction& interaction);
 
+/// grafos-ca ledger void: a custodian's confirmation that a reserved serial (left by an
+/// interrupted run) was never issued, so that it leaves the CRL.
+struct VoidRequest {
+  std::string ca_cert;
+  std::string ledger;  ///< empty: beside ca_cert
+  std::string serial;  ///< hex (any case, optional 0x, leading zeros ignored)
+  std::string ca_key;  ///< signs the transcript checkpoint
+  std::string note;    ///< why the custodian knows (recorded in the transcript)
+};
+
+/// What ledger void did.
+struct VoidResponse {
+  LedgerEntry entry;
+  std::string checkpoint;
+  std::vector<std::string> notes;
+};
+
+/// Marks a reserved serial void in the ledger and records it in the transcript. Refused
+/// (Errc::invalid_input, nothing changed) for a serial that is not reserved, and for one whose
+/// certificate is on disk at its recorded path (it was written: confirm it instead).
+Result<VoidResponse> void_reserved_serial(const VoidRequest& req,
+                                          const hsm::Interaction& interaction);
+
 /// grafos-ca gen-crl.
 struct GenCrlRequest {
   std::string ca_cert;

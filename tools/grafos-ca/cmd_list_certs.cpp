@@ -19,7 +19,7 @@ void add_list_certs(CLI::App& app, Context& ctx) {
   auto req = std::make_shared<pki::ListCertsRequest>();
   auto within = std::make_shared<int>(0);
   sub->add_option("--ca-cert", req->ca_cert, "CA certificate (PEM)")->required();
-  sub->add_option("--state", req->state, "Only this state: reserved, issued or revoked");
+  sub->add_option("--state", req->state, "Only this state: reserved, issued, revoked or void");
   sub->add_option("--role", req->role, "Only this role (tenant, cell, server, ...)");
   sub->add_option("--expiring-within", *within,
                   "Only valid, unrevoked certificates that expire within DAYS");
