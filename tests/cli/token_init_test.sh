@@ -104,6 +104,30 @@ check "--json names the token, slot, serial and URI" \
   'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"token\"]==\"lab-ca\" and d[\"softhsm\"] is True and d[\"serial\"] and d[\"key_uri\"]==\"pkcs11:token=lab-ca;object=lab-key?module-path=$module&pin-source=file:$tmp/hsm/user.pin\"" "$tmp/json"'
 check "two tokens are listed" '[ "$(labels)" -ge 2 ]'
 
+# PINs typed at a terminal (a pseudo-terminal from util-linux's script): asked twice, not echoed;
+# two different entries are refused before the module is touched.
+if command -v script >/dev/null; then
+  typed() {  # LABEL SO1 SO2 USER1 USER2
+    local label=$1
+    shift
+    (sleep 1; for p in "$@"; do printf '%s\n' "$p"; sleep 0.3; done; sleep 1) |
+      script -qec "'$ca' token init --module '$module' --label '$label'" /dev/null 2>&1 |
+      tr -d '\r'
+  }
+  before=$(state)
+  out=$(typed typo 11112222 11112223 33334444 33334444)
+  check "typed PINs that differ are refused, nothing changed" \
+    'grep -q "the two SO PIN entries differ; nothing was changed" <<<"$out" && [ "$(state)" = "$before" ]'
+  out=$(typed typed 11112222 11112222 33334444 33334444)
+  check "PINs typed at the terminal: asked twice each, never echoed" \
+    'grep -q "^New SO PIN again: " <<<"$out" && grep -q "^New user PIN again: " <<<"$out" && ! grep -q -e 11112222 -e 33334444 <<<"$out"'
+  check "the URI names no PIN file, and the typed user PIN signs" \
+    'grep -qx "pkcs11:token=typed;object=ca-key?module-path=$module" <<<"$out" && GRAFOS_PKCS11_PIN=33334444 "$ca" init-ca --out typed-ca --key "pkcs11:token=typed;object=ca-key?module-path=$module" >/dev/null 2>"$tmp/err"'
+  [ "$fail" -eq 0 ] || { sed 's/^/# /' <<<"$out"; sed 's/^/# /' "$tmp/err"; }
+else
+  echo "# script (util-linux) not installed: terminal prompts not checked"
+fi
+
 # A TPM through tpm2-pkcs11 (a software TPM here).
 tpm_module=/usr/lib/x86_64-linux-gnu/libtpm2_pkcs11.so.1
 if command -v swtpm >/dev/null && [ -f "$tpm_module" ]; then
