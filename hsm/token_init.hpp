@@ -28,7 +28,7 @@ struct TokenInitRequest {
 
 /// What init_pkcs11_token did.
 struct TokenInitResult {
-  unsigned long slot = 0;    ///< the slot the token is in after initialisation
+  unsigned long slot = 0;    ///< its slot in this process (SoftHSMv2 renumbers slots per process)
   std::string serial;        ///< the token's serial number (CK_TOKEN_INFO)
   std::string manufacturer;  ///< the module's manufacturer (C_GetInfo), e.g. "SoftHSM"
   bool softhsm = false;      ///< SoftHSMv2: its file store is not crash-safe (keep a backup)

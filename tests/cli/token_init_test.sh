@@ -100,7 +100,7 @@ check "the same label again: exit 4, names the existing token, nothing changed" 
   '[ $rc -eq 4 ] && grep -q "a token labelled .fabric-ca. exists already" "$tmp/err" && [ "$(state)" = "$before" ]'
 (cd hsm && "$ca" token init --module "$module" --label lab-ca --so-pin-file so.pin \
   --pin-file user.pin --object lab-key --json >"$tmp/json" 2>"$tmp/err")
-check "--json names the token, slot, serial and URI" \
+check "--json names the token, its serial and the URI" \
   'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"token\"]==\"lab-ca\" and d[\"softhsm\"] is True and d[\"serial\"] and d[\"key_uri\"]==\"pkcs11:token=lab-ca;object=lab-key?module-path=$module&pin-source=file:$tmp/hsm/user.pin\"" "$tmp/json"'
 check "two tokens are listed" '[ "$(labels)" -ge 2 ]'
 

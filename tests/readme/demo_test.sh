@@ -23,7 +23,7 @@ rc=$?
 check "the demo completes" '[ $rc -eq 0 ] && grep -q "demo ceremony complete" "$tmp/out"'
 [ $rc -eq 0 ] || sed 's/^/# /' "$tmp/out"
 check "it initialises the token with grafos-ca token init" \
-  'grep -q "ca token init" "$src/scripts/demo-ceremony.sh" && grep -q "note: token .fabric-ca. initialised in slot" "$tmp/out"'
+  'grep -q "ca token init" "$src/scripts/demo-ceremony.sh" && grep -q "note: token .fabric-ca. initialised (serial " "$tmp/out"'
 check "it says it backed up the token before init-ca logs in" \
   'grep -q "token folder backed up to $demo/hsm/tokens.backup (the initialised token, before init-ca logs in)" "$tmp/out"'
 check "it says it refreshed the backup once the CA key exists" \

@@ -87,11 +87,8 @@ void add_token(CLI::App& app, Context& ctx) {
     auto r = hsm::init_pkcs11_token(req);
     if (!r) return ctx.fail(r.error().context("token init"));
     const std::string uri = hsm::pkcs11_key_uri(o->module, o->label, o->object, o->pin_file);
-    ctx.note("token '" + o->label + "' initialised in slot " + std::to_string(r->slot) +
-             " (serial " + r->serial +
-             "); create the CA key with: grafos-ca init-ca --out ca "
-             "--key '" +
-             uri + "'");
+    ctx.note("token '" + o->label + "' initialised (serial " + r->serial +
+             "); create the CA key with: grafos-ca init-ca --out ca --key '" + uri + "'");
     if (o->pin_file.empty())
       ctx.note(
           "the URI names no PIN file: grafos-ca reads the PIN from GRAFOS_PKCS11_PIN or "
@@ -103,13 +100,9 @@ void add_token(CLI::App& app, Context& ctx) {
                    "(directories.tokendir in SOFTHSM2_CONF) after creating the key, and use a "
                    "hardware HSM or a TPM for a production CA\n";
     if (ctx.global.json) {
-      std::cout << nlohmann::json{{"token", o->label},
-                                  {"slot", r->slot},
-                                  {"serial", r->serial},
-                                  {"module", o->module},
-                                  {"manufacturer", r->manufacturer},
-                                  {"softhsm", r->softhsm},
-                                  {"key_uri", uri}}
+      std::cout << nlohmann::json{{"token", o->label},     {"serial", r->serial},
+                                  {"module", o->module},   {"manufacturer", r->manufacturer},
+                                  {"softhsm", r->softhsm}, {"key_uri", uri}}
                        .dump()
                 << '\n';
       return;
