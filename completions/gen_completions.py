@@ -20,11 +20,13 @@ ENTRY = re.compile(r"^  (\S.*)$")
 # CLI11's value type after an option's name (TEXT, INT, FILE, [TEXT], TEXT=default, TEXT:{a,b},
 # ...); a flag shows none, or only REQUIRED, (Env:...), Excludes: or Needs:.
 VALUE_TYPE = re.compile(r"^\[?(?!REQUIRED\b)[A-Z][A-Z0-9_]*(\b|=|:|\])")
+# The choices CLI11 shows for a checked set: TEXT:{auth,admin,tenant}.
+CHOICES = re.compile(r":\{([^{}\s]+)\}")
 
 
 def parse_help(text):
-    """(flags, valued flags, subcommands) of one --help text."""
-    flags, valued, subs = [], [], []
+    """(flags, valued flags, subcommands, {flag: choices}) of one --help text."""
+    flags, valued, subs, choices = [], [], [], {}
     section = None
     started = False
     for line in text.splitlines():
@@ -46,9 +48,13 @@ def parse_help(text):
             flags += names
             if len(parts) > 1 and VALUE_TYPE.match(parts[1]):
                 valued += [n for n in names if n.startswith("--")]
+                m = CHOICES.search(parts[1])
+                if m:
+                    for n in names:
+                        choices[n] = m.group(1).split(",")
         elif section == "Subcommands" and not parts[0].startswith("-"):
             subs.append(parts[0])
-    return flags, valued, subs
+    return flags, valued, subs, choices
 
 
 def run_help(exe, path):
@@ -63,15 +69,15 @@ def run_help(exe, path):
 
 
 def walk(exe):
-    """{"sub path": (flags, valued, subcommands)} for the tool and every subcommand."""
+    """{"sub path": (flags, valued, subcommands, choices)} for the tool and every subcommand."""
     table = {}
     todo = [[]]
     while todo:
         path = todo.pop(0)
-        flags, valued, subs = parse_help(run_help(exe, path))
+        flags, valued, subs, choices = parse_help(run_help(exe, path))
         if not flags:
             sys.exit(f"gen_completions.py: no options in '{exe} {' '.join(path)} --help'")
-        table[" ".join(path)] = (flags, valued, subs)
+        table[" ".join(path)] = (flags, valued, subs, choices)
         todo += [path + [s] for s in subs]
     return table
 
@@ -90,6 +96,12 @@ def shell_assoc(tool, name, table, index):
     return "\n".join(lines)
 
 
+def choice_rows(tool, table):
+    """[(key "PATH FLAG", "choice ...")] of every option with a fixed set of values."""
+    return [(f"{key(tool, p)} {flag}", " ".join(c)) for p, e in table.items()
+            for flag, c in e[3].items()]
+
+
 def bash_script(tool, table):
     fn = "_" + tool.replace("-", "_")
     return f"""# bash completion for {tool}: every subcommand and flag of its --help (generated at build time
@@ -100,17 +112,23 @@ def bash_script(tool, table):
 {shell_assoc(tool, "subs", table, 2)}
 {shell_assoc(tool, "flags", table, 0)}
 {shell_assoc(tool, "valued", table, 1)}
-  local cur=${{COMP_WORDS[COMP_CWORD]}} path={tool} w i skip=0
+  local -A choices=(
+{chr(10).join(f'    ["{k}"]="{v}"' for k, v in choice_rows(tool, table))}
+  )
+  local cur=${{COMP_WORDS[COMP_CWORD]}} path={tool} w i skip=0 flag=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${{COMP_WORDS[i]}}
     if ((skip)); then skip=0; continue; fi
     case "$w" in
       --*=*) continue ;;
-      -*) [[ " ${{valued[$path]}} " == *" $w "* ]] && skip=1; continue ;;
+      -*) [[ " ${{valued[$path]}} " == *" $w "* ]] && skip=1 flag=$w; continue ;;
     esac
     [[ " ${{subs[$path]}} " == *" $w "* ]] && path="$path $w"
   done
-  if ((skip)); then
+  if ((skip)) && [ -n "${{choices[$path $flag]}}" ]; then
+    COMPREPLY=($(compgen -W "${{choices[$path $flag]}}" -- "$cur"))
+    return 0
+  elif ((skip)); then
     COMPREPLY=($(compgen -f -- "$cur"))
     compopt -o filenames 2>/dev/null
     return 0
@@ -140,17 +158,23 @@ def zsh_script(tool, table):
 {assoc("subs", 2)}
 {assoc("flags", 0)}
 {assoc("valued", 1)}
-local path_={tool} w i skip=0
+local -A choices
+choices=(
+{chr(10).join(f'  "{k}" "{v}"' for k, v in choice_rows(tool, table))}
+)
+local path_={tool} w i skip=0 flag=""
 for ((i = 2; i < CURRENT; i++)); do
   w=${{words[i]}}
   if ((skip)); then skip=0; continue; fi
   case "$w" in
     --*=*) continue ;;
-    -*) [[ " ${{valued[$path_]}} " == *" $w "* ]] && skip=1; continue ;;
+    -*) [[ " ${{valued[$path_]}} " == *" $w "* ]] && skip=1 flag=$w; continue ;;
   esac
   [[ " ${{subs[$path_]}} " == *" $w "* ]] && path_="$path_ $w"
 done
-if ((skip)); then
+if ((skip)) && [[ -n "${{choices[$path_ $flag]}}" ]]; then
+  compadd -- ${{=choices[$path_ $flag]}}
+elif ((skip)); then
   _files
 elif [[ "$PREFIX" == -* ]]; then
   compadd -- ${{=flags[$path_]}}

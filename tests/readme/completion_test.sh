@@ -109,6 +109,17 @@ check "a file name completes after a flag that takes one" 'grep -qx "value: $tmp
 check "a flag's value is skipped when finding the subcommand" 'grep -qx "after value: --force" <<<"$out"'
 [ "$fail" -eq 0 ] || sed 's/^/# /' <<<"$out"
 
+# A flag with a fixed set of values (CLI11 shows TEXT:{a,b}) completes those values.
+if [ -s "$share/bash-completion/completions/grafos-admin" ]; then
+  kinds=$(NO_COLOR=1 "$build/tools/grafos-admin/grafos-admin" audit-query --help |
+    sed -n 's/^  --kind [A-Z]*:{\([^}]*\)}.*/\1/p' | tr ',' ' ')
+  out=$(bash -c '. "$1"; COMP_WORDS=(grafos-admin audit-query --kind a); COMP_CWORD=3
+    _grafos_admin; echo "${COMPREPLY[*]}"' _ "$share/bash-completion/completions/grafos-admin")
+  want=$(tr ' ' '\n' <<<"$kinds" | grep '^a' | tr '\n' ' ' | sed 's/ $//')
+  check "audit-query --kind a completes the kinds starting with a ($want)" \
+    '[ -n "$want" ] && [ "$out" = "$want" ]'
+fi
+
 # zsh: the file is a completion function body; compadd and _files stubbed to print what they get.
 if command -v zsh >/dev/null; then
   cat >"$tmp/complete.zsh" <<ZSH
@@ -126,6 +137,12 @@ ZSH
   check "zsh: token init's flags complete" \
     'grep "^token: " <<<"$zout" | grep -q -- "--module --label --so-pin-file --pin-file"'
   check "zsh: file names after a flag that takes one" 'grep -qx "value: FILES" <<<"$zout"'
+  if [ -s "$share/zsh/site-functions/_grafos-admin" ]; then
+    kz=$(zsh -f -c 'compadd() { [[ $1 == -- ]] && shift; print -r -- "$@"; }
+      words=(grafos-admin audit-query --kind ""); CURRENT=4; PREFIX=""; source "$1"' _ \
+      "$share/zsh/site-functions/_grafos-admin" 2>&1)
+    check "zsh: audit-query --kind completes the kinds ($kz)" '[ -n "$kinds" ] && [ "$kz" = "$kinds" ]'
+  fi
   [ "$fail" -eq 0 ] || sed 's/^/# /' <<<"$zout"
 else
   echo "# zsh not installed: zsh behaviour not checked"
