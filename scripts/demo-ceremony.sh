@@ -8,23 +8,39 @@
 #
 #   bash scripts/demo-ceremony.sh [DEMO_DIR]      (default: ./demo, recreated)
 #
+# GRAFOS_BUILD_DIR names the build folder (default build); GRAFOS_DEMO_NO_BUILD=1 skips the
+# package install and the build and uses the grafos-ca already built there.
+#
 # The token lives in DEMO_DIR/hsm (its own SOFTHSM2_CONF); its PINs live in 0600 files there and
-# are on no command line: the token is initialised from the files, and grafos-ca reads the user
-# PIN from the file named by pin-source=file: in the key URI.
+# are on no command line: `grafos-ca token init` initialises the token from the files, and
+# grafos-ca reads the user PIN from the file named by pin-source=file: in the key URI. SoftHSMv2
+# rewrites its token file at every login, so the demo keeps a copy of the token folder in
+# DEMO_DIR/hsm/tokens.backup (made before the first login and refreshed once the CA key exists);
+# a production CA key belongs in a hardware HSM or a TPM.
+#
+# Packages: scripts/install-deps.sh runtime build (never the test list: nginx, wrk, ...). The
+# build folder and its options are scripts/test.sh's (scripts/build-setup.sh), so the test
+# command reuses this build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 demo=${1:-$root/demo}
-build=${GRAFOS_DEMO_BUILD:-$root/build}
+# The build folder and options of scripts/test.sh (scripts/build-setup.sh), so that the test
+# command afterwards reuses this build. GRAFOS_DEMO_BUILD is the older name of GRAFOS_BUILD_DIR.
+[ -n "${GRAFOS_DEMO_BUILD:-}" ] && export GRAFOS_BUILD_DIR=$GRAFOS_DEMO_BUILD
+. scripts/build-setup.sh
+if [ "${GRAFOS_SETUP_DRY_RUN:-0}" = 1 ]; then grafos_build_setup; exit 0; fi
 
-echo "== installing packages and building (in $build)"
-bash scripts/install-deps.sh
-if [ -d "$build" ]; then
-  meson setup --reconfigure "$build" >/dev/null
+if [ "${GRAFOS_DEMO_NO_BUILD:-0}" = 1 ]; then
+  echo "== using the grafos-ca already built in $grafos_build"  # (tests/readme/demo_test.sh)
 else
-  meson setup "$build" >/dev/null
+  echo "== installing the runtime and build packages and building (in $grafos_build)"
+  # Not the test list (nginx, wrk, testssl.sh, ...): this is what a ceremony machine needs.
+  bash scripts/install-deps.sh runtime build
+  grafos_build_setup
+  ninja -C "$grafos_build" tools/grafos-ca/grafos-ca >/dev/null
 fi
-ninja -C "$build" tools/grafos-ca/grafos-ca tests/support/p11_init_token >/dev/null
+build=$(cd "$grafos_build" && pwd)
 ca() { "$build/tools/grafos-ca/grafos-ca" "$@"; }
 
 echo "== private SoftHSMv2 token in $demo/hsm"
@@ -34,20 +50,28 @@ demo=$(cd "$demo" && pwd)
 export SOFTHSM2_CONF=$demo/hsm/softhsm2.conf
 printf 'directories.tokendir = %s/hsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
   "$demo" >"$SOFTHSM2_CONF"
-pin=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
-so_pin=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
-(umask 077 && printf '%s\n' "$pin" >"$demo/hsm/user.pin" &&
-  printf '%s\n' "$so_pin" >"$demo/hsm/so.pin")
-unset pin so_pin
+(umask 077 && od -An -N4 -tu4 /dev/urandom | tr -d ' ' >"$demo/hsm/user.pin" &&
+  od -An -N4 -tu4 /dev/urandom | tr -d ' ' >"$demo/hsm/so.pin")
 module=/usr/lib/softhsm/libsofthsm2.so
-# softhsm2-util would take the PINs only as arguments (visible to every `ps`) or at a terminal
-# prompt; p11_init_token reads them from the two 0600 files.
-"$build/tests/support/p11_init_token" "$module" fabric-ca "$demo/hsm/so.pin" "$demo/hsm/user.pin"
-key="pkcs11:token=fabric-ca;object=ca-key?module-path=$module&pin-source=file:$demo/hsm/user.pin"
+# grafos-ca token init reads both PINs from the 0600 files (softhsm2-util would take them only as
+# arguments, visible to every `ps`, or at a terminal prompt) and prints the key reference.
+key=$(ca token init --module "$module" --label fabric-ca --so-pin-file "$demo/hsm/so.pin" \
+  --pin-file "$demo/hsm/user.pin")
+
+# SoftHSMv2's file store rewrites token.object at every login (truncate, then write): a process
+# killed in between loses the token and every key in it. Keep a copy of the token folder before
+# the logins that follow, and refresh it once the CA key is in the token.
+backup() {
+  rm -rf "$demo/hsm/tokens.backup"
+  cp -a "$demo/hsm/tokens" "$demo/hsm/tokens.backup"
+  echo "  token folder backed up to $demo/hsm/tokens.backup ($1)"
+}
+backup "the initialised token, before init-ca logs in"
 
 echo "== init-ca with the key generated inside the token"
 ca init-ca --out "$demo/ca" --key "$key"
 ls -l "$demo/ca"
+backup "now with the CA key, before the next login"
 
 echo "== one certificate of every role, signed in the token"
 ca issue-cert --ca-cert "$demo/ca/ca.pem" --ca-key "$key" --role tenant --tenant acme \
@@ -144,3 +168,4 @@ if [ "$fail" -ne 0 ]; then
   exit 1
 fi
 echo "demo ceremony complete: CA key in token 'fabric-ca' ($SOFTHSM2_CONF), outputs in $demo"
+echo "token backup: $demo/hsm/tokens.backup (SoftHSMv2 is not crash-safe; use an HSM or a TPM in production)"
