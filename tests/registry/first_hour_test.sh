@@ -107,4 +107,14 @@ check "text error on stderr" grep -q "error: No tenant matched 'ghost'" "$T/j.er
 "$REGISTRY" --json admin-token add --db "$DB" >"$T/ju.out" 2>/dev/null; rc=$?
 check "json usage error exit 2" test $rc = 2
 check "json usage error object" test "$(jq -r .error "$T/ju.out")" = usage
+
+# The same mechanism (tools/common) serves grafos-ca: one JSON object on stdout per error.
+"$GCA" issue-cert --ca-cert "$T/missing-ca.pem" --ca-key "$T/missing-key.pem" --tenant acme \
+  --out "$T/never" --json >"$T/ca.out" 2>"$T/ca.err"; rc=$?
+check "grafos-ca --json error exits non-zero" test $rc != 0
+check "grafos-ca --json error is one JSON object" test "$(jq -c 'has("error") and has("message")' "$T/ca.out")" = true
+check "grafos-ca --json error writes nothing" test ! -e "$T/never"
+echo '{}' >"$T/record.json"
+"$GCA" image-provenance verify --input "$T/record.json" --json >"$T/v.out" 2>/dev/null
+check "image-provenance verify --json still prints exactly one object" test "$(jq -s length "$T/v.out")" = 1
 finish
