@@ -92,7 +92,7 @@ Result<std::unique_ptr<CrlWatch>> CrlWatch::open(const std::string& path,
   BioPtr bio(BIO_new_file(client_ca.c_str(), "r"));
   w->ca_.reset(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!w->ca_) return ossl_error(Errc::invalid_input, "reading the client CA " + client_ca);
-  if (auto r = w->load(); !r) return std::move(r).error().context("--crl");
+  if (auto r = w->load(); !r) return std::move(r).error().context("the CRL '" + path + "'");
   return w;
 }
 
@@ -124,7 +124,7 @@ std::shared_ptr<X509_CRL> CrlWatch::current() {
       std::lock_guard lk(mu_);
       seen_ = st;  // report a bad file once, not at every handshake
       std::fprintf(stderr,
-                   "grafos-registry: warning: --crl %s was not reloaded (%s); the CRL "
+                   "grafos-registry: warning: the CRL %s was not reloaded (%s); the CRL "
                    "read before stays in force\n",
                    path_.c_str(), r.error().message.c_str());
     }

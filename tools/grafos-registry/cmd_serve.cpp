@@ -138,7 +138,7 @@ void serve(Context& ctx, ServeOptions& o) {
   cfg.key = std::move(*key);
   if (!o.crl.empty()) {
     auto crl = reg::open_crl(o.crl, o.client_ca);
-    if (!crl) return ctx.fail(crl.error());
+    if (!crl) return ctx.fail(crl.error().context("--crl"));
     cfg.crl_watch = std::move(*crl);
   }
 
