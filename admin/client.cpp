@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cctype>
@@ -99,8 +100,7 @@ std::string encode_path_segment(std::string_view s) {
 
 Result<std::string> build_url(std::string_view base, std::string_view path, const Query& query) {
   global_init_once();
-  if (base.empty())
-    return make_error(Errc::usage, "no scheduler URL: pass --scheduler or set GRAFOS_SCHEDULER");
+  if (base.empty()) return make_error(Errc::usage, "no scheduler URL was given");
   std::unique_ptr<CURLU, CurlUrlFree> u(curl_url());
   std::string b(base);
   if (b.find("://") == std::string::npos)
@@ -152,18 +152,14 @@ Result<std::string> normalize_lease_id(std::string_view id) {
   return std::string(16 - s.size(), '0') + lower(s);
 }
 
-std::string conflict_hint(std::string_view code) {
-  if (code == "quota_below_usage")
-    return "use --force to set it anyway (existing leases are not revoked; new admissions wait "
-           "until usage drops under the quota)";
-  if (code == "tenant_has_active_leases")
-    return "release the leases or wait for them to expire, or use --force to release them "
-           "server-side";
-  if (code == "tenant_exists")
-    return "choose another name, or use set-quota to change the existing tenant";
-  if (code == "not_fenced")
-    return "the lease is not fenced; list-fenced-leases shows the fenced ones";
-  return {};
+Errc conflict_code(std::string_view code) {
+  if (code == "quota_below_usage") return Errc::quota_below_usage;
+  if (code == "tenant_has_active_leases") return Errc::tenant_has_active_leases;
+  if (code == "tenant_exists") return Errc::tenant_exists;
+  if (code == "not_fenced") return Errc::lease_not_fenced;
+  if (code == "not_active") return Errc::lease_not_active;
+  if (code == "quota_exceeded") return Errc::quota_exceeded;
+  return Errc::conflict;
 }
 
 Error error_from_response(long status, std::string_view body, std::string_view what) {
@@ -194,20 +190,15 @@ Error error_from_response(long status, std::string_view body, std::string_view w
       return make_error(Errc::invalid_input,
                         w + ": the server refused the request (" + tag + ")" + detail);
     case 401:
-      return make_error(Errc::unauthorized,
-                        w + ": not authenticated (" + tag + ")" + detail +
-                            "; check --cert/--key or the bearer token (--bearer, --bearer-file)");
+      return make_error(Errc::unauthorized, w + ": not authenticated (" + tag + ")" + detail);
     case 403: {
       std::string need = role.empty() ? "" : "; this needs the " + role + " role";
       return make_error(Errc::forbidden, w + ": forbidden (" + tag + ")" + detail + need);
     }
     case 404:
       return make_error(Errc::remote_not_found, w + ": not found (" + tag + ")" + detail);
-    case 409: {
-      std::string hint = conflict_hint(code);
-      return make_error(Errc::conflict,
-                        w + ": refused (" + tag + ")" + detail + (hint.empty() ? "" : "; " + hint));
-    }
+    case 409:
+      return make_error(conflict_code(code), w + ": refused (" + tag + ")" + detail);
     case 413:
       return make_error(Errc::invalid_input, w + ": request too large (" + tag + ")" + detail);
     default:
@@ -235,7 +226,9 @@ namespace {
 
 Result<void> load_cert_chain(const std::string& path, X509Ptr& leaf, std::vector<X509Ptr>& chain) {
   auto text = read_file(path);
-  if (!text) return Error{Errc::io, "reading --cert '" + path + "': " + text.error().message};
+  if (!text)
+    return Error{Errc::io,
+                 "reading the client certificate '" + path + "': " + text.error().message};
   BioPtr bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
   if (!bio) return ossl_error(Errc::crypto, "allocating a BIO");
   while (true) {
@@ -247,7 +240,27 @@ Result<void> load_cert_chain(const std::string& path, X509Ptr& leaf, std::vector
       chain.emplace_back(x);
   }
   drain_ossl_errors();  // the loop always ends on a "no start line" error
-  if (!leaf) return Error{Errc::invalid_input, "--cert '" + path + "' holds no PEM certificate"};
+  if (!leaf)
+    return Error{Errc::invalid_input,
+                 "the client certificate file '" + path + "' holds no PEM certificate"};
+  return ok();
+}
+
+Result<void> check_client_eku(X509* cert, const std::string& path) {
+  uint32_t flags = X509_get_extension_flags(cert);
+  if (!(flags & EXFLAG_XKUSAGE))
+    return make_error(Errc::invalid_input,
+                      "the client certificate '" + path +
+                          "' has no extended key usage: a TLS client certificate needs EKU "
+                          "clientAuth (grafos-ca issue-cert makes one)");
+  if (!(X509_get_extended_key_usage(cert) & XKU_SSL_CLIENT)) {
+    bool server = (X509_get_extended_key_usage(cert) & XKU_SSL_SERVER) != 0;
+    return make_error(Errc::invalid_input,
+                      "the client certificate '" + path + "' lacks the clientAuth extended key " +
+                          "usage" + (server ? " (it is a server certificate)" : "") +
+                          ": the server would refuse it; use a client certificate from grafos-ca "
+                          "issue-cert");
+  }
   return ok();
 }
 
@@ -281,18 +294,21 @@ Result<Client> Client::open(ClientOptions options) {
   auto& o = st->opt;
   if (auto u = build_url(o.scheduler, "", {}); !u) return std::move(u).error();
   if (o.ca.empty())
-    return make_error(Errc::usage,
-                      "no CA certificate to verify the scheduler with: pass --ca or set GRAFOS_CA");
+    return make_error(Errc::usage, "no CA certificate to verify the scheduler with was given");
   {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(o.ca, ec))
-      return make_error(Errc::io, "--ca '" + o.ca + "' is not a readable file");
+      return make_error(Errc::io, "the CA file '" + o.ca + "' is not a readable file");
   }
   if (o.cert.empty() != o.key.empty())
-    return make_error(Errc::usage, o.cert.empty() ? "--key was given without --cert"
-                                                  : "--cert was given without --key");
+    return make_error(Errc::usage, o.cert.empty()
+                                       ? "a client key was given without its certificate"
+                                       : "a client certificate was given without its key");
   if (!o.cert.empty()) {
     if (auto r = load_cert_chain(o.cert, st->cert, st->chain); !r) return std::move(r).error();
+    // A server (or CA) certificate would be refused by the server after the handshake with a
+    // bare reset; say what is wrong before connecting.
+    if (auto e = check_client_eku(st->cert.get(), o.cert); !e) return std::move(e).error();
     // hsm::load_key opens every key form and checks the key against the certificate; a missing
     // key file is a missing local file (6), a missing token or object a key that could not be
     // loaded (5), as grafos-admin(1) documents.
@@ -301,7 +317,7 @@ Result<Client> Client::open(ClientOptions options) {
                               .certificate_name = "the certificate '" + o.cert + "'",
                               .interaction = o.interaction,
                               .certificate_path = {}});
-    if (!key) return std::move(key).error().context("--key");
+    if (!key) return std::move(key).error().context("client key");
     st->key = std::move(key->private_key);
     st->signer = std::move(key->signer);
   }
@@ -375,13 +391,14 @@ Result<Reply> Client::request(std::string_view method, std::string_view path, co
       case CURLE_COULDNT_RESOLVE_HOST:
         return make_error(Errc::network, "cannot resolve the host of " + where + ": " + text);
       case CURLE_OPERATION_TIMEDOUT:
-        return make_error(Errc::network, "timed out talking to " + where + " (" + text +
-                                             "); raise --timeout if the server is slow");
+        return make_error(Errc::network, "timed out talking to " + where + " (" + text + ")");
       case CURLE_PEER_FAILED_VERIFICATION:
-        return make_error(Errc::tls, "TLS verification of the server " + where + " failed: " +
-                                         text + " (is --ca the CA that issued its certificate?)");
+        return make_error(Errc::tls, "TLS verification of the server " + where +
+                                         " failed: " + text +
+                                         " (is the CA file the CA that issued its "
+                                         "certificate?)");
       case CURLE_SSL_CACERT_BADFILE:
-        return make_error(Errc::io, "cannot use --ca '" + s_->opt.ca + "': " + text);
+        return make_error(Errc::io, "cannot use the CA file '" + s_->opt.ca + "': " + text);
       case CURLE_SSL_CERTPROBLEM:
         return make_error(Errc::key_backend, s_->ssl_ctx_error.empty()
                                                  ? "client certificate problem: " + text
@@ -395,8 +412,9 @@ Result<Reply> Client::request(std::string_view method, std::string_view path, co
     if (is_client_cert_alert(text))
       return make_error(Errc::tls, "the server " + where + " refused the client certificate (" +
                                        tidy_tls_text(text) +
-                                       "): check that --cert/--key were issued by its fabric CA, "
-                                       "are valid now and are meant for client authentication");
+                                       "): it must be issued by the server's fabric CA, be valid "
+                                       "now (not expired or revoked) and carry the clientAuth "
+                                       "extended key usage");
     // TLS 1.3: the server checks the client certificate after our side of the handshake is
     // done, so a refusal arrives on the first read -- as an alert, or, when the server resets the
     // connection before we read, as a bare reset with no HTTP answer.
@@ -404,13 +422,14 @@ Result<Reply> Client::request(std::string_view method, std::string_view path, co
     curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &tls_done);
     bool no_answer = rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING ||
                      contains(text, "getpeername") || contains(text, "connection reset");
+    // The socket error itself ("getpeername() failed with errno 107") says nothing useful.
     if (s_->cert && tls_done > 0 && no_answer)
       return make_error(Errc::tls, "the server " + where +
                                        " closed the connection right after the TLS handshake "
                                        "without an HTTP answer: it refused the client "
-                                       "certificate (" +
-                                       tidy_tls_text(text) +
-                                       "); check that --cert/--key were issued by its fabric CA");
+                                       "certificate, which must be issued by the server's "
+                                       "fabric CA, be valid now (not expired or revoked) and "
+                                       "carry the clientAuth extended key usage");
     if (rc == CURLE_SSL_CONNECT_ERROR)
       return make_error(Errc::tls,
                         "TLS handshake with " + where + " failed: " + tidy_tls_text(text));
@@ -446,6 +465,11 @@ const std::vector<std::string>& audit_kinds() {
   return kKinds;
 }
 
+const std::vector<std::string>& audit_outcomes() {
+  static const std::vector<std::string> kOutcomes = {"allowed", "denied", "error"};
+  return kOutcomes;
+}
+
 Query audit_query_params(const AuditFilter& f) {
   Query q;
   for (const auto& k : f.kinds) q.emplace_back("kind", k);
@@ -467,10 +491,13 @@ Result<Reply> create_tenant(Client& c, const std::string& name, std::uint64_t qu
 
 Result<Reply> list_tenants(Client& c) { return c.call("GET", "/tenants", "list-tenants"); }
 
-Result<Reply> set_quota(Client& c, const std::string& name, std::uint64_t mem, std::uint64_t cpu,
-                        bool force) {
+Result<Reply> set_quota(Client& c, const std::string& name, std::optional<std::uint64_t> mem,
+                        std::optional<std::uint64_t> cpu, bool force) {
+  json body{{"force", force}};
+  if (mem) body["mem"] = *mem;
+  if (cpu) body["cpu"] = *cpu;
   return c.call("POST", "/tenants/" + encode_path_segment(name) + "/quota",
-                "set-quota '" + name + "'", {}, json{{"mem", mem}, {"cpu", cpu}, {"force", force}});
+                "set-quota '" + name + "'", {}, body);
 }
 
 Result<Reply> delete_tenant(Client& c, const std::string& name, bool force) {

@@ -48,12 +48,11 @@ Result<std::string> normalize_lease_id(std::string_view id);
 
 /// Maps a non-2xx answer (status and body) to one clear error line; `what` names the request,
 /// e.g. "create-tenant 'acme'". 400/413 -> invalid_input, 401 -> unauthorized, 403 -> forbidden
-/// (with the role the server reports missing), 404 -> not_found, 409 -> conflict (server code
-/// plus what to do next), 5xx and others -> network.
+/// (with the role the server reports missing), 404 -> remote_not_found, 409 -> the domain code of
+/// the server's wire code (quota_below_usage, tenant_has_active_leases, tenant_exists,
+/// lease_not_fenced, ...; conflict otherwise), 5xx and others -> network. The message names no
+/// command-line flag: what to do next is the tool's to say.
 Error error_from_response(long status, std::string_view body, std::string_view what);
-
-/// What to do next after a 409 with server code `code` (empty when no advice is known).
-std::string conflict_hint(std::string_view code);
 
 /// How to reach the scheduler.
 struct ClientOptions {
@@ -79,7 +78,8 @@ struct Reply {
 class Client {
  public:
   /// Checks the options and loads the client key (may prompt through `interaction`). Errors:
-  /// usage (bad URL, missing --ca, --cert without --key), io (unreadable file), key_backend.
+  /// usage (bad URL, no CA file, a certificate without its key), io (unreadable file),
+  /// invalid_input (a certificate without the clientAuth extended key usage), key_backend.
   static Result<Client> open(ClientOptions options);
 
   Client(Client&&) noexcept;
@@ -123,6 +123,9 @@ struct AuditFilter {
 /// The audit kinds the seed documents.
 const std::vector<std::string>& audit_kinds();
 
+/// The audit outcomes a server records: allowed, denied, error.
+const std::vector<std::string>& audit_outcomes();
+
 /// The query string parameters of an audit query, in a stable order.
 Query audit_query_params(const AuditFilter& f);
 
@@ -130,9 +133,10 @@ Query audit_query_params(const AuditFilter& f);
 Result<Reply> create_tenant(Client& c, const std::string& name, std::uint64_t quota_mem);
 /// GET /tenants.
 Result<Reply> list_tenants(Client& c);
-/// POST /tenants/{name}/quota {"mem","cpu","force"}.
-Result<Reply> set_quota(Client& c, const std::string& name, std::uint64_t mem, std::uint64_t cpu,
-                        bool force);
+/// POST /tenants/{name}/quota {"mem","cpu","force"}; a quota left unset is not sent, and the
+/// server keeps its current value (0 = unlimited).
+Result<Reply> set_quota(Client& c, const std::string& name, std::optional<std::uint64_t> mem,
+                        std::optional<std::uint64_t> cpu, bool force);
 /// DELETE /tenants/{name}?force=true|false.
 Result<Reply> delete_tenant(Client& c, const std::string& name, bool force);
 /// GET /admin/audit?...

@@ -125,14 +125,22 @@ void add_tenant_routes(Router& router, Services& s) {
                 if (auto c = check_name(name); !c) return from_error(c.error());
                 auto body = parse_body(req, {"mem", "cpu", "force"});
                 if (!body) return from_error(body.error());
-                auto mem = get_u64(*body, "mem", false);
+                // A field that is absent (or null) leaves that quota unchanged; 0 is unlimited.
+                auto given = [&](const char* k) -> Result<std::optional<std::uint64_t>> {
+                  auto it = body->find(k);
+                  if (it == body->end() || it->is_null()) return std::optional<std::uint64_t>{};
+                  auto v = get_u64(*body, k, true);
+                  if (!v) return v.error();
+                  return std::optional<std::uint64_t>(*v);
+                };
+                auto mem = given("mem");
                 if (!mem) return from_error(mem.error());
-                auto cpu = get_u64(*body, "cpu", false);
+                auto cpu = given("cpu");
                 if (!cpu) return from_error(cpu.error());
                 auto force = get_bool(*body, "force");
                 if (!force) return from_error(force.error());
-                auto t =
-                    store.set_quota(name, *mem, *cpu, *force, now_s(), audit_for("tenant", p, req));
+                auto t = store.update_quota(name, *mem, *cpu, *force, now_s(),
+                                            audit_for("tenant", p, req));
                 Reply r = t ? ok_reply(200, json(*t)) : from_error(t.error());
                 r.audited = true;
                 return r;

@@ -98,6 +98,23 @@ struct ProvisionedAdminToken {
   SecretString token;  ///< "gfa_" + 64 hex digits
 };
 
+/// One admin bearer token as `admin-token list` shows it: never the token, nor its digest.
+struct AdminTokenInfo {
+  std::int64_t id = 0;
+  std::string name;
+  std::string role;    ///< "fabric-admin" | "fabric-observer"
+  std::string status;  ///< "active" | "revoked"
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> last_used;  ///< when recorded
+};
+
+/// Mints a fresh bearer token for the existing tenant `id_or_name` (all digits: id, else the exact
+/// name) in the database at `db_path`, which must exist; the tenant's previous token, if any,
+/// stops working. Only the token's SHA-256 digest is stored. Errc::tenant_not_found.
+Result<ProvisionedTenant> reissue_tenant_token(const std::string& db_path,
+                                               const std::string& id_or_name, std::int64_t now,
+                                               const admin::AuditEntry& audit);
+
 /// Errc::bad_name, naming the grammar, unless `name` is a valid tenant (or admin token) name.
 Result<void> check_tenant_name(const std::string& name, const char* what = "tenant");
 
@@ -152,6 +169,11 @@ class Store {
   /// Sets quotas; 409 quota_below_usage unless `force`.
   Result<admin::Tenant> set_quota(const std::string& name, std::uint64_t mem, std::uint64_t cpu,
                                   bool force, std::int64_t now, const admin::AuditEntry& audit);
+  /// Sets the quotas that are given and leaves an absent one unchanged (0 = unlimited); 409
+  /// quota_below_usage unless `force`. Errc::bad_request when neither is given.
+  Result<admin::Tenant> update_quota(const std::string& name, std::optional<std::uint64_t> mem,
+                                     std::optional<std::uint64_t> cpu, bool force, std::int64_t now,
+                                     const admin::AuditEntry& audit);
   /// Deletes a tenant; 409 tenant_has_active_leases unless `force` (which releases them).
   /// Returns the number of leases released.
   Result<std::int64_t> delete_tenant(const std::string& name, bool force, std::int64_t now,
@@ -165,6 +187,15 @@ class Store {
   Result<std::int64_t> create_admin_token(const std::string& name, const std::string& role,
                                           const std::string& token_digest, std::int64_t now,
                                           const admin::AuditEntry& audit);
+  /// Admin tokens by id (no secrets).
+  Result<std::vector<AdminTokenInfo>> list_admin_tokens();
+  /// Revokes the admin token `id_or_name` (all digits: id, else the exact name): every later
+  /// request with it gets 401. Revoking a revoked token changes nothing. Errc::token_not_found.
+  Result<AdminTokenInfo> revoke_admin_token(const std::string& id_or_name,
+                                            const admin::AuditEntry& audit);
+  /// Replaces tenant `id`'s token digest (hex SHA-256).
+  Result<admin::Tenant> set_tenant_token(std::int64_t id, const std::string& token_digest,
+                                         std::int64_t now, const admin::AuditEntry& audit);
   /// Finds the owner of a token digest (tenant first, then admin tokens).
   Result<std::optional<TokenOwner>> find_token(const std::string& digest_hex);
   /// Queues a last-used update for a tenant.

@@ -137,6 +137,39 @@ Result<ProvisionedTenant> provision_tenant(const std::string& db_path, const Ten
   return ProvisionedTenant{std::move(*t), std::move(*token)};
 }
 
+Result<ProvisionedTenant> reissue_tenant_token(const std::string& db_path,
+                                               const std::string& id_or_name, std::int64_t now,
+                                               const AuditEntry& audit) {
+  auto store = Store::open(db_path, false);  // an existing database only: no tenant, no token
+  if (!store) return store.error();
+  auto t = (*store)->resolve_tenant(id_or_name, now);
+  if (!t) return t.error();
+  auto token = generate_token("gfr_");
+  if (!token) return token.error();
+  auto updated = (*store)->set_tenant_token(t->id, token_digest(token->view()), now, audit);
+  if (!updated) return updated.error();
+  return ProvisionedTenant{std::move(*updated), std::move(*token)};
+}
+
+Result<Tenant> Store::set_tenant_token(std::int64_t id, const std::string& digest, std::int64_t now,
+                                       const AuditEntry& audit) {
+  return write_tx<Tenant>(
+      [&](Db& db, AuditEntry& a) -> Result<Tenant> {
+        a.tenant_id = id;
+        auto st = db.prepare("UPDATE tenants SET token_digest = ? WHERE id = ?");
+        if (!st) return st.error();
+        bind_text(*st, 1, digest);
+        sqlite3_bind_int64(*st, 2, id);
+        if (sqlite3_step(*st) != SQLITE_DONE) return db.error("setting the tenant's token");
+        auto t = store_detail::tenant_with_id(db, id, now);
+        if (!t) return t.error();
+        if (!*t)
+          return make_error(Errc::tenant_not_found, "no tenant with id " + std::to_string(id));
+        return std::move(**t);
+      },
+      audit);
+}
+
 Result<Tenant> Store::create_tenant(const std::string& name, std::uint64_t quota_mem,
                                     std::uint64_t quota_cpu, const std::string& token_digest,
                                     std::int64_t now, const AuditEntry& audit) {
@@ -234,19 +267,33 @@ Result<Tenant> Store::resolve_tenant(const std::string& arg, std::int64_t now) {
 
 Result<Tenant> Store::set_quota(const std::string& name, std::uint64_t mem, std::uint64_t cpu,
                                 bool force, std::int64_t now, const AuditEntry& audit) {
+  return update_quota(name, mem, cpu, force, now, audit);
+}
+
+Result<Tenant> Store::update_quota(const std::string& name, std::optional<std::uint64_t> mem_in,
+                                   std::optional<std::uint64_t> cpu_in, bool force,
+                                   std::int64_t now, const AuditEntry& audit) {
   return write_tx<Tenant>(
       [&](Db& db, AuditEntry& a) -> Result<Tenant> {
         auto t = tenant_by_name(db, name, now);
         if (!t) return t.error();
         a.tenant_id = t->id;
+        if (!mem_in && !cpu_in)
+          return make_error(Errc::bad_request,
+                            "no quota to change for tenant '" + name + "': give mem, cpu or both");
+        // An absent quota keeps its current value: a partial update never resets the other one.
+        std::uint64_t mem = mem_in.value_or(t->quota_mem);
+        std::uint64_t cpu = cpu_in.value_or(t->quota_cpu);
         if (auto q = store_detail::check_quantities("quota", mem, cpu); !q)
           return std::move(q).error();
-        if (!force && ((mem != 0 && mem < t->usage_mem) || (cpu != 0 && cpu < t->usage_cpu)))
+        bool mem_below = mem_in && mem != 0 && mem < t->usage_mem;
+        bool cpu_below = cpu_in && cpu != 0 && cpu < t->usage_cpu;
+        if (!force && (mem_below || cpu_below))
           return make_error(Errc::quota_below_usage,
                             "requested quota (mem " + std::to_string(mem) + ", cpu " +
                                 std::to_string(cpu) + ") is below tenant '" + name +
                                 "' current usage (mem " + std::to_string(t->usage_mem) + ", cpu " +
-                                std::to_string(t->usage_cpu) + "); pass force to set it anyway");
+                                std::to_string(t->usage_cpu) + ")");
         auto st = db.prepare("UPDATE tenants SET quota_mem = ?, quota_cpu = ? WHERE id = ?");
         if (!st) return st.error();
         sqlite3_bind_int64(*st, 1, static_cast<std::int64_t>(mem));
@@ -275,11 +322,9 @@ Result<std::int64_t> Store::delete_tenant(const std::string& name, bool force, s
         if (sqlite3_step(*cnt) == SQLITE_ROW) active = sqlite3_column_int64(*cnt, 0);
         sqlite3_reset(*cnt);
         if (active > 0 && !force)
-          return make_error(
-              Errc::tenant_has_active_leases,
-              "tenant '" + name + "' has " + std::to_string(active) +
-                  " active lease(s); release them or wait for expiry, or pass force to "
-                  "release them");
+          return make_error(Errc::tenant_has_active_leases,
+                            "tenant '" + name + "' has " + std::to_string(active) +
+                                (active == 1 ? " active lease" : " active leases"));
         auto rel = db.prepare(
             "UPDATE leases SET state = 'released' WHERE tenant_id = ? AND state = 'active'");
         if (!rel) return rel.error();
@@ -289,7 +334,7 @@ Result<std::int64_t> Store::delete_tenant(const std::string& name, bool force, s
         if (!del) return del.error();
         sqlite3_bind_int64(*del, 1, t->id);
         if (sqlite3_step(*del) != SQLITE_DONE) return db.error("deleting tenant");
-        a.detail = "released " + std::to_string(active) + " lease(s)";
+        a.detail = "released " + std::to_string(active) + (active == 1 ? " lease" : " leases");
         return active;
       },
       audit);

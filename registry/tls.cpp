@@ -92,7 +92,7 @@ Result<std::unique_ptr<CrlWatch>> CrlWatch::open(const std::string& path,
   BioPtr bio(BIO_new_file(client_ca.c_str(), "r"));
   w->ca_.reset(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!w->ca_) return ossl_error(Errc::invalid_input, "reading the client CA " + client_ca);
-  if (auto r = w->load(); !r) return std::move(r).error().context("--crl");
+  if (auto r = w->load(); !r) return std::move(r).error().context("the CRL '" + path + "'");
   return w;
 }
 
@@ -124,7 +124,7 @@ std::shared_ptr<X509_CRL> CrlWatch::current() {
       std::lock_guard lk(mu_);
       seen_ = st;  // report a bad file once, not at every handshake
       std::fprintf(stderr,
-                   "grafos-registry: warning: --crl %s was not reloaded (%s); the CRL "
+                   "grafos-registry: warning: the CRL %s was not reloaded (%s); the CRL "
                    "read before stays in force\n",
                    path_.c_str(), r.error().message.c_str());
     }
@@ -173,6 +173,37 @@ std::string unverified_label(X509* cert) {
   return out;
 }
 
+namespace {
+
+Result<void> check_server_eku(X509* leaf, const std::string& cert_path) {
+  uint32_t flags = X509_get_extension_flags(leaf);
+  if (!(flags & EXFLAG_XKUSAGE))
+    return make_error(Errc::invalid_input,
+                      "the server certificate '" + cert_path +
+                          "' has no extended key usage: a TLS server certificate needs EKU "
+                          "serverAuth (grafos-ca issue-server-cert makes one)");
+  if (!(X509_get_extended_key_usage(leaf) & XKU_SSL_SERVER))
+    return make_error(Errc::invalid_input,
+                      "the server certificate '" + cert_path +
+                          "' lacks the serverAuth extended key usage (is it a client "
+                          "certificate?): a TLS server certificate needs EKU serverAuth "
+                          "(grafos-ca issue-server-cert makes one)");
+  return ok();
+}
+
+}  // namespace
+
+Result<void> check_server_certificate(const std::string& cert_path) {
+  BioPtr bio(BIO_new_file(cert_path.c_str(), "r"));
+  if (!bio) {
+    drain_ossl_errors();
+    return make_error(Errc::io, "cannot read the server certificate '" + cert_path + "'");
+  }
+  X509Ptr leaf(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!leaf) return ossl_error(Errc::invalid_input, "no PEM certificate in '" + cert_path + "'");
+  return check_server_eku(leaf.get(), cert_path);
+}
+
 Result<void> configure_server_tls(SSL_CTX* ctx, const TlsSetup& s) {
   auto fail = [&](const std::string& what) { return ossl_error(Errc::tls, what); };
   SSL_CTX_set_ex_data(ctx, ssl_ctx_index(), s.audit);
@@ -185,6 +216,8 @@ Result<void> configure_server_tls(SSL_CTX* ctx, const TlsSetup& s) {
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_use_certificate_chain_file(ctx, s.cert_path.c_str()) != 1)
     return fail("loading the server certificate chain " + s.cert_path);
+  if (X509* leaf = SSL_CTX_get0_certificate(ctx); leaf)
+    if (auto e = check_server_eku(leaf, s.cert_path); !e) return e;
   if (SSL_CTX_use_PrivateKey(ctx, s.key) != 1) return fail("installing the server key");
   if (SSL_CTX_check_private_key(ctx) != 1)
     return fail("the server key does not match " + s.cert_path);

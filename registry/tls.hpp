@@ -52,6 +52,11 @@ struct TlsSetup {
   CrlWatch* crl = nullptr;  ///< revoked client certificates are refused in the handshake
 };
 
+/// Checks the leaf of the server certificate chain at `cert_path` before anything is opened:
+/// its extended key usage must include serverAuth (a tenant's client certificate, or one without
+/// the extension, is refused with Errc::invalid_input saying so). Errc::io when unreadable.
+Result<void> check_server_certificate(const std::string& cert_path);
+
 /// Applies the policy to `ctx` (a server context). Errors name the file that failed.
 Result<void> configure_server_tls(SSL_CTX* ctx, const TlsSetup& setup);
 

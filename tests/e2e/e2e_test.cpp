@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -532,6 +533,186 @@ TEST_F(AdminE2E, ConnectionRefusedAndTimeout) {
 }
 
 // ---- orchestrator fan-out ----
+
+// ---- issue 16: the first hour ----
+
+TEST_F(AdminE2E, SetQuotaChangesOnlyTheQuotaGiven) {
+  auto& reg = start();
+  create(reg, "globex");
+  auto both =
+      admin(reg, &pki_->admin, "set-quota", {"--tenant", "globex", "--mem", "100", "--cpu", "4"});
+  ASSERT_EQ(both.status, 0) << both.err;
+  auto mem = admin(reg, &pki_->admin, "set-quota", {"--tenant", "globex", "--mem", "3221225472"});
+  ASSERT_EQ(mem.status, 0) << mem.err;
+  auto t = find_tenant(reg, "globex");
+  EXPECT_EQ(t.value("quota_mem", 0ull), 3221225472ull);
+  EXPECT_EQ(t.value("quota_cpu", 0ull), 4ull) << "--mem alone reset the CPU quota";
+  auto cpu = admin(reg, &pki_->admin, "set-quota", {"--tenant", "globex", "--cpu", "8"});
+  ASSERT_EQ(cpu.status, 0) << cpu.err;
+  t = find_tenant(reg, "globex");
+  EXPECT_EQ(t.value("quota_mem", 0ull), 3221225472ull) << "--cpu alone reset the memory quota";
+  EXPECT_EQ(t.value("quota_cpu", 0ull), 8ull);
+  auto zero = admin(reg, &pki_->admin, "set-quota", {"--tenant", "globex", "--mem", "0"});
+  ASSERT_EQ(zero.status, 0) << zero.err;
+  t = find_tenant(reg, "globex");
+  EXPECT_EQ(t.value("quota_mem", 1ull), 0ull) << "0 sets unlimited explicitly";
+  EXPECT_EQ(t.value("quota_cpu", 0ull), 8ull);
+  // Nothing to change: a usage error before connecting, and the tenant is untouched.
+  auto none = admin(reg, &pki_->admin, "set-quota", {"--tenant", "globex"});
+  EXPECT_EQ(none.status, 2) << none.err;
+  EXPECT_TRUE(has(none.err, "changes nothing")) << none.err;
+  EXPECT_TRUE(none.out.empty()) << none.out;
+  t = find_tenant(reg, "globex");
+  EXPECT_EQ(t.value("quota_mem", 1ull), 0ull);
+  EXPECT_EQ(t.value("quota_cpu", 0ull), 8ull);
+}
+
+TEST_F(AdminE2E, HintsAreSaidOnceAndCountsReadNaturally) {
+  auto& reg = start();
+  create(reg, "acme");
+  ASSERT_FALSE(mint_lease(reg, "acme", pki_->tenant_acme, 64).empty());
+  auto count = [](const std::string& hay, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+    return n;
+  };
+  auto d = admin(reg, &pki_->admin, "delete-tenant", {"--name", "acme", "--yes"});
+  EXPECT_EQ(d.status, 14) << d.err;
+  EXPECT_EQ(count(d.err, "force"), 1u) << d.err;
+  EXPECT_EQ(count(d.err, "wait for"), 1u) << d.err;
+  EXPECT_TRUE(has(d.err, "has 1 active lease;")) << d.err;
+  EXPECT_FALSE(has(d.err, "(s)")) << d.err;
+  auto q = admin(reg, &pki_->admin, "set-quota", {"--tenant", "acme", "--mem", "1"});
+  EXPECT_EQ(q.status, 14) << q.err;
+  EXPECT_EQ(count(q.err, "force"), 1u) << q.err;
+  auto f = admin(reg, &pki_->admin, "delete-tenant", {"--name", "acme", "--yes", "--force"});
+  EXPECT_EQ(f.status, 0) << f.err;
+  EXPECT_TRUE(has(f.out, "(released 1 active lease)")) << f.out;
+
+  create(reg, "beta");
+  std::string lease = mint_lease(reg, "beta", pki_->admin, 64);
+  ASSERT_FALSE(lease.empty());
+  fence(reg, lease);
+  ASSERT_EQ(admin(reg, &pki_->admin, "unfence-lease", {"--lease-id", lease, "--yes"}).status, 0);
+  auto again = admin(reg, &pki_->admin, "unfence-lease", {"--lease-id", lease, "--yes"});
+  EXPECT_EQ(again.status, 14) << again.err;
+  EXPECT_EQ(count(again.err, "not fenced"), 1u) << again.err;
+  EXPECT_TRUE(has(again.err, "list-fenced-leases")) << again.err;
+
+  auto dup = admin(reg, &pki_->admin, "create-tenant", {"--name", "beta"});
+  EXPECT_EQ(dup.status, 14) << dup.err;
+  EXPECT_TRUE(has(dup.err, "set-quota")) << dup.err;
+}
+
+TEST_F(AdminE2E, ServerCertificateAsClientCertificateIsNamed) {
+  auto& reg = start();
+  auto r = admin(reg, &pki_->server, "list-tenants");
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_TRUE(has(r.err, "clientAuth")) << r.err;
+  EXPECT_TRUE(has(r.err, "server certificate")) << r.err;
+  EXPECT_FALSE(has(r.err, "getpeername")) << r.err;
+  EXPECT_FALSE(has(r.err, "issued by its fabric CA")) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  // Refused before connecting: the server saw no refused handshake or request.
+  auto audit = admin(reg, &pki_->admin, "audit-query", {"--json", "--outcome", "denied"});
+  ASSERT_EQ(audit.status, 0) << audit.err;
+  auto aj = json::parse(audit.out, nullptr, false);
+  ASSERT_TRUE(aj.is_object()) << audit.out;
+  EXPECT_TRUE(aj["entries"].empty()) << audit.out;
+}
+
+TEST_F(AdminE2E, JsonErrorsAreJsonOnStdout) {
+  auto& reg = start();
+  create(reg, "acme");
+  auto dup = admin(reg, &pki_->admin, "create-tenant", {"--name", "acme", "--json"});
+  EXPECT_EQ(dup.status, 14) << dup.err;
+  auto j = json::parse(dup.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << dup.out;
+  EXPECT_EQ(j.value("error", ""), "tenant_exists") << dup.out;
+  EXPECT_TRUE(has(j.value("message", ""), "tenant_exists")) << dup.out;
+  EXPECT_TRUE(has(dup.err, "error:")) << dup.err;  // the text line stays on stderr
+  auto usage = admin(reg, &pki_->admin, "audit-query", {"--json", "--outcome", "bogus"});
+  EXPECT_EQ(usage.status, 2) << usage.err;
+  auto u = json::parse(usage.out, nullptr, false);
+  ASSERT_TRUE(u.is_object()) << usage.out;
+  EXPECT_EQ(u.value("error", ""), "usage");
+  auto missing =
+      admin(reg, &pki_->admin, "set-quota", {"--tenant", "ghost", "--mem", "1", "--json"});
+  EXPECT_EQ(missing.status, 15) << missing.err;
+  EXPECT_EQ(json::parse(missing.out, nullptr, false).value("error", ""), "remote_not_found")
+      << missing.out;
+  // Without --json stdout stays empty on error.
+  auto plain = admin(reg, &pki_->admin, "create-tenant", {"--name", "acme"});
+  EXPECT_EQ(plain.status, 14);
+  EXPECT_TRUE(plain.out.empty()) << plain.out;
+}
+
+TEST_F(AdminE2E, SavedAdminTokenOutputIsABearerFile) {
+  auto& reg = start({"--auth", "mtls+token"});
+  auto tok = run({tool_path("GRAFOS_REGISTRY"), "admin-token", "add", "ops", "--db", reg.db()});
+  ASSERT_EQ(tok.status, 0) << tok.err;
+  EXPECT_TRUE(has(tok.err, "--bearer-file")) << tok.err;  // what it is: on stderr
+  auto file = (work_->path() / "ops.token").string();
+  std::ofstream(file) << tok.out;  // saved exactly as printed, as `> ops.token` would
+  auto with = admin(reg, &pki_->admin, "create-tenant", {"--name", "acme", "--bearer-file", file});
+  EXPECT_EQ(with.status, 0) << with.err;
+
+  // list shows it without the token; revoke makes it useless.
+  auto list = run({tool_path("GRAFOS_REGISTRY"), "admin-token", "list", "--db", reg.db()});
+  ASSERT_EQ(list.status, 0) << list.err;
+  EXPECT_TRUE(has(list.out, "ops")) << list.out;
+  EXPECT_TRUE(has(list.out, "active")) << list.out;
+  std::string token = tok.out.substr(0, tok.out.find('\n'));
+  EXPECT_FALSE(has(list.out, token)) << list.out;
+  auto rev = run({tool_path("GRAFOS_REGISTRY"), "admin-token", "revoke", "ops", "--db", reg.db()});
+  ASSERT_EQ(rev.status, 0) << rev.err;
+  auto after = admin(reg, &pki_->admin, "create-tenant", {"--name", "beta", "--bearer-file", file});
+  EXPECT_EQ(after.status, 12) << after.err;
+  EXPECT_TRUE(find_tenant(reg, "beta").is_null());
+  auto list2 =
+      run({tool_path("GRAFOS_REGISTRY"), "--json", "admin-token", "list", "--db", reg.db()});
+  auto lj = json::parse(list2.out, nullptr, false);
+  ASSERT_TRUE(lj.is_object()) << list2.out;
+  EXPECT_EQ(lj["admin_tokens"][0].value("status", ""), "revoked") << list2.out;
+  auto unknown =
+      run({tool_path("GRAFOS_REGISTRY"), "admin-token", "revoke", "nobody", "--db", reg.db()});
+  EXPECT_EQ(unknown.status, 1) << unknown.err;
+  EXPECT_TRUE(has(unknown.err, "nobody")) << unknown.err;
+}
+
+TEST_F(AdminE2E, TenantTokenForATenantCreatedOverTheApi) {
+  auto& reg = start({"--auth", "token"});
+  auto tok = run({tool_path("GRAFOS_REGISTRY"), "admin-token", "add", "ops", "--db", reg.db()});
+  ASSERT_EQ(tok.status, 0) << tok.err;
+  auto admin_file = (work_->path() / "ops.token").string();
+  std::ofstream(admin_file) << tok.out;
+  auto c = admin(reg, nullptr, "create-tenant", {"--name", "globex", "--bearer-file", admin_file});
+  ASSERT_EQ(c.status, 0) << c.err;
+  auto tt = run({tool_path("GRAFOS_REGISTRY"), "tenant", "token", "globex", "--db", reg.db()});
+  ASSERT_EQ(tt.status, 0) << tt.err;
+  auto tenant_file = (work_->path() / "globex.token").string();
+  std::ofstream(tenant_file) << tt.out;
+  auto l = admin(reg, nullptr, "list-tenants", {"--json", "--bearer-file", tenant_file});
+  ASSERT_EQ(l.status, 0) << l.err;
+  auto j = json::parse(l.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << l.out;
+  ASSERT_EQ(j["tenants"].size(), 1u) << l.out;
+  EXPECT_EQ(j["tenants"][0].value("name", ""), "globex");
+  // A second token replaces the first.
+  auto tt2 = run({tool_path("GRAFOS_REGISTRY"), "tenant", "token", "globex", "--db", reg.db()});
+  ASSERT_EQ(tt2.status, 0) << tt2.err;
+  auto old = admin(reg, nullptr, "list-tenants", {"--bearer-file", tenant_file});
+  EXPECT_EQ(old.status, 12) << old.err;
+  // No such tenant: exit 1, and no token is printed.
+  auto none = run({tool_path("GRAFOS_REGISTRY"), "tenant", "token", "ghost", "--db", reg.db()});
+  EXPECT_EQ(none.status, 1) << none.err;
+  EXPECT_TRUE(none.out.empty()) << none.out;
+  // A database that does not exist is not created.
+  auto nodb = (work_->path() / "no.db").string();
+  auto missing = run({tool_path("GRAFOS_REGISTRY"), "tenant", "token", "globex", "--db", nodb});
+  EXPECT_NE(missing.status, 0);
+  EXPECT_FALSE(std::filesystem::exists(nodb));
+}
 
 TEST_F(AdminE2E, FanOutReportsTheDeadCell) {
   auto& cell1 = start({"--mode", "cell", "--node-id", "cell-one"});

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 namespace grafos::tools {
 
 const CLI::Validator& non_empty() {
@@ -80,6 +82,9 @@ void Context::fail(const Error& e) {
   for (auto& c : msg)
     if (c == '\n') c = ' ';  // one line per error
   std::cerr << tool << ": error: " << msg << '\n';
+  // Under --json a script reads stdout: the error is also one JSON object there.
+  if (global.json && !own_json_errors)
+    std::cout << nlohmann::json{{"error", errc_name(e.code)}, {"message", msg}}.dump() << '\n';
   exit_code = exit_status_for(e.code);
 }
 
@@ -118,6 +123,11 @@ int run_app(CLI::App& app, Context& ctx, int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // One line, like every other refusal: scripts and operators read the first line of stderr.
     std::cerr << ctx.tool << ": error: " << e.what() << " (run with --help for more information)\n";
+    for (int i = 1; i < argc; ++i)
+      if (std::string_view(argv[i]) == "--json") {
+        std::cout << nlohmann::json{{"error", "usage"}, {"message", e.what()}}.dump() << '\n';
+        break;
+      }
     return kExitUsage;
   }
   return ctx.exit_code;

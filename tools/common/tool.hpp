@@ -49,8 +49,12 @@ struct Context {
   std::string tool;  ///< "grafos-ca", used as the prefix of error lines
   GlobalOptions global;
   int exit_code = 0;
+  /// Set by a command whose --json output already reports its own errors (image-provenance
+  /// verify): fail() then adds no second JSON object to stdout.
+  bool own_json_errors = false;
 
-  /// Prints "<tool>: error: <message>" to stderr and records the exit status.
+  /// Prints "<tool>: error: <message>" to stderr and records the exit status; under --json also
+  /// {"error":"<code>","message":"<text>"} on stdout.
   void fail(const Error& e);
   /// Prints "<tool>: note: <message>" to stderr.
   void note(std::string_view message) const;

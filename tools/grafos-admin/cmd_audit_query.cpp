@@ -38,7 +38,8 @@ void add_audit_query(CLI::App& app, Context& ctx) {
                   "Filter to entries containing this substring in the `principal` field");
   sub->add_option("--outcome", o->filter.outcomes,
                   "Filter to a specific outcome string (allowed, denied, error). Repeatable")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->check(CLI::IsMember(admin::audit_outcomes()));
   auto* since = sub->add_option("--since", o->since, "Lower bound (Unix epoch seconds, inclusive)");
   auto* until = sub->add_option("--until", o->until, "Upper bound (Unix epoch seconds, inclusive)");
   auto* skip = sub->add_option("--skip", o->skip, "Skip N matching entries (pagination)")

@@ -49,7 +49,9 @@ void add_delete_tenant(CLI::App& app, Context& ctx) {
       released = answer->released_leases;
     }
     std::cout << "deleted tenant '" << o->name << "'";
-    if (released > 0) std::cout << " (released " << released << " active lease(s))";
+    if (released > 0)
+      std::cout << " (released " << released
+                << (released == 1 ? " active lease)" : " active leases)");
     std::cout << '\n';
   });
 }

@@ -16,24 +16,35 @@ void add_set_quota(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<Options>();
   auto* sub = app.add_subcommand(
       "set-quota",
-      "Set or update resource quotas for a tenant (0 = unlimited).\nExample: grafos-admin "
+      "Set or update resource quotas for a tenant (0 = unlimited; a quota not given is "
+      "kept).\nExample: grafos-admin "
       "set-quota --scheduler https://localhost:9100 \\\n  --tenant acme --mem 2147483648 --cpu 4");
   add_global_options(*sub, ctx.global);
   add_connection_options(
       *sub, o->conn, "Scheduler URL",
       "FabricAdmin bearer token (required under mtls+token for POST /tenants/{name}/quota)");
   sub->add_option("--tenant", o->tenant, "Tenant name")->required();
-  sub->add_option("--mem", o->mem, "Memory quota in bytes")->capture_default_str();
-  sub->add_option("--cpu", o->cpu, "CPU quota in cores")->capture_default_str();
+  auto* mem = sub->add_option("--mem", o->mem,
+                              "Memory quota in bytes (0 = unlimited; not given: unchanged)");
+  auto* cpu =
+      sub->add_option("--cpu", o->cpu, "CPU quota in cores (0 = unlimited; not given: unchanged)");
   sub->add_flag("--force", o->force,
                 "set the quota even if the requested value is below the tenant's current usage. "
                 "Existing leases are NOT revoked; only new admissions are blocked until usage "
                 "drops back under the cap. Without `--force`, the cell-scheduler refuses with "
                 "HTTP 409 `quota_below_usage`");
-  sub->callback([o, &ctx] {
+  sub->callback([o, &ctx, mem, cpu] {
+    if (!mem->count() && !cpu->count())
+      return fail(ctx,
+                  make_error(Errc::usage, "set-quota '" + o->tenant +
+                                              "' changes nothing: give --mem, --cpu or both (0 = "
+                                              "unlimited); a quota not given stays as it is"));
+    std::optional<std::uint64_t> new_mem, new_cpu;
+    if (mem->count()) new_mem = o->mem;
+    if (cpu->count()) new_cpu = o->cpu;
     auto client = open_client(ctx, o->conn);
     if (!client) return fail(ctx, client.error());
-    auto r = admin::set_quota(*client, o->tenant, o->mem, o->cpu, o->force);
+    auto r = admin::set_quota(*client, o->tenant, new_mem, new_cpu, o->force);
     if (!r) return fail(ctx, r.error());
     if (ctx.global.json) return print_json(*r);
     auto rows = admin::tenant_rows(nlohmann::json::array({r->json}), ctx.global.wide);

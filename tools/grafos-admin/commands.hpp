@@ -46,6 +46,10 @@ void print_json(const admin::Reply& reply);
 /// Prints a fan-out's `sources` (if any) and warns on stderr about each failed source.
 void print_sources(const Context& ctx, const nlohmann::json& answer);
 
+/// What to do next after `e`, naming this tool's flags (empty when there is no advice): the
+/// library's messages say what went wrong, never which flag to pass.
+std::string next_step_hint(const Error& e);
+
 /// The exit status for an error of grafos-admin (404 -> kExitNotFound, 401, 403, 409, ...).
 int admin_exit_status(const Error& e);
 

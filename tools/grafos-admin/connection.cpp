@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -42,6 +43,17 @@ void add_connection_options(CLI::App& sub, ConnectionOptions& o, const std::stri
 }
 
 Result<admin::Client> open_client(Context& ctx, ConnectionOptions& o) {
+  // What the library would refuse, said in terms of this tool's flags.
+  if (o.scheduler.empty())
+    return make_error(Errc::usage, "no scheduler URL: pass --scheduler or set GRAFOS_SCHEDULER");
+  if (o.ca.empty())
+    return make_error(Errc::usage,
+                      "no CA certificate to verify the scheduler with: pass --ca or set GRAFOS_CA");
+  if (std::error_code ec; !std::filesystem::is_regular_file(o.ca, ec))
+    return make_error(Errc::io, "--ca '" + o.ca + "' is not a readable file");
+  if (o.cert.empty() != o.key.empty())
+    return make_error(Errc::usage, o.cert.empty() ? "--key was given without --cert"
+                                                  : "--cert was given without --key");
   admin::ClientOptions co;
   co.scheduler = o.scheduler;
   co.cert = o.cert;
@@ -65,7 +77,12 @@ Result<admin::Client> open_client(Context& ctx, ConnectionOptions& o) {
       return make_error(Errc::usage, "--bearer-file '" + o.bearer_file + "' is empty");
     co.bearer = std::move(*s);
   }
-  return admin::Client::open(std::move(co));
+  auto c = admin::Client::open(std::move(co));
+  if (!c && c.error().message.starts_with("client key: "))
+    return make_error(c.error().code, "--key" + c.error().message.substr(10));
+  if (!c && c.error().code == Errc::invalid_input && !o.cert.empty())
+    return std::move(c).error().context("--cert");
+  return c;
 }
 
 Result<void> confirm(const std::string& question, bool yes) {
@@ -129,10 +146,38 @@ void print_sources(const Context& ctx, const nlohmann::json& answer) {
                 << " did not answer; its entries are missing: " << (*rows)[i][3] << '\n';
 }
 
-int admin_exit_status(const Error& e) { return exit_status_for(e.code); }
+std::string next_step_hint(const Error& e) {
+  switch (e.code) {
+    case Errc::unauthorized:
+      return "check --cert/--key or the bearer token (--bearer, --bearer-file, GRAFOS_BEARER)";
+    case Errc::quota_below_usage:
+      return "use --force to set it anyway (existing leases are not revoked; new admissions wait "
+             "until usage drops under the quota)";
+    case Errc::tenant_has_active_leases:
+      return "release the leases or wait for them to expire, or use --force to release them "
+             "server-side";
+    case Errc::tenant_exists:
+      return "choose another name, or use set-quota to change the existing tenant";
+    case Errc::lease_not_fenced:
+      return "list-fenced-leases shows the fenced ones";
+    case Errc::network:
+      if (e.message.starts_with("timed out") || e.message.find(": timed out") != std::string::npos)
+        return "raise --timeout if the server is slow";
+      return {};
+    default:
+      return {};
+  }
+}
+
+int admin_exit_status(const Error& e) {
+  // Every refusal of the server's 409 family is 14 (HTTP 409), tenant_exists included.
+  if (e.code == Errc::tenant_exists) return kExitConflict;
+  return exit_status_for(e.code);
+}
 
 void fail(Context& ctx, const Error& e) {
-  ctx.fail(e);
+  std::string hint = next_step_hint(e);
+  ctx.fail(hint.empty() ? e : Error{e.code, e.message + "; " + hint});
   ctx.exit_code = admin_exit_status(e);
 }
 

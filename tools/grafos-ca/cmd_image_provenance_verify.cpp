@@ -55,6 +55,7 @@ void add_image_provenance_verify(CLI::App& group, Context& ctx) {
     if (binary->count() > 0) req.binaries = f->binaries;
     Progress progress;
     req.hash.progress = progress.callback();
+    ctx.own_json_errors = true;  // its --json report carries the error
     auto response = provenance::verify_image_provenance(req);
     if (!response) {
       ctx.fail(response.error());

@@ -1,10 +1,13 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <boost/asio/ip/tcp.hpp>
+
 #include <iostream>
 #include <thread>
 
 #include "registry/server.hpp"
+#include "registry/tls.hpp"
 #include "tools/grafos-registry/commands.hpp"
 #include "util/file_io.hpp"
 
@@ -54,6 +57,37 @@ Result<std::pair<std::string, int>> split_listen(const std::string& s) {
   return std::make_pair(host, port);
 }
 
+// Whether HOST:PORT can be bound now, the same way the server binds it (SO_REUSEADDR, which on
+// Linux still refuses a port another socket listens on). Checked before the database is opened,
+// so a second `serve` on a busy port creates and migrates nothing; the server's own bind below
+// reports the rare port taken in between.
+Result<void> check_can_listen(const std::string& host, int port) {
+  if (port == 0) return ok();  // the kernel picks a free port
+  namespace net = boost::asio;
+  using tcp = net::ip::tcp;
+  net::io_context ioc;
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(host, ec);
+  if (ec) {
+    tcp::resolver resolver(ioc);
+    auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty())
+      return make_error(Errc::network, "cannot resolve " + host + ": " + ec.message());
+    addr = results.begin()->endpoint().address();
+  }
+  tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  tcp::acceptor probe(ioc);
+  probe.open(ep.protocol(), ec);
+  if (!ec) probe.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(ep, ec);
+  if (!ec) return ok();
+  std::string why = ec == boost::asio::error::address_in_use
+                        ? "the port is in use (is another grafos-registry serving it?)"
+                        : ec.message();
+  return make_error(Errc::network, "cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                                       why + "; nothing was opened or written");
+}
+
 void serve(Context& ctx, ServeOptions& o) {
   namespace reg = grafos::registry;
   reg::ServerConfig cfg;
@@ -96,16 +130,19 @@ void serve(Context& ctx, ServeOptions& o) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  // The key first: a wrong PIN or a mismatched key leaves no database and no listening socket.
+  // The key first, then the certificate's purpose: a wrong PIN, a mismatched key or a client
+  // certificate as --cert leaves no database and no listening socket.
   auto key = reg::load_server_key(o.key, o.cert, cfg.interaction);
   if (!key) return ctx.fail(key.error());
+  if (auto c = reg::check_server_certificate(o.cert); !c) return ctx.fail(c.error());
   cfg.key = std::move(*key);
   if (!o.crl.empty()) {
     auto crl = reg::open_crl(o.crl, o.client_ca);
-    if (!crl) return ctx.fail(crl.error());
+    if (!crl) return ctx.fail(crl.error().context("--crl"));
     cfg.crl_watch = std::move(*crl);
   }
 
+  if (auto l = check_can_listen(cfg.host, cfg.port); !l) return ctx.fail(l.error());
   auto store = reg::Store::open(o.db, true);
   if (!store) return ctx.fail(store.error());
   (*store)->start_flusher();

@@ -123,10 +123,78 @@ void admin_token_add(Context& ctx, const TenantOptions& o) {
               << '\n';
     return;
   }
-  std::cout << "Created admin token #" << p->id << " (" << p->name << ", " << p->role << ")\n\n"
-            << "  Bearer token (save this \u2014 it will not be shown again):\n"
-            << "    " << p->token.view() << "\n\n"
-            << "  Use it with: grafos-admin ... --bearer-file FILE  or  GRAFOS_BEARER\n";
+  // The token alone on stdout, so `admin-token add NAME --db DB > FILE` saves a file that
+  // grafos-admin --bearer-file reads as is; what it is and how to use it goes to stderr.
+  std::cerr << "Created admin token #" << p->id << " (" << p->name << ", " << p->role << ")\n"
+            << "  The bearer token is on stdout: save it now, it will not be shown again\n"
+            << "  (only its SHA-256 is stored). Use it with: grafos-admin ... --bearer-file FILE\n"
+            << "  or GRAFOS_BEARER.\n";
+  std::cout << p->token.view() << '\n';
+}
+
+void admin_token_list(Context& ctx, const TenantOptions& o) {
+  auto store = reg::Store::open(o.db, false);
+  if (!store) return ctx.fail(store.error());
+  auto ts = (*store)->list_admin_tokens();
+  if (!ts) return ctx.fail(ts.error());
+  if (ctx.global.json) {
+    auto arr = nlohmann::json::array();
+    for (auto& t : *ts)
+      arr.push_back({{"id", t.id},
+                     {"name", t.name},
+                     {"role", t.role},
+                     {"status", t.status},
+                     {"created_at", t.created_at},
+                     {"last_used", t.last_used ? nlohmann::json(*t.last_used) : nlohmann::json()}});
+    std::cout << nlohmann::json{{"admin_tokens", arr}}.dump(2) << '\n';
+    return;
+  }
+  std::vector<std::vector<std::string>> rows{
+      {"ID", "NAME", "ROLE", "STATE", "CREATED", "LAST USED"}};
+  for (auto& t : *ts)
+    rows.push_back({std::to_string(t.id), t.name, t.role, t.status, format_time(t.created_at),
+                    t.last_used ? format_time(t.last_used) : "unknown"});
+  std::cout << format_table(rows);
+}
+
+void admin_token_revoke(Context& ctx, const TenantOptions& o) {
+  auto store = reg::Store::open(o.db, false);
+  if (!store) return ctx.fail(store.error());
+  auto t = (*store)->revoke_admin_token(o.name, cli_audit("admin-token revoke " + o.name));
+  if (!t) {
+    ctx.fail(t.error());
+    if (t.error().code == Errc::token_not_found) ctx.exit_code = 1;  // as tenant disable
+    return;
+  }
+  if (ctx.global.json) {
+    std::cout << nlohmann::json{{"id", t->id}, {"name", t->name}, {"status", t->status}}.dump(2)
+              << '\n';
+    return;
+  }
+  std::cout << "Revoked admin token #" << t->id << " (" << t->name
+            << "): requests with it now get 401.\n";
+}
+
+void tenant_token(Context& ctx, const TenantOptions& o) {
+  auto p = reg::reissue_tenant_token(o.db, o.name, now_s(), cli_audit("tenant token " + o.name));
+  if (!p) {
+    ctx.fail(p.error());
+    if (p.error().code == Errc::tenant_not_found) ctx.exit_code = 1;  // seed 002: exit 1
+    return;
+  }
+  if (ctx.global.json) {
+    std::cout << nlohmann::json{{"id", p->tenant.id},
+                                {"name", p->tenant.name},
+                                {"token", p->token.view()}}
+                     .dump(2)
+              << '\n';
+    return;
+  }
+  std::cerr << "New bearer token for tenant #" << p->tenant.id << " (" << p->tenant.name << ")\n"
+            << "  The bearer token is on stdout: save it now, it will not be shown again\n"
+            << "  (only its SHA-256 is stored). The tenant's previous token, if it had one,\n"
+            << "  no longer works.\n";
+  std::cout << p->token.view() << '\n';
 }
 
 }  // namespace
@@ -168,8 +236,19 @@ void add_tenant(CLI::App& app, Context& ctx) {
   en->add_option("tenant", o->name, "Tenant id or name")->required();
   db_opt(en);
   en->callback([&ctx, o] { tenant_set_status(ctx, *o, true); });
+  auto* tok = t->add_subcommand(
+      "token",
+      std::string("Mint a new bearer token for an existing tenant (for example one made with "
+                  "grafos-admin create-tenant, which has none) and print it alone on stdout, "
+                  "once; only its SHA-256 is stored and the tenant's previous token stops "
+                  "working. ") +
+          rules);
+  tok->add_option("tenant", o->name, "Tenant id or name")->required();
+  db_opt(tok);
+  tok->callback([&ctx, o] { tenant_token(ctx, *o); });
 
-  auto* at = app.add_subcommand("admin-token", "Manage FabricAdmin bearer tokens.");
+  auto* at =
+      app.add_subcommand("admin-token", "Manage FabricAdmin bearer tokens: add, list, revoke.");
   at->require_subcommand(1);
   auto* atadd = at->add_subcommand(
       "add", "Create an admin bearer token and print it once (only its SHA-256 is stored).");
@@ -179,6 +258,18 @@ void add_tenant(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   db_opt(atadd);
   atadd->callback([&ctx, o] { admin_token_add(ctx, *o); });
+  auto* atlist = at->add_subcommand(
+      "list", "Print the admin tokens (ID, name, role, state, created, last used); never a token.");
+  db_opt(atlist);
+  atlist->callback([&ctx, o] { admin_token_list(ctx, *o); });
+  auto* atrev = at->add_subcommand(
+      "revoke",
+      "Revoke an admin token: every later request with it gets 401 (the row is kept for the "
+      "audit trail). An all-digits argument is the id; anything else matches the name exactly. "
+      "No match: exit 1.");
+  atrev->add_option("token", o->name, "Admin token id or name")->required();
+  db_opt(atrev);
+  atrev->callback([&ctx, o] { admin_token_revoke(ctx, *o); });
 }
 
 }  // namespace grafos::tools::registry

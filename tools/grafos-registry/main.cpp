@@ -18,9 +18,9 @@ int main(int argc, char** argv) {
       "grafos-registry: reference server for the fabric admin API (tenants, quotas, leases, "
       "fences, audit) over HTTPS with mTLS roles or bearer tokens, state in one SQLite file.\n"
       "  serve         run the HTTPS server (cell scheduler or orchestrator)\n"
-      "  tenant        add/list/disable/enable tenants and their bearer tokens (works on the "
+      "  tenant        add/list/disable/enable/token tenants and their bearer tokens (works on the "
       "database directly, server running or not)\n"
-      "  admin-token   create FabricAdmin bearer tokens\n"
+      "  admin-token   create, list and revoke FabricAdmin bearer tokens\n"
       "See grafos-registry(1).",
       "grafos-registry"};
   app.set_version_flag("-V,--version", GRAFOS_VERSION);

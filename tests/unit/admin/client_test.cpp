@@ -51,7 +51,7 @@ TEST(BuildUrl, Table) {
 
 TEST(BuildUrl, Refusals) {
   const std::pair<std::string, std::string> cases[] = {
-      {"", "GRAFOS_SCHEDULER"},
+      {"", "no scheduler URL"},
       {"http://127.0.0.1:9100", "TLS only"},
       {"ftp://127.0.0.1:9100", "TLS only"},
       {"127.0.0.1:9100", "no scheme"},
@@ -147,7 +147,7 @@ TEST(ErrorFromResponse, Table) {
       {401,
        R"({"error":"unauthorized","message":"no valid client certificate or token"})",
        Errc::unauthorized,
-       {"401", "not authenticated", "--bearer"}},
+       {"401", "not authenticated"}},
       {403,
        R"({"error":"forbidden","message":"requires fabric-admin","required_role":"fabric-admin"})",
        Errc::forbidden,
@@ -162,20 +162,24 @@ TEST(ErrorFromResponse, Table) {
        {"404 not_found", "no tenant 'x'"}},
       {409,
        R"({"error":"quota_below_usage","message":"usage 10 > 5"})",
-       Errc::conflict,
-       {"409 quota_below_usage", "use --force"}},
+       Errc::quota_below_usage,
+       {"409 quota_below_usage", "usage 10 > 5"}},
       {409,
        R"({"error":"tenant_has_active_leases","message":"2 active leases"})",
-       Errc::conflict,
-       {"tenant_has_active_leases", "--force"}},
+       Errc::tenant_has_active_leases,
+       {"tenant_has_active_leases"}},
       {409,
        R"({"error":"tenant_exists","message":"exists"})",
-       Errc::conflict,
-       {"tenant_exists", "set-quota"}},
+       Errc::tenant_exists,
+       {"tenant_exists"}},
       {409,
        R"({"error":"not_fenced","message":"lease is active"})",
+       Errc::lease_not_fenced,
+       {"not_fenced"}},
+      {409,
+       R"({"error":"something_new","message":"later"})",
        Errc::conflict,
-       {"not_fenced", "list-fenced-leases"}},
+       {"409 something_new"}},
       {413,
        R"({"error":"payload_too_large","message":"max 64 KiB"})",
        Errc::invalid_input,
@@ -190,6 +194,8 @@ TEST(ErrorFromResponse, Table) {
     for (const auto& w : c.want)
       EXPECT_NE(e.message.find(w), std::string::npos) << "want '" << w << "' in: " << e.message;
     EXPECT_EQ(e.message.find('\n'), std::string::npos);
+    // The library names no command-line flag: hints naming flags are the tool's (issue 16).
+    EXPECT_EQ(e.message.find("--"), std::string::npos) << e.message;
   }
 }
 
@@ -200,12 +206,6 @@ TEST(ErrorFromResponse, ServerTextIsKeptOnOneBoundedLine) {
   EXPECT_EQ(e.message.find('\n'), std::string::npos);
   EXPECT_EQ(e.message.find('\a'), std::string::npos);
   EXPECT_LT(e.message.size(), 400u);
-}
-
-TEST(ConflictHint, KnownCodes) {
-  EXPECT_NE(conflict_hint("quota_below_usage").find("--force"), std::string::npos);
-  EXPECT_NE(conflict_hint("tenant_has_active_leases").find("--force"), std::string::npos);
-  EXPECT_EQ(conflict_hint("something_else"), "");
 }
 
 // ---- Client::open refusals: nothing is contacted ----
@@ -247,13 +247,13 @@ TEST_F(ClientOpen, Refusals) {
     std::string want;
   };
   const Case cases[] = {
-      {[](ClientOptions& o) { o.ca.clear(); }, Errc::usage, "--ca"},
+      {[](ClientOptions& o) { o.ca.clear(); }, Errc::usage, "no CA certificate"},
       {[&](ClientOptions& o) { o.ca = (dir_ / "missing.pem").string(); }, Errc::io, "missing.pem"},
       {[](ClientOptions& o) { o.scheduler = "http://127.0.0.1:1"; }, Errc::usage, "https://"},
       {[&](ClientOptions& o) { o.cert = write("c.pem", "x"); }, Errc::usage,
-       "--cert was given without --key"},
+       "a client certificate was given without its key"},
       {[&](ClientOptions& o) { o.key = write("k.pem", "x"); }, Errc::usage,
-       "--key was given without --cert"},
+       "a client key was given without its certificate"},
       {[&](ClientOptions& o) {
          o.cert = (dir_ / "nope.pem").string();
          o.key = (dir_ / "nokey.pem").string();
@@ -274,6 +274,7 @@ TEST_F(ClientOpen, Refusals) {
     ASSERT_FALSE(r) << c.want;
     EXPECT_EQ(r.error().code, c.code) << r.error().message;
     EXPECT_NE(r.error().message.find(c.want), std::string::npos) << r.error().message;
+    EXPECT_EQ(r.error().message.find("--"), std::string::npos) << r.error().message;
   }
 }
 
@@ -354,7 +355,7 @@ TEST_F(Transport, UnreadableCaFileIsNamed) {
   ::close(fd);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::io) << r.error().message;
-  EXPECT_NE(r.error().message.find("--ca"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("the CA file"), std::string::npos) << r.error().message;
 }
 }  // namespace
 }  // namespace grafos::admin
