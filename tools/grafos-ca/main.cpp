@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
       {"list-certs", ca::add_list_certs},
       {"ledger", ca::add_ledger},
       {"transcript", ca::add_transcript},
+      {"issue-intermediate", ca::add_issue_intermediate},
   };
   const std::string_view first = argc > 1 ? argv[1] : "";
   const auto* named = std::find_if(std::begin(kCommands), std::end(kCommands),
