@@ -11,8 +11,9 @@
 //   2.25.22471549674437839168046222397920535751.2    subject user id  UTF8String
 //
 // The extension value (the extnValue OCTET STRING's content) is the DER of one UTF8String.
-// Peer ids follow the tenant grammar: 1-63 characters of A-Z a-z 0-9 . _ -, starting with a
-// letter or digit (so no '/', ':', whitespace or control byte ever reaches a URN or a path).
+// Peer ids follow the tenant grammar, at most 59 characters: 1-59 of A-Z a-z 0-9 . _ -, starting
+// with a letter or digit (so no '/', ':', whitespace or control byte ever reaches a URN or a path;
+// the subject CN "peer <peerId>" stays within RFC 5280's 64).
 // Grant and user ids are 1-128 bytes of UTF-8 without control bytes or DEL.
 #pragma once
 
@@ -41,10 +42,13 @@ inline constexpr std::string_view kUserIdOid = "2.25.224715496744378391680462223
 int grant_id_nid();
 int user_id_nid();
 
+/// Longest peer id, in characters.
+inline constexpr std::size_t kMaxPeerIdLength = 59;
 /// Longest grant id / user id, in bytes.
 inline constexpr std::size_t kMaxIdBytes = 128;
 
-/// Checks a peer id (the tenant grammar). Errc::invalid_input naming the rule otherwise.
+/// Checks a peer id (the tenant grammar, at most kMaxPeerIdLength characters). Errc::invalid_input
+/// naming the rule otherwise.
 Result<void> check_peer_id(std::string_view peer_id);
 /// Same, returning the id as a string for callers that parse user input.
 Result<std::string> parse_peer_id(std::string_view text);
@@ -131,6 +135,13 @@ struct PeerKey {
 /// returned. Other references are Errc::usage.
 Result<PeerKey> make_peer_key_and_csr(std::string_view peer_id, std::string_view key_ref = {},
                                       const hsm::Interaction& interaction = {});
+
+/// Same, with the key created through `manager` (a key manager the caller keeps open for the
+/// token, e.g. for the process lifetime). Prefer this in a long-running server: a KeyManager that
+/// is destroyed releases its libp11 slots, and libp11 then closes every session of that slot
+/// (C_CloseAllSessions), including those of other signers on the same token.
+Result<PeerKey> make_peer_key_and_csr(std::string_view peer_id, hsm::KeyManager& manager,
+                                      std::string_view key_ref);
 
 /// SHA-256 of `cert`'s DER as lowercase hex (64 characters), as enrollment URLs carry it for
 /// pinning. Empty when the certificate cannot be encoded.
