@@ -287,6 +287,11 @@ Result<PeerCertificateInfo> check_peer_certificate(X509* cert, const std::vector
     return Error{Errc::invalid_input, "the certificate's subject user id extension is '" +
                                           printable(info->user_id) + "', expected '" +
                                           printable(expected.user_id) + "'"};
+  if (expected.public_key && !public_keys_equal(X509_get0_pubkey(cert), expected.public_key)) {
+    drain_ossl_errors();
+    return Error{Errc::invalid_input,
+                 "the certificate certifies another key than the one the request was made with"};
+  }
   return info;
 }
 

@@ -37,8 +37,10 @@ inline constexpr std::string_view kOidArc = "2.25.224715496744378391680462223979
 inline constexpr std::string_view kGrantIdOid = "2.25.22471549674437839168046222397920535751.1";
 inline constexpr std::string_view kUserIdOid = "2.25.22471549674437839168046222397920535751.2";
 
-/// NIDs of the two extensions, registered with OBJ_create on first use (thread-safe, once per
-/// process; short names "grafosGrantId" and "grafosUserId").
+/// NIDs of the two extensions, registered with OBJ_create on first use (once per process; short
+/// names "grafosGrantId" and "grafosUserId"). OpenSSL 3.0 does not lock its table of added
+/// objects against concurrent lookups: a server calls one of these at startup, before its threads
+/// parse certificates.
 int grant_id_nid();
 int user_id_nid();
 
@@ -94,6 +96,8 @@ struct ExpectedPeer {
   std::string peer_id;
   std::string grant_id;
   std::string user_id;
+  /// When set: the certificate must certify this key (the one the CSR was made with).
+  EVP_PKEY* public_key = nullptr;
 };
 
 /// What a peer certificate says.
@@ -115,9 +119,9 @@ Result<PeerCertificateInfo> read_peer_certificate(X509* cert);
 /// The enrolling side's check: verifies `cert` up to `pinned_root` through `chain` (the
 /// intermediate(s)) with X509_verify_cert, purpose sslclient, at the current time; then that the
 /// SAN is exactly the expected peer URN, and that both extensions are present exactly once with
-/// exactly the expected values. Errors (each with its own message): chain (Errc::crypto, naming
-/// OpenSSL's verify error), SAN or extension mismatch, missing or duplicated extension
-/// (Errc::invalid_input).
+/// exactly the expected values, and (when expected.public_key is set) that it certifies that key.
+/// Errors (each with its own message): chain (Errc::crypto, naming OpenSSL's verify error), SAN,
+/// extension or key mismatch, missing or duplicated extension (Errc::invalid_input).
 Result<PeerCertificateInfo> check_peer_certificate(X509* cert, const std::vector<X509*>& chain,
                                                    X509* pinned_root, const ExpectedPeer& expected);
 

@@ -373,6 +373,14 @@ TEST(PeerCertificate, EachCheckFailureHasItsOwnMessage) {
   resign(not_utf8.get(), f.int_key.get());
   refuse(not_utf8.get(), {f.intermediate.get()}, f.root.get(), expected(), Errc::invalid_input,
          "grant id extension is not one UTF8String");
+  // Another key than the request's.
+  auto other_key = keygen("P-256");
+  e = expected();
+  e.public_key = other_key.get();
+  refuse(good.get(), {f.intermediate.get()}, f.root.get(), e, Errc::invalid_input,
+         "certifies another key");
+  e.public_key = X509_get0_pubkey(good.get());
+  EXPECT_TRUE(fed::check_peer_certificate(good.get(), {f.intermediate.get()}, f.root.get(), e));
   // A tenant certificate of the same fabric is not a peer.
   auto tkey = keygen("P-256");
   auto tenant = issuer.issue(*make_tenant_identity("acme"), tkey.get(), 30);
