@@ -178,6 +178,19 @@ TEST(IssueIntermediate, RefusalsWriteNothing) {
     EXPECT_EQ(listing(out), std::vector<std::string>{"<missing>"}) << r.output;
   }
   EXPECT_EQ(listing(root), before_root);
+  // An existing intermediate key that is not EC: refused, and the key file left as it was.
+  fs::path rsa = t.path() / "rsa.pem";
+  ASSERT_EQ(run_command({"openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                         "rsa_keygen_bits:2048", "-out", rsa.string()})
+                .status,
+            0);
+  ::chmod(rsa.c_str(), 0600);
+  const std::string rsa_before = slurp(rsa);
+  auto rr = ca(with_root({"--days", "10", "--key", rsa.string()}));
+  EXPECT_EQ(rr.status, 5) << rr.output;
+  EXPECT_NE(rr.output.find("is RSA 2048; a CA key must be EC"), std::string::npos) << rr.output;
+  EXPECT_EQ(slurp(rsa), rsa_before);
+  EXPECT_EQ(listing(out), std::vector<std::string>{"<missing>"});
   // A root with pathLen 0 may not have an intermediate.
   fs::path flat = t.path() / "flat";
   ASSERT_EQ(ca({"init-ca", "--out", flat.string(), "--path-len", "0"}).status, 0);
