@@ -332,6 +332,8 @@ std::string batch_folder_name(const Identity& id) {
     case Role::server:
       return "server-" + (id.server_sans.empty() ? std::string() : id.server_sans[0].value);
     case Role::ca:
+    case Role::peer:
+    case Role::intermediate:
       return {};
   }
   return {};
@@ -566,6 +568,118 @@ Result<BatchOutcome> issue_batch(const BatchRequest& req, const hsm::Interaction
   }
   out.notes = std::move(recorder->notes());
   return out;
+}
+
+}  // namespace grafos::pki
+
+namespace grafos::pki {
+
+Result<WrittenCert> issue_intermediate(const IntermediateRequest& req,
+                                       const hsm::Interaction& interaction) {
+  const Identity id = make_intermediate_identity();
+  if (auto r = check_days(req.days); !r) return r.error();
+  if (auto r = check_out_dir(req.out); !r) return r.error();
+  const fs::path cert_path = req.out / "intermediate.pem";
+  if (auto r = check_output(cert_path, req.force); !r) return r.error();
+  const std::string key_ref =
+      req.key.empty() ? (req.out / "intermediate-key.pem").string() : req.key;
+
+  // The root: a CA certificate that may have an intermediate below it, valid long enough.
+  auto ca = read_ca_certificate(req.ca_cert);
+  if (!ca) return std::move(ca).error();
+  if (X509_check_ca(ca->get()) == 0 || !(X509_get_key_usage(ca->get()) & KU_KEY_CERT_SIGN))
+    return Error{Errc::invalid_input, "'" + req.ca_cert +
+                                          "' is not a CA certificate (needs CA:TRUE and "
+                                          "keyCertSign); an intermediate is issued by the root"};
+  if (X509_get_pathlen(ca->get()) == 0)
+    return Error{Errc::invalid_input,
+                 "the CA certificate '" + req.ca_cert +
+                     "' has pathLenConstraint 0: it may not issue an intermediate CA (make the "
+                     "root with a path length of 1 or more)"};
+  if (auto r = check_validity_within_ca(ca->get(), req.days); !r) return r.error();
+  auto issuer = load_issuer(std::move(*ca), req.ca_key, interaction);
+  if (!issuer) return std::move(issuer).error();
+
+  // The intermediate's key: made here (a 0600 file or a token object) unless it exists, in which
+  // case it is used as it is (an intermediate renewed over the same key). A key this run made is
+  // taken back when the run fails.
+  CreatedDirectories made;
+  auto km = hsm::open_key_manager(key_ref, interaction);
+  if (!km) return std::move(km).error().context("the intermediate key");
+  std::unique_ptr<hsm::KeyManager> manager = std::move(*km);
+  bool created = false;
+  std::unique_ptr<hsm::Signer> key;
+  if (auto c = manager->create_key({.ref = key_ref, .replace = false, .label = {}}); c) {
+    key = std::move(*c);
+    created = true;
+  } else if (c.error().code == Errc::exists) {
+    auto s = manager->create_signer(key_ref);
+    if (!s) return std::move(s).error().context("opening the existing intermediate key");
+    key = std::move(*s);
+  } else {
+    return std::move(c).error().context("creating the intermediate key");
+  }
+  auto undo = [&](Error e) {
+    key.reset();  // no signer of a key may outlive its discard
+    if (created) {
+      if (auto d = manager->discard_created_key(); !d)
+        e.message += "; the intermediate key this run created could not be removed again (" +
+                     d.error().message + ")";
+      else
+        e.message += "; the intermediate key this run created was removed again";
+    }
+    made.remove();
+    return e;
+  };
+  EVP_PKEY* pub = key->public_key();
+  if (!pub || !EVP_PKEY_is_a(pub, "EC"))
+    return undo(Error{Errc::key_backend, "the intermediate key " + key->description() + " is " +
+                                             describe_key(pub) + "; a CA key must be EC"});
+
+  // The root's ledger: reserved before the root key signs, confirmed once the file is durable.
+  auto recorder =
+      IssuanceRecorder::open(req.ca_cert, issuer->certificate(), req.ledger, req.ca_key);
+  if (!recorder) return undo(std::move(recorder).error().context("opening the CA's ledger"));
+  std::string reserved;
+  issuer->set_before_sign([&](X509* tbs) -> Result<void> {
+    if (auto r = recorder->reserve(tbs, id, cert_path); !r) return r;
+    reserved = serial_hex(tbs);
+    return ok();
+  });
+  struct Release {
+    IssuanceRecorder& rec;
+    std::string& serial;
+    ~Release() {
+      if (!serial.empty()) rec.release({serial});
+    }
+  } release{*recorder, reserved};
+  auto cert = issuer->issue(id, pub, req.days);
+  if (!cert) return undo(std::move(cert).error().context("issuing the intermediate"));
+  auto cert_pem = x509_to_pem(cert->get());
+  if (!cert_pem) return undo(std::move(cert_pem).error());
+  FileTransaction tx;
+  Result<void> r = made.create(req.out);
+  if (r) r = tx.stage(cert_path, *cert_pem, {.mode = 0644, .overwrite = req.force});
+  if (r) r = tx.commit();
+  if (!r) {
+    tx.abort();
+    return undo(std::move(r).error());
+  }
+  reserved.clear();  // on disk: from here a failure leaves the row reserved (possibly issued)
+  if (auto s = made.sync(); !s) return std::move(s).error().context("intermediate.pem was written");
+  auto cp =
+      recorder->confirm("issue", {IssuedCert::of(cert->get(), id, cert_path)}, issuer->signer());
+  if (!cp)
+    return std::move(cp).error().context(
+        "intermediate.pem was written but its ledger row stays reserved (ledger check reports "
+        "it)");
+  WrittenCert w = describe(cert->get(), id);
+  w.certificate = cert_path;
+  if (manager->backend() == hsm::Backend::file && created) w.private_key = key_ref;
+  w.key_ref = hsm::redact_key_ref(key_ref);
+  w.checkpoint = *cp;
+  w.notes = std::move(recorder->notes());
+  return w;
 }
 
 }  // namespace grafos::pki

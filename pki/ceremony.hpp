@@ -127,4 +127,33 @@ Result<X509Ptr> read_ca_certificate(const std::string& ca_cert);
 /// Certificate and key file names for a role: {"client.pem","client-key.pem"} and so on.
 std::pair<std::string, std::string> output_names(Role role);
 
+/// Default --days of issue-intermediate.
+inline constexpr int kIntermediateDefaultDays = 365;
+
+/// issue-intermediate: the online enrollment intermediate of the fabric CA (DESIGN.md section
+/// 10; the root stays offline). Profile: CN kIntermediateCommonName, SAN
+/// URI:urn:fabricbios:enrollment-intermediate, critical CA:TRUE pathLen 0, critical keyCertSign +
+/// cRLSign, extendedKeyUsage clientAuth only (RFC 5280 leaves EKU in CA certificates undefined,
+/// but OpenSSL, Go and NSS treat it as a constraint on the chain, so the intermediate cannot issue
+/// a server or code-signing certificate that verifies). Default validity 365 days, never beyond
+/// the root. Outputs: <out>/intermediate.pem, and <out>/intermediate-key.pem when the key is a
+/// file this command creates (0600). Recorded in the root's ledger and transcript like a leaf.
+struct IntermediateRequest {
+  std::string ca_cert;  ///< path of the root's ca.pem
+  std::string ca_key;   ///< the root key reference
+  /// The intermediate key: an existing or new PEM file, or a pkcs11: URI (the key is created in
+  /// the token when the object does not exist; an existing object is used). Empty:
+  /// <out>/intermediate-key.pem.
+  std::string key;
+  std::filesystem::path out = ".";
+  int days = kIntermediateDefaultDays;
+  bool force = false;  ///< replace an existing intermediate.pem (a key file is never replaced)
+  std::string ledger;  ///< the root's ledger; empty: ca-ledger.db beside ca_cert
+};
+
+/// Issues the intermediate into `out`. Everything is validated before the root key signs; on
+/// failure nothing is left behind (a key this run created is removed again).
+Result<WrittenCert> issue_intermediate(const IntermediateRequest& req,
+                                       const hsm::Interaction& interaction);
+
 }  // namespace grafos::pki

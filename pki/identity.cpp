@@ -128,6 +128,10 @@ std::string_view role_name(Role role) {
       return "server";
     case Role::provenance_signer:
       return "provenance-signer";
+    case Role::peer:
+      return "peer";
+    case Role::intermediate:
+      return "intermediate";
   }
   return "unknown";
 }
@@ -159,6 +163,8 @@ std::span<const IdentityField> identity_fields(Role role) {
     case Role::ca:
     case Role::fabric_observer:
     case Role::fabric_admin:
+    case Role::peer:  // not a batch role: made by pki/federation.hpp
+    case Role::intermediate:
       return {};
   }
   return {};
@@ -205,9 +211,12 @@ Result<Identity> make_identity(Role role, std::span<const std::string_view> v) {
     case Role::server:
       return make_server_identity({std::string(v[0])});
     case Role::ca:
+    case Role::peer:
+    case Role::intermediate:
       break;
   }
-  return Error{Errc::internal, "make_identity: a CA identity needs make_ca_identity"};
+  return Error{Errc::internal, "make_identity: a " + std::string(role_name(role)) +
+                                   " identity has its own constructor"};
 }
 
 std::string SanEntry::to_string() const {
@@ -413,6 +422,14 @@ Result<Identity> make_ca_identity(std::string_view common_name, int path_len) {
   return id;
 }
 
+Identity make_intermediate_identity() {
+  Identity id;
+  id.role = Role::intermediate;
+  id.ca_common_name = std::string(kIntermediateCommonName);
+  id.path_len = 0;
+  return id;
+}
+
 std::string identity_urn(const Identity& id) {
   switch (id.role) {
     case Role::tenant:
@@ -425,6 +442,10 @@ std::string identity_urn(const Identity& id) {
       return std::string(kUrnCellPrefix) + id.provider + ":" + std::to_string(id.cell_id);
     case Role::provenance_signer:
       return std::string(kUrnProvenanceSignerPrefix) + id.name;
+    case Role::peer:
+      return std::string(kUrnPeerPrefix) + id.name;
+    case Role::intermediate:
+      return std::string(kUrnEnrollmentIntermediate);
     case Role::server:
     case Role::ca:
       return {};
@@ -459,6 +480,15 @@ Result<Identity> identity_from_urn(std::string_view urn) {
     id.name = std::string(name);
     return id;
   }
+  if (urn.starts_with(kUrnPeerPrefix)) {
+    auto name = urn.substr(kUrnPeerPrefix.size());
+    if (auto r = check_tenant_name(name, "peer id"); !r)
+      return refuse("names a peer outside the peer id grammar", &r.error());
+    if (name.size() > 59) return refuse("names a peer id longer than 59 characters");
+    id.role = Role::peer;
+    id.name = std::string(name);
+    return id;
+  }
   if (urn.starts_with(kUrnCellPrefix)) {
     constexpr std::string_view kForm = "is not urn:fabricbios:cell:<provider>:<cell_id>";
     auto rest = urn.substr(kUrnCellPrefix.size());
@@ -473,8 +503,8 @@ Result<Identity> identity_from_urn(std::string_view urn) {
     return id;
   }
   return refuse(
-      "is not a fabric identity (tenant, fabric-observer, fabric-admin, cell or "
-      "provenance-signer; matched exactly)");
+      "is not a fabric identity (tenant, fabric-observer, fabric-admin, cell, "
+      "provenance-signer or peer; matched exactly)");
 }
 
 std::vector<std::string> urn_sans(X509* cert) {
@@ -520,7 +550,10 @@ std::string common_name_for(const Identity& id) {
     case Role::server:
       return id.server_sans.empty() ? std::string() : id.server_sans[0].value;
     case Role::ca:
+    case Role::intermediate:
       return id.ca_common_name;
+    case Role::peer:
+      return "peer " + id.name;
   }
   return {};
 }

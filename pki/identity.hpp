@@ -27,7 +27,17 @@ namespace grafos::pki {
 
 /// The kind of certificate (and principal) a profile describes. The one Role of the project:
 /// grafos-registry's principals (tenant, fabric-observer, fabric-admin, cell) are these too.
-enum class Role { ca, tenant, fabric_observer, fabric_admin, cell, server, provenance_signer };
+enum class Role {
+  ca,
+  tenant,
+  fabric_observer,
+  fabric_admin,
+  cell,
+  server,
+  provenance_signer,
+  peer,          ///< a federated peer fabric (pki/federation.hpp), urn:fabricbios:peer:<peerId>
+  intermediate,  ///< the online enrollment intermediate CA (pki/intermediate.hpp)
+};
 
 /// Stable name of a role as used on the command line ("fabric-observer").
 std::string_view role_name(Role role);
@@ -101,6 +111,10 @@ Result<Identity> make_provenance_signer_identity(std::string_view pipeline);
 /// across them are errors too.
 Result<Identity> make_server_identity(const std::vector<std::string>& sans);
 Result<Identity> make_ca_identity(std::string_view common_name, int path_len);
+/// The online enrollment intermediate (Role::intermediate): CN kIntermediateCommonName, SAN
+/// kUrnEnrollmentIntermediate, pathLen 0.
+Identity make_intermediate_identity();
+inline constexpr std::string_view kIntermediateCommonName = "fabricBIOS Enrollment Intermediate CA";
 
 /// The identity URN carried as a URI SAN ("urn:fabricbios:cell:aws:42"); empty for server/CA.
 std::string identity_urn(const Identity& id);
@@ -111,6 +125,9 @@ inline constexpr std::string_view kUrnCellPrefix = "urn:fabricbios:cell:";
 inline constexpr std::string_view kUrnProvenanceSignerPrefix = "urn:fabricbios:provenance-signer:";
 inline constexpr std::string_view kUrnFabricObserver = "urn:fabricbios:fabric-observer";
 inline constexpr std::string_view kUrnFabricAdmin = "urn:fabricbios:fabric-admin";
+inline constexpr std::string_view kUrnPeerPrefix = "urn:fabricbios:peer:";
+inline constexpr std::string_view kUrnEnrollmentIntermediate =
+    "urn:fabricbios:enrollment-intermediate";
 
 /// Parses a fabric identity URN exactly (the inverse of identity_urn): tenant, fabric-observer,
 /// fabric-admin, cell or provenance-signer, each name in its grammar. Errc::invalid_input names

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 
 #include "pki/lint.hpp"
 
@@ -45,6 +46,14 @@ Result<std::time_t> to_time_t(const ASN1_TIME* t) {
   struct tm tm {};
   if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return Error{Errc::invalid_input, "unreadable time"};
   return ::timegm(&tm);
+}
+
+std::string utc_text(std::time_t t) {
+  struct tm tm {};
+  char buf[32];
+  if (!::gmtime_r(&t, &tm) || std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    return "?";
+  return buf;
 }
 
 Result<void> set_serial(X509* cert) {
@@ -201,6 +210,18 @@ Result<X509Ptr> build_tbs(const Profile& p, EVP_PKEY* subject_key, X509* issuer,
     return ossl_error(Errc::crypto, "encoding authorityKeyIdentifier");
   if (auto r = add_ext(cert.get(), NID_authority_key_identifier, aki.get(), false); !r)
     return r.error();
+
+  // Custom extensions (non-critical), their values already DER.
+  for (const auto& c : p.custom_extensions) {
+    Owned<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free> value(ASN1_OCTET_STRING_new());
+    if (!value || ASN1_OCTET_STRING_set(value.get(), c.der_value.data(),
+                                        static_cast<int>(c.der_value.size())) != 1)
+      return ossl_error(Errc::crypto, "encoding a custom extension");
+    X509ExtPtr ext(X509_EXTENSION_create_by_NID(nullptr, c.nid, 0, value.get()));
+    if (!ext || X509_add_ext(cert.get(), ext.get(), -1) != 1)
+      return ossl_error(Errc::crypto, std::string("adding extension ") +
+                                          (OBJ_nid2sn(c.nid) ? OBJ_nid2sn(c.nid) : "?"));
+  }
   return cert;
 }
 
@@ -350,12 +371,30 @@ Result<X509Ptr> Issuer::issue(const Identity& id, EVP_PKEY* subject_key, std::op
 Result<X509Ptr> Issuer::issue_with_profile(const Identity& id, const Profile& profile,
                                            EVP_PKEY* subject_key, int days) {
   if (id.role == Role::ca) return Error{Errc::internal, "Issuer::issue cannot issue a CA"};
-  if (auto r = check_validity(days); !r) return r.error();
+  if (profile.not_after) {
+    // An absolute end (a peer's grant): in the future and within the CA certificate.
+    auto ca_not_after = to_time_t(X509_get0_notAfter(ca_cert_.get()));
+    if (!ca_not_after)
+      return Error{Errc::invalid_input, "the CA certificate's validity is unreadable"};
+    std::time_t now = std::time(nullptr);
+    if (now >= *ca_not_after)
+      return Error{Errc::invalid_input,
+                   "the CA certificate expired at " + rfc3339(X509_get0_notAfter(ca_cert_.get()))};
+    if (*profile.not_after <= now)
+      return Error{Errc::invalid_input, "the requested notAfter " + utc_text(*profile.not_after) +
+                                            " is not in the future"};
+    if (*profile.not_after > *ca_not_after)
+      return Error{Errc::invalid_input, "the requested notAfter " + utc_text(*profile.not_after) +
+                                            " is beyond the CA certificate's notAfter " +
+                                            rfc3339(X509_get0_notAfter(ca_cert_.get()))};
+  } else if (auto r = check_validity(days); !r) {
+    return r.error();
+  }
   for (int attempt = 0;; ++attempt) {
     std::time_t now = std::time(nullptr);
     std::time_t nb = std::max(now - kBackdateSeconds, ca_not_before_);
     auto cert = build_tbs(profile, subject_key, ca_cert_.get(), nb,
-                          now + static_cast<std::time_t>(days) * 86400);
+                          profile.not_after.value_or(now + static_cast<std::time_t>(days) * 86400));
     if (!cert) return std::move(cert).error();
     if (auto r = lint_certificate(cert->get(), id, ca_cert_.get()); !r) return r.error();
     if (before_sign_) {

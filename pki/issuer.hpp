@@ -51,7 +51,8 @@ class Issuer {
   Result<X509Ptr> issue(const Identity& id, EVP_PKEY* subject_key,
                         std::optional<int> days = std::nullopt);
 
-  /// Same, with an explicit profile; the linter still checks against the rules of `id`.
+  /// Same, with an explicit profile; the linter still checks against the rules of `id`. When
+  /// `profile.not_after` is set it replaces `days`: it must be in the future and within the CA.
   Result<X509Ptr> issue_with_profile(const Identity& id, const Profile& profile,
                                      EVP_PKEY* subject_key, int days);
 

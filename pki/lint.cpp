@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 
+#include "pki/federation.hpp"
 #include "util/bytes.hpp"
 #include "util/ossl.hpp"
 
@@ -28,6 +29,7 @@ struct Expectation {
   int path_len = -1;
   std::set<int> ku_bits;  // RFC 5280 bit numbers: 0 digitalSignature, 5 keyCertSign, 6 cRLSign
   std::vector<int> ekus;
+  std::set<int> custom;  // non-critical extensions whose value is one UTF8String
 };
 
 // What the certificate of `id` must say. The CN and the URN come from pki/identity (the one place
@@ -42,6 +44,16 @@ Expectation expect(const Identity& id) {
       e.path_len = id.path_len;
       e.ku_bits = {5, 6};
       return e;
+    case Role::intermediate:
+      e.ca = true;
+      e.path_len = 0;
+      e.ku_bits = {5, 6};
+      e.ekus = {NID_client_auth};
+      return e;
+    case Role::peer:
+      e.ekus = {NID_client_auth};
+      e.custom = {federation::grant_id_nid(), federation::user_id_nid()};
+      break;
     case Role::tenant:
     case Role::fabric_observer:
     case Role::fabric_admin:
@@ -277,13 +289,14 @@ Result<void> lint_certificate(X509* tbs, const Identity& id, X509* issuer) {
 
   // Subject key, read from the SubjectPublicKeyInfo itself. EC keys are checked on the encoded
   // form (named curve, point of the curve's size); only other key types are decoded.
-  if (auto r = check_spki(tbs, id.role == Role::ca); !r) return r;
+  if (auto r = check_spki(tbs, e.ca); !r) return r;
 
   // Extensions: exactly the expected set, each once, with the right criticality.
   std::set<int> expected_ext = {NID_basic_constraints, NID_key_usage, NID_subject_key_identifier,
                                 NID_authority_key_identifier};
   if (!e.sans.empty()) expected_ext.insert(NID_subject_alt_name);
   if (!e.ekus.empty()) expected_ext.insert(NID_ext_key_usage);
+  expected_ext.insert(e.custom.begin(), e.custom.end());
   std::set<int> seen;
   for (int i = 0; i < X509_get_ext_count(tbs); ++i) {
     X509_EXTENSION* ext = X509_get_ext(tbs, i);
@@ -298,6 +311,17 @@ Result<void> lint_certificate(X509* tbs, const Identity& id, X509* issuer) {
     if (critical != must_be_critical)
       return policy(std::string(sn) +
                     (must_be_critical ? " must be critical" : " must not be critical"));
+    if (e.custom.count(nid)) {
+      const ASN1_OCTET_STRING* v = X509_EXTENSION_get_data(ext);
+      const unsigned char* p = ASN1_STRING_get0_data(v);
+      const unsigned char* end = p + ASN1_STRING_length(v);
+      Owned<ASN1_UTF8STRING, ASN1_UTF8STRING_free> u(
+          d2i_ASN1_UTF8STRING(nullptr, &p, ASN1_STRING_length(v)));
+      if (!u || p != end || ASN1_STRING_length(u.get()) == 0) {
+        drain_ossl_errors();
+        return policy(std::string(sn) + " is not one non-empty UTF8String");
+      }
+    }
   }
   for (int nid : expected_ext)
     if (!seen.count(nid)) return policy(std::string("missing extension ") + OBJ_nid2sn(nid));

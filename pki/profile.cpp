@@ -16,6 +16,13 @@ Profile profile_for(const Identity& id) {
       p.key_usage = KU_KEY_CERT_SIGN | KU_CRL_SIGN;
       p.default_days = 3650;
       return p;
+    case Role::intermediate:
+      p.sans = {{SanEntry::Kind::uri, identity_urn(id)}};
+      p.is_ca = true;
+      p.path_len = 0;
+      p.key_usage = KU_KEY_CERT_SIGN | KU_CRL_SIGN;
+      p.eku_nids = {NID_client_auth};  // the chain can only ever serve TLS clients
+      return p;
     case Role::server:
       p.sans = id.server_sans;
       p.key_usage = KU_DIGITAL_SIGNATURE;
@@ -30,6 +37,7 @@ Profile profile_for(const Identity& id) {
     case Role::fabric_observer:
     case Role::fabric_admin:
     case Role::cell:
+    case Role::peer:  // the federation extensions are added by pki/federation.cpp
       p.sans = {{SanEntry::Kind::uri, identity_urn(id)}};
       p.key_usage = KU_DIGITAL_SIGNATURE;
       p.eku_nids = {NID_client_auth};

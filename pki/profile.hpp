@@ -5,9 +5,12 @@
 // refuses issuance instead of producing a bad certificate.
 #pragma once
 
+#include <ctime>
+#include <optional>
 #include <vector>
 
 #include "pki/identity.hpp"
+#include "util/bytes.hpp"
 
 namespace grafos::pki {
 
@@ -21,6 +24,14 @@ struct Profile {
   unsigned key_usage = 0;      ///< KU_* bits of <openssl/x509v3.h>
   std::vector<int> eku_nids;   ///< extendedKeyUsage purposes (empty: no extension)
   int default_days = 365;      ///< validity when --days is not given
+  /// A non-critical extension outside RFC 5280's set (the federation extensions of a peer).
+  struct CustomExtension {
+    int nid = 0;      ///< registered with OBJ_create
+    Bytes der_value;  ///< the extnValue content (DER)
+  };
+  std::vector<CustomExtension> custom_extensions;  ///< appended after the standard ones
+  /// An absolute notAfter instead of a number of days (a peer certificate ends with its grant).
+  std::optional<std::time_t> not_after;
 };
 
 /// The profile DESIGN.md section 4 prescribes for `id`.

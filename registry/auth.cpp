@@ -33,6 +33,8 @@ Result<Principal> principal_from_identity(const pki::Identity& id) {
     case Role::provenance_signer:
     case Role::server:
     case Role::ca:
+    case Role::peer:  // federation peers are authorised by the federation handlers
+    case Role::intermediate:
       break;
   }
   return make_error(Errc::forbidden, "a " + std::string(role_name(id.role)) +

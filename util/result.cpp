@@ -20,6 +20,8 @@ std::string_view errc_name(Errc code) {
       return "io";
     case Errc::crypto:
       return "crypto";
+    case Errc::seal_open_failed:
+      return "seal_open_failed";
     case Errc::key_backend:
       return "key_backend";
     case Errc::pin:

@@ -26,6 +26,7 @@ enum class Errc {
   token_missing,     ///< a PKCS#11 token or token object, or a TPM key, is not there
   io,                ///< reading or writing a file failed
   crypto,            ///< an OpenSSL operation failed, or a signature did not verify
+  seal_open_failed,  ///< a sealed blob did not open: wrong seal secret, wrong AAD, or modified
   key_backend,       ///< PKCS#11 module, token or TPM failure, or the key does not match
   pin,               ///< PIN rejected, locked or on its final try; passphrase wrong
   policy,            ///< the profile linter refused a certificate before signing

@@ -39,6 +39,7 @@ int exit_status_for(Errc code) {
     case Errc::storage:
       return kExitIo;
     case Errc::crypto:
+    case Errc::seal_open_failed:
       return kExitCrypto;
     case Errc::secret_missing:
     case Errc::token_missing:

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
       {"ledger", ca::add_ledger},
       {"transcript", ca::add_transcript},
       {"token", ca::add_token},
+      {"issue-intermediate", ca::add_issue_intermediate},
   };
   const std::string_view first = argc > 1 ? argv[1] : "";
   const auto* named = std::find_if(std::begin(kCommands), std::end(kCommands),
