@@ -9,6 +9,8 @@
 // the provenance library needs no libgit2 (grafos-admin links it).
 #pragma once
 
+#include <openssl/x509.h>
+
 #include <nlohmann/json.hpp>
 
 #include <ctime>
@@ -75,5 +77,23 @@ Result<std::vector<std::string>> bundle_timestamps(const nlohmann::json& bundle)
 /// their infos in order (empty: the bundle has no timestamp).
 Result<std::vector<TimestampInfo>> check_bundle_timestamps(const nlohmann::json& bundle,
                                                            const TimestampCheckOptions& options);
+
+/// Refuses (Errc::mismatch) a timestamp whose genTime lies outside the signer certificate's
+/// validity period.
+Result<void> check_signed_within_validity(X509* signer, const TimestampInfo& timestamp);
+
+/// With a CRL (PEM or DER, issued and signed by one of the CA certificates in `ca_pem`, its
+/// nextUpdate not passed now): refuses (Errc::mismatch) a signer revoked at or before the
+/// timestamp's genTime. A signer revoked after genTime made its signature while valid.
+Result<void> check_not_revoked_before(X509* signer, const std::string& ca_pem,
+                                      const std::string& crl, const TimestampInfo& timestamp,
+                                      const std::string& ca_name);
+
+/// Refuses (Errc::mismatch) a certificate that is not a time-stamping authority as RFC 3161 2.3
+/// requires: extendedKeyUsage present, critical, and timeStamping alone.
+Result<void> check_tsa_profile(X509* cert);
+
+/// UTC text of a time, as messages and reports print it (2026-12-05T02:29:05Z).
+std::string timestamp_text(std::time_t t);
 
 }  // namespace grafos::provenance
