@@ -170,16 +170,56 @@ Result<std::string> token_from_response(std::string_view response_der) {
   return out;
 }
 
-Result<void> attach_timestamp(json& bundle, std::string_view token_or_response) {
-  std::string token_der(token_or_response);
-  // A whole TimeStampResp is a SEQUENCE whose first element is the status SEQUENCE; a token is a
-  // ContentInfo whose first element is an OID. Try the token first.
-  if (!parse_token(token_der)) {
-    auto t = token_from_response(token_or_response);
-    if (!t) return bad("the timestamp is neither a DER TimeStampToken nor a granted TimeStampResp");
-    token_der = std::move(*t);
+namespace {
+
+bool is_response(std::string_view der) {
+  const unsigned char* p = uchars(der);
+  TsRespPtr resp(d2i_TS_RESP(nullptr, &p, static_cast<long>(der.size())));
+  bool whole = resp && p == uchars(der) + der.size();
+  drain_ossl_errors();
+  return whole;
+}
+
+// The DER TimeStampToken of a TimeStampResp or of a bare token.
+Result<std::string> token_of(std::string_view der) {
+  if (is_response(der)) return token_from_response(der);
+  if (auto t = parse_token(der); !t) return std::move(t).error();
+  return std::string(der);
+}
+
+// A granted DER TimeStampResp: `der` itself, or a bare token wrapped as one (status granted).
+Result<std::string> response_of(std::string_view der) {
+  if (is_response(der)) {
+    if (auto t = token_from_response(der); !t) return std::move(t).error();
+    return std::string(der);
   }
-  auto token = parse_token(token_der);
+  auto token = parse_token(der);
+  if (!token) return bad("the timestamp is neither a DER TimeStampResp nor a DER TimeStampToken");
+  auto info = tst_info_of(token->get());
+  if (!info) return std::move(info).error();
+  TsRespPtr resp(TS_RESP_new());
+  std::unique_ptr<TS_STATUS_INFO, OsslDeleter<TS_STATUS_INFO_free>> st(TS_STATUS_INFO_new());
+  if (!resp || !st || TS_STATUS_INFO_set_status(st.get(), TS_STATUS_GRANTED) != 1 ||
+      TS_RESP_set_status_info(resp.get(), st.get()) != 1)
+    return ossl_error(Errc::crypto, "building the timestamp reply");
+  // TS_RESP_set_tst_info takes ownership of both.
+  TS_RESP_set_tst_info(resp.get(), token->release(), info->release());
+  unsigned char* out = nullptr;
+  int len = i2d_TS_RESP(resp.get(), &out);
+  if (len <= 0) return ossl_error(Errc::crypto, "encoding the timestamp reply");
+  std::string text(reinterpret_cast<const char*>(out), static_cast<size_t>(len));
+  OPENSSL_free(out);
+  return text;
+}
+
+}  // namespace
+
+Result<void> attach_timestamp(json& bundle, std::string_view token_or_response) {
+  auto response = response_of(token_or_response);
+  if (!response) return std::move(response).error();
+  auto token_der = token_of(*response);
+  if (!token_der) return std::move(token_der).error();
+  auto token = parse_token(*token_der);
   if (!token) return std::move(token).error();
   auto info = tst_info_of(token->get());
   if (!info) return std::move(info).error();
@@ -193,15 +233,17 @@ Result<void> attach_timestamp(json& bundle, std::string_view token_or_response) 
     return bad("the timestamp is over other bytes than the bundle's DSSE signature");
   auto existing = bundle_timestamps(bundle);
   if (!existing) return std::move(existing).error();
-  for (const auto& e : *existing)
-    if (e == token_der) return bad("the bundle already holds this timestamp");
+  for (const auto& e : *existing) {
+    auto t = token_of(e);
+    if (t && *t == *token_der) return bad("the bundle already holds this timestamp");
+  }
   json& vm = bundle["verificationMaterial"];
   if (!vm.is_object()) return bad("bundle: verificationMaterial is missing");
   json& tvd = vm["timestampVerificationData"];
   if (tvd.is_null()) tvd = json::object();
   json& list = tvd["rfc3161Timestamps"];
   if (list.is_null()) list = json::array();
-  list.push_back({{"signedTimestamp", base64_encode(token_der)}});
+  list.push_back({{"signedTimestamp", base64_encode(*response)}});
   return ok();
 }
 
@@ -245,9 +287,11 @@ Result<std::vector<std::string>> bundle_timestamps(const json& bundle) {
   return out;
 }
 
-Result<TimestampInfo> check_timestamp_token(std::string_view token_der, std::string_view imprint,
+Result<TimestampInfo> check_timestamp_token(std::string_view der, std::string_view imprint,
                                             const TimestampCheckOptions& opt) {
-  auto token = parse_token(token_der);
+  auto token_der = token_of(der);
+  if (!token_der) return std::move(token_der).error();
+  auto token = parse_token(*token_der);
   if (!token) return std::move(token).error();
   auto info = tst_info_of(token->get());
   if (!info) return std::move(info).error();

@@ -2,7 +2,11 @@
 // the SHA-256 of the DSSE envelope's signature bytes, as decoded from base64).
 //
 //   bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps[] =
-//       { "signedTimestamp": b64(DER TimeStampResp's token, i.e. the CMS ContentInfo) }
+//       { "signedTimestamp": b64(DER TimeStampResp) }
+//
+// (protobuf-specs RFC3161SignedTimestamp: the whole RFC 3161 TimeStampResp, status and token, as
+// Sigstore's verifiers read it; a bare token is wrapped as a granted reply when attached, and
+// read either way when verified.)
 //
 // A token is checked with OpenSSL's TS API: CMS signature, TSA chain to the given anchors, the TSA
 // certificate's extended key usage (timeStamping only, critical) and the imprint. This part of
@@ -29,11 +33,11 @@ Result<std::string> timestamp_imprint(const nlohmann::json& bundle);
 /// Same, over the bundle's text (strictly parsed).
 Result<std::string> timestamp_imprint(std::string_view bundle_text);
 
-/// Adds `token_der` (a DER TimeStampToken, the CMS ContentInfo; a whole DER TimeStampResp with
-/// status granted is accepted and its token taken) to the bundle's rfc3161Timestamps. Refuses
-/// (Errc::invalid_input) a token that does not parse, whose imprint is not the bundle's
-/// timestamp_imprint, or that the bundle already holds. Does not check the TSA's trust: the
-/// caller (or verify) does that.
+/// Adds `token_der` (the TSA's whole DER TimeStampResp with status granted, stored as it is; or a
+/// bare DER TimeStampToken, stored wrapped in a granted TimeStampResp) to the bundle's
+/// rfc3161Timestamps. Refuses (Errc::invalid_input) a reply that is not granted or does not parse,
+/// whose imprint is not the bundle's timestamp_imprint, or that the bundle already holds. Does not
+/// check the TSA's trust: the caller (or verify) does that.
 Result<void> attach_timestamp(nlohmann::json& bundle, std::string_view token_der);
 /// Same over the bundle's text; returns the new bundle text (canonical JSON form).
 Result<std::string> attach_timestamp(std::string_view bundle_text, std::string_view token_der);
@@ -60,17 +64,17 @@ struct TimestampCheckOptions {
   std::string intermediates_pem;
 };
 
-/// Checks one DER TimeStampToken against `imprint` (32 raw bytes): CMS signature by the TSA
-/// certificate (taken from the token or the intermediates), the TSA chain to the anchors at the
-/// token's genTime, the TSA certificate's EKU (timeStamping only, critical), the imprint
-/// algorithm (SHA-256) and value. Errc::mismatch for an untrusted TSA, a non-TSA certificate or
-/// an imprint over other bytes; Errc::invalid_input for a token that does not parse.
+/// Checks one DER TimeStampResp (or bare TimeStampToken) against `imprint` (32 raw bytes): CMS
+/// signature by the TSA certificate (taken from the token or the intermediates), the TSA chain to
+/// the anchors at the token's genTime, the TSA certificate's EKU (timeStamping only, critical), the
+/// imprint algorithm (SHA-256) and value. Errc::mismatch for an untrusted TSA, a non-TSA
+/// certificate or an imprint over other bytes; Errc::invalid_input for a token that does not parse.
 Result<TimestampInfo> check_timestamp_token(std::string_view token_der, std::string_view imprint,
                                             const TimestampCheckOptions& options);
 
-/// The bundle's rfc3161Timestamps tokens (DER), in order; empty when the bundle has none.
-/// Errc::invalid_input for a malformed timestampVerificationData (unknown fields, bad base64);
-/// Errc::mismatch for a token given twice.
+/// The bundle's rfc3161Timestamps entries (DER TimeStampResp, as stored), in order; empty when the
+/// bundle has none. Errc::invalid_input for a malformed timestampVerificationData (unknown fields,
+/// bad base64); Errc::mismatch for a token given twice.
 Result<std::vector<std::string>> bundle_timestamps(const nlohmann::json& bundle);
 
 /// Checks every timestamp in the bundle (bundle_timestamps, check_timestamp_token); returns

@@ -47,7 +47,7 @@ tsa_config outside outside-tsa.pem outside-tsa-key.pem
 stamp() {
   jq -r '.dsseEnvelope.signatures[0].sig' "$2" | base64 -d >sig.bin
   openssl ts -query -data sig.bin -sha256 -cert -out q.tsq 2>/dev/null &&
-    openssl ts -reply -config "$1" -queryfile q.tsq -token_out -out tok.der 2>/dev/null &&
+    openssl ts -reply -config "$1" -queryfile q.tsq -out tok.der 2>/dev/null &&
     jq --arg t "$(base64 -w0 tok.der)" \
       '.verificationMaterial.timestampVerificationData.rfc3161Timestamps += [{signedTimestamp: $t}]' \
       "$2" >"$3"

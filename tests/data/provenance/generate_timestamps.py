@@ -4,7 +4,7 @@
 Usage:  python3 tests/data/provenance/generate_timestamps.py
         (needs python3, the openssl CLI and faketime; reuses generate.py's helpers and its bin/)
 
-Timestamp tokens come from `openssl ts -reply` (an independent RFC 3161 implementation), with a
+Timestamps (DER TimeStampResp, one vector a bare token) come from `openssl ts -reply` (an independent RFC 3161 implementation), with a
 TSA certificate issued by the vectors' own fabric CA (EKU timeStamping, critical) and, for the
 --tsa-ca vectors, by an outside CA. Signing in the past is done under faketime. Output:
 
@@ -73,11 +73,13 @@ ess_cert_id_alg = sha256
     return cnf, cert
 
 
-def token(tsa_cnf, imprint):
+def token(tsa_cnf, imprint, bare=False, alg="-sha256"):
+    """The TSA's DER TimeStampResp (as Sigstore bundles carry it), or its bare token."""
     q = os.path.join(g.TMP, "q.tsq")
     t = os.path.join(g.TMP, "t.der")
-    g.sh("openssl", "ts", "-query", "-digest", imprint.hex(), "-sha256", "-cert", "-out", q)
-    g.sh("openssl", "ts", "-reply", "-config", tsa_cnf, "-queryfile", q, "-token_out", "-out", t)
+    g.sh("openssl", "ts", "-query", "-digest", imprint.hex(), alg, "-cert", "-out", q)
+    g.sh("openssl", "ts", "-reply", "-config", tsa_cnf, "-queryfile", q, "-out", t,
+         *(["-token_out"] if bare else []))
     with open(t, "rb") as f:
         return f.read()
 
@@ -137,6 +139,10 @@ def main():
     good = g.bundle(body, cert, key)
     good_tok = token(tsa_cnf, imprint_of(good))
     vector("ts_good_pass", stamped(good, good_tok), 0, "")
+    vector("ts_bare_token_pass", stamped(good, token(tsa_cnf, imprint_of(good), bare=True)), 0, "")
+    vector("ts_rejected_reply_fail",
+           stamped(good, token(tsa_cnf, hashlib.sha512(b"x").digest(), alg="-sha512")), 3,
+           "refused the request")
     # Signed and timestamped in 2020 by a signer that expired in 2021: still verifies today.
     with at("2020-06-01 12:00:00"):
         old = g.bundle(body, old_cert, old_key)
