@@ -16,16 +16,16 @@ if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
 fi
 mkdir -p "$CACHE"
 if [ ! -d "$CACHE/node_modules/@sigstore/verify" ]; then
-  if ! (cd "$CACHE" && timeout 300 npm install --no-audit --no-fund --silent \
-    --cache "$CACHE/.npm" @sigstore/verify @sigstore/bundle @sigstore/protobuf-specs \
-    >"$CACHE/npm.log" 2>&1); then
-    if (cd "$CACHE" && timeout 30 npm ping --cache "$CACHE/.npm" >/dev/null 2>&1); then
-      tap_result 1 "npm install @sigstore/verify" "$(tail -20 "$CACHE/npm.log")"
-      echo "1..$TAP_N"
-      exit 1
-    fi
+  npm_flags=(--cache "$CACHE/.npm" --fetch-retries=1 --fetch-timeout=20000)
+  if ! (cd "$CACHE" && timeout 60 npm ping "${npm_flags[@]}" >"$CACHE/npm.log" 2>&1); then
     echo "1..0 # SKIP the npm registry is unreachable: cannot install @sigstore/verify"
     exit 77
+  fi
+  if ! (cd "$CACHE" && timeout 300 npm install --no-audit --no-fund --silent "${npm_flags[@]}" \
+    @sigstore/verify @sigstore/bundle @sigstore/protobuf-specs >>"$CACHE/npm.log" 2>&1); then
+    tap_result 1 "npm install @sigstore/verify" "$(tail -20 "$CACHE/npm.log")"
+    echo "1..$TAP_N"
+    exit 1
   fi
 fi
 export NODE_PATH=$CACHE/node_modules
