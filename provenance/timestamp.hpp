@@ -32,6 +32,10 @@ namespace grafos::provenance {
 Result<std::string> timestamp_imprint(const nlohmann::json& bundle);
 /// Same, over the bundle's text (strictly parsed).
 Result<std::string> timestamp_imprint(std::string_view bundle_text);
+/// Same; a std::string is the bundle's text (not a JSON string value).
+inline Result<std::string> timestamp_imprint(const std::string& bundle_text) {
+  return timestamp_imprint(std::string_view(bundle_text));
+}
 
 /// Adds `token_der` (the TSA's whole DER TimeStampResp with status granted, stored as it is; or a
 /// bare DER TimeStampToken, stored wrapped in a granted TimeStampResp) to the bundle's
