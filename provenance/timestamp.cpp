@@ -11,7 +11,6 @@
 #include <cstring>
 #include <set>
 
-#include "provenance/dsse.hpp"
 #include "provenance/record.hpp"
 #include "util/base64.hpp"
 #include "util/json.hpp"

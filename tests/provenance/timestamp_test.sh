@@ -140,6 +140,12 @@ ok_if "nothing was written for it" test ! -e no3.json
 check "a leaf as --ca is refused" 3 "not a CA certificate" "$GRAFOS_CA" image-provenance \
   trusted-root --ca pki/signer.pem --output no4.json
 ok_if "nothing was written for it" test ! -e no4.json
+check "a missing --ca file is refused" 6 "no-ca.pem" "$GRAFOS_CA" image-provenance trusted-root \
+  --ca no-ca.pem --output no5.json
+ok_if "nothing was written for it" test ! -e no5.json
+check "a missing --tsa-cert file is refused" 6 "no-tsa.pem" "$GRAFOS_CA" image-provenance \
+  trusted-root --ca pki/ca/ca.pem --tsa-cert no-tsa.pem --output no6.json
+ok_if "nothing was written for it" test ! -e no6.json
 check "--output - prints the trusted root" 0 "" "$GRAFOS_CA" image-provenance trusted-root \
   --ca pki/ca/ca.pem --tsa-cert pki/tsa.pem --output -
 ok_if "stdout is the trusted root" test "$(jq -r .mediaType <<<"$OUT")" = \

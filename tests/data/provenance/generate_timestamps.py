@@ -84,6 +84,22 @@ def token(tsa_cnf, imprint, bare=False, alg="-sha256"):
         return f.read()
 
 
+def cms_token(cert, key, token_der):
+    """The token's TSTInfo signed again as CMS by another certificate (not a TSA: openssl ts
+    refuses to sign with one, openssl cms does not care)."""
+    t = os.path.join(g.TMP, "orig.der")
+    tst = os.path.join(g.TMP, "tst.der")
+    out = os.path.join(g.TMP, "cms.der")
+    with open(t, "wb") as f:
+        f.write(token_der)
+    g.sh("openssl", "cms", "-verify", "-noverify", "-inform", "DER", "-in", t, "-out", tst)
+    g.sh("openssl", "cms", "-sign", "-binary", "-nodetach", "-nosmimecap", "-md", "sha256",
+         "-econtent_type", "id-smime-ct-TSTInfo", "-signer", cert, "-inkey", key, "-in", tst,
+         "-outform", "DER", "-out", out)
+    with open(out, "rb") as f:
+        return f.read()
+
+
 def imprint_of(bundle):
     return hashlib.sha256(base64.b64decode(bundle["dsseEnvelope"]["signatures"][0]["sig"])).digest()
 
@@ -158,6 +174,9 @@ def main():
            ["--tsa-ca", "../ts/outside-tsa.pem"])
     vector("ts_outside_tsa_wrong_anchor_fail", stamped(good, good_tok), 1, "is not trusted",
            ["--tsa-ca", "../ts/outside-tsa.pem"])
+    vector("ts_not_a_tsa_fail",
+           stamped(good, cms_token(cert, key, token(tsa_cnf, imprint_of(good), bare=True))), 1,
+           "not a time-stamping authority")
     vector("ts_other_bytes_fail", stamped(good, token(tsa_cnf, hashlib.sha256(b"other").digest())),
            1, "over other bytes")
     vector("ts_duplicated_token_fail", stamped(good, good_tok, good_tok), 1, "duplicates")

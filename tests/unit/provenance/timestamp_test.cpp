@@ -178,6 +178,7 @@ TEST(Timestamp, TokenRefusals) {
     const char* reason;
   } cases[] = {
       {"ts_untrusted_tsa_fail", Errc::mismatch, "is not trusted"},
+      {"ts_not_a_tsa_fail", Errc::mismatch, "not a time-stamping authority"},
       {"ts_other_bytes_fail", Errc::mismatch, "over other bytes"},
       {"ts_duplicated_token_fail", Errc::mismatch, "duplicates"},
       {"ts_not_a_token_fail", Errc::invalid_input, "not one DER"},
