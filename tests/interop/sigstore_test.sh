@@ -8,7 +8,10 @@
 # Usage: sigstore_test.sh CACHE_DIR
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-CACHE=${1:?usage: sigstore_test.sh CACHE_DIR}
+# Pinned majors (the versions this test was written against: verify 4.1.3, bundle 5.0.1,
+# protobuf-specs 0.5.2; verify 3.1.1 passes too); the cache folder is per pin.
+PKGS=(@sigstore/verify@4 @sigstore/bundle@5 @sigstore/protobuf-specs@0.5)
+CACHE=${1:?usage: sigstore_test.sh CACHE_DIR}/verify4-bundle5
 
 if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
   echo "1..0 # SKIP npm/node not installed"
@@ -22,7 +25,7 @@ if [ ! -d "$CACHE/node_modules/@sigstore/verify" ]; then
     exit 77
   fi
   if ! (cd "$CACHE" && timeout 300 npm install --no-audit --no-fund --silent "${npm_flags[@]}" \
-    @sigstore/verify @sigstore/bundle @sigstore/protobuf-specs >>"$CACHE/npm.log" 2>&1); then
+    "${PKGS[@]}" >>"$CACHE/npm.log" 2>&1); then
     tap_result 1 "npm install @sigstore/verify" "$(tail -20 "$CACHE/npm.log")"
     echo "1..$TAP_N"
     exit 1
