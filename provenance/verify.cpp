@@ -349,6 +349,10 @@ Result<VerifyResponse> verify_image_provenance(const VerifyRequest& req) {
     vo.crl = std::move(*crl);
   }
   if (req.tsa_ca) {
+    if (!req.ca)
+      return Error{Errc::usage,
+                   "timestamp authorities are checked for a signed bundle, against "
+                   "the fabric CA: give both"};
     auto tsa = read_file(*req.tsa_ca);
     if (!tsa) return std::move(tsa).error().context(req.tsa_ca_name);
     vo.tsa_ca_pem = std::move(*tsa);

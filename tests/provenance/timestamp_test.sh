@@ -75,6 +75,8 @@ check "--tsa-ca that is not the TSA's CA is refused" 1 "is not trusted" \
   "$GRAFOS_CA" image-provenance verify --input stamped.json --ca pki/ca/ca.pem --tsa-ca outside/ca.pem
 check "--tsa-ca without a CA certificate is refused" 3 "no CA certificate" \
   "$GRAFOS_CA" image-provenance verify --input stamped.json --ca pki/ca/ca.pem --tsa-ca outside-tsa.pem
+check "--tsa-ca without --ca is a usage error" 2 "give both" \
+  "$GRAFOS_CA" image-provenance verify --input stamped.json --tsa-ca outside-chain.pem
 check "a missing --tsa-ca file is refused" 6 "" \
   "$GRAFOS_CA" image-provenance verify --input stamped.json --ca pki/ca/ca.pem --tsa-ca nope.pem
 jq '.dsseEnvelope.signatures[0].sig |= (.[0:10] + (if .[10:11] == "A" then "B" else "A" end) + .[11:])' \
