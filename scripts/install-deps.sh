@@ -32,6 +32,7 @@ test=(
   curl sqlite3 strace jq time python3 clang-format zsh
   wrk nginx-light testssl.sh libengine-pkcs11-openssl
   clang libclang-rt-14-dev
+  faketime
 )
 print=0
 groups=()
