@@ -111,6 +111,29 @@ std::span<const unsigned char> bytes_of(std::string_view s) {
   return {reinterpret_cast<const unsigned char*>(s.data()), s.size()};
 }
 
+// The bundle's timestamps (TSA trust, imprint), and the signer chain at each one's genTime, with
+// the CRL read for a revocation before that time. Empty: no timestamp (check at now instead).
+Result<std::vector<TimestampInfo>> check_timestamps(const json& bundle, X509* leaf,
+                                                    const std::vector<X509Ptr>& anchors,
+                                                    const VerifyOptions& opt) {
+  TimestampCheckOptions to;
+  to.anchors_pem = opt.tsa_ca_pem ? *opt.tsa_ca_pem : *opt.ca_pem;
+  to.anchors_name = opt.tsa_ca_pem ? opt.tsa_ca_name : opt.ca_name;
+  auto stamps = check_bundle_timestamps(bundle, to);
+  if (!stamps) return std::move(stamps).error();
+  for (const auto& ts : *stamps) {
+    if (auto r = check_signed_within_validity(leaf, ts); !r) return std::move(r).error();
+    VerifyOptions at = opt;
+    at.crl.reset();
+    at.at_time = ts.gen_time;
+    if (auto r = check_chain(leaf, anchors, at); !r) return std::move(r).error();
+    if (opt.crl)
+      if (auto r = check_not_revoked_before(leaf, *opt.ca_pem, *opt.crl, ts, opt.ca_name); !r)
+        return std::move(r).error();
+  }
+  return stamps;
+}
+
 // Checks the bundle up to and including the DSSE signature; returns the verified payload.
 Result<std::string> open_bundle(const json& bundle, const VerifyOptions& opt,
                                 VerifyReport& report) {
@@ -124,7 +147,9 @@ Result<std::string> open_bundle(const json& bundle, const VerifyOptions& opt,
   if (!bundle.contains("verificationMaterial") || !bundle.contains("dsseEnvelope"))
     return bad("bundle: verificationMaterial or dsseEnvelope is missing");
   const json& vm = bundle["verificationMaterial"];
-  if (auto r = only_keys(vm, {"certificate", "tlogEntries"}, "verificationMaterial"); !r)
+  if (auto r = only_keys(vm, {"certificate", "tlogEntries", "timestampVerificationData"},
+                         "verificationMaterial");
+      !r)
     return std::move(r).error();
   if (vm.contains("tlogEntries") && !(vm["tlogEntries"].is_array() && vm["tlogEntries"].empty()))
     return bad("bundle: transparency-log entries are not supported (tlogEntries must be empty)");
@@ -175,7 +200,11 @@ Result<std::string> open_bundle(const json& bundle, const VerifyOptions& opt,
                  "the input is a signed bundle: pass " + opt.ca_name + " to verify it"};
   auto anchors = load_anchors(*opt.ca_pem, opt.ca_name);
   if (!anchors) return std::move(anchors).error();
-  if (auto r = check_chain(leaf.get(), *anchors, opt); !r) return std::move(r).error();
+  auto stamps = check_timestamps(bundle, leaf.get(), *anchors, opt);
+  if (!stamps) return std::move(stamps).error();
+  if (stamps->empty())
+    if (auto r = check_chain(leaf.get(), *anchors, opt); !r) return std::move(r).error();
+  report.timestamps = std::move(*stamps);
   auto id = check_signer_profile(leaf.get());
   if (!id) return std::move(id).error();
   if (*payload_type != kPayloadType)
@@ -318,6 +347,12 @@ Result<VerifyResponse> verify_image_provenance(const VerifyRequest& req) {
     auto crl = read_file(*req.crl, 256u * 1024 * 1024);
     if (!crl) return std::move(crl).error().context("the CRL");
     vo.crl = std::move(*crl);
+  }
+  if (req.tsa_ca) {
+    auto tsa = read_file(*req.tsa_ca);
+    if (!tsa) return std::move(tsa).error().context(req.tsa_ca_name);
+    vo.tsa_ca_pem = std::move(*tsa);
+    vo.tsa_ca_name = req.tsa_ca_name;
   }
   vo.hash = req.hash;
   auto report = verify_provenance(*text, vo);

@@ -17,6 +17,7 @@
 
 #include "provenance/hash.hpp"
 #include "provenance/record.hpp"
+#include "provenance/timestamp.hpp"
 #include "util/result.hpp"
 
 namespace grafos::provenance {
@@ -34,6 +35,10 @@ struct VerifyOptions {
   /// The fabric CA's CRL (PEM or DER); when set, a revoked signer is refused, and so is a CRL
   /// that is not the CA's or whose nextUpdate has passed (fail-closed).
   std::optional<std::string> crl;
+  /// PEM trust anchors for timestamp authorities (--tsa-ca); unset: `ca_pem` also anchors TSAs.
+  std::optional<std::string> tsa_ca_pem;
+  /// How messages name `tsa_ca_pem`.
+  std::string tsa_ca_name = "the TSA CA certificate";
   /// Verification time for the certificate validity (unset: now). Tests only.
   std::optional<std::time_t> at_time;
   /// Stop after the signature and payload checks (no re-hashing). Tests only.
@@ -57,6 +62,9 @@ struct VerifyReport {
   std::string signer_subject;  ///< signer certificate subject (signed bundles)
   std::string pipeline;        ///< provenance-signer pipeline name (signed bundles)
   nlohmann::json record;       ///< the record that was checked
+  /// The bundle's checked RFC 3161 timestamps; the signer was validated at each one's genTime.
+  /// Empty for a signed bundle: it was validated at the current time.
+  std::vector<TimestampInfo> timestamps;
   std::vector<BinaryCheck> binaries;
 
   /// True when every binary matched.
@@ -80,6 +88,10 @@ struct VerifyRequest {
   std::string ca_name = "the fabric CA certificate";
   /// The fabric CA's CRL file (VerifyOptions::crl); needs `ca`.
   std::optional<std::filesystem::path> crl;
+  /// Trust anchors for timestamp authorities (PEM file; VerifyOptions::tsa_ca_pem).
+  std::optional<std::filesystem::path> tsa_ca;
+  /// How messages name it.
+  std::string tsa_ca_name = "the TSA CA certificate";
   /// Paths to hash instead of the record's, order-matched against it (runtime locations).
   std::optional<std::vector<std::string>> binaries;
   HashOptions hash;  ///< threads, progress

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbotan-2-dev botan gnutls-bin strace clang-format
   jq time wrk nginx-light testssl.sh python3 libengine-pkcs11-openssl
   clang libclang-rt-14-dev
+  faketime
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -16,6 +16,7 @@ void add_image_provenance(CLI::App& app, Context& ctx) {
   add_image_provenance_build(*sub, ctx);
   add_image_provenance_sign(*sub, ctx);
   add_image_provenance_verify(*sub, ctx);
+  add_image_provenance_trusted_root(*sub, ctx);
 }
 
 }  // namespace grafos::tools::ca

@@ -10,7 +10,7 @@ namespace grafos::tools::ca {
 namespace {
 
 struct VerifyFlags {
-  std::string input, ca, crl;
+  std::string input, ca, crl, tsa_ca;
   std::vector<std::string> binaries;
 };
 
@@ -46,11 +46,19 @@ void add_image_provenance_verify(CLI::App& group, Context& ctx) {
                    "refused, and so is a CRL not signed by --ca or past its nextUpdate")
       ->type_name("FILE")
       ->check(non_empty());
+  verify
+      ->add_option("--tsa-ca", f->tsa_ca,
+                   "Trust anchors (PEM) for the bundle's RFC 3161 timestamp authorities instead "
+                   "of --ca (an outside TSA's CA; its TSA certificate may be in the file too)")
+      ->type_name("FILE")
+      ->check(non_empty());
   verify->callback([&ctx, f, binary] {
     provenance::VerifyRequest req;
     req.input = f->input;
     if (!f->ca.empty()) req.ca = f->ca;
     if (!f->crl.empty()) req.crl = f->crl;
+    if (!f->tsa_ca.empty()) req.tsa_ca = f->tsa_ca;
+    req.tsa_ca_name = "--tsa-ca";
     req.ca_name = "--ca";
     if (binary->count() > 0) req.binaries = f->binaries;
     Progress progress;

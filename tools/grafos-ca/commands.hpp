@@ -20,5 +20,6 @@ void add_transcript(CLI::App& app, Context& ctx);
 void add_image_provenance_build(CLI::App& group, Context& ctx);
 void add_image_provenance_sign(CLI::App& group, Context& ctx);
 void add_image_provenance_verify(CLI::App& group, Context& ctx);
+void add_image_provenance_trusted_root(CLI::App& group, Context& ctx);
 
 }  // namespace grafos::tools::ca

@@ -157,6 +157,14 @@ void print_verify(const Context& ctx, const provenance::VerifyResponse& response
                           {"binaries", std::move(bins)}};
     if (report.signed_bundle)
       out["signer"] = {{"subject", report.signer_subject}, {"pipeline", report.pipeline}};
+    if (report.signed_bundle) {
+      nlohmann::json stamps = nlohmann::json::array();
+      for (const auto& t : report.timestamps)
+        stamps.push_back({{"time", provenance::timestamp_text(t.gen_time)},
+                          {"authority", t.tsa_subject},
+                          {"serial", t.serial}});
+      out["timestamps"] = std::move(stamps);
+    }
     std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     return;
   }
@@ -177,6 +185,11 @@ void print_verify(const Context& ctx, const provenance::VerifyResponse& response
   if (report.signed_bundle)
     std::cout << " (signed by " << report.signer_subject << ", pipeline " << report.pipeline << ")";
   std::cout << '\n';
+  if (!report.signed_bundle) return;
+  for (const auto& t : report.timestamps)
+    std::cout << "timestamp " << provenance::timestamp_text(t.gen_time) << " by " << t.tsa_subject
+              << ": signer checked at that time\n";
+  if (report.timestamps.empty()) std::cout << "no timestamp: checked at the current time\n";
 }
 
 void print_verify_error(const Context& ctx, const Error& error) {
