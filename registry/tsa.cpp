@@ -61,6 +61,35 @@ struct Tsa::Impl {
   std::uint64_t next_serial = 0;  // next serial to hand out
   std::uint64_t end_serial = 0;   // one past the reserved block
 
+  // Idle response contexts. A TS_RESP_CTX keeps per-request state only for the duration of
+  // TS_RESP_create_response (it cleans up after each), so one context serves one request at a
+  // time and is reused; declared after `key` so that they are freed before the key's session.
+  std::mutex pool_mu;
+  std::vector<TsRespCtxPtr> pool;
+
+  Result<TsRespCtxPtr> checkout(RequestState& st) {
+    TsRespCtxPtr ctx;
+    {
+      std::lock_guard lk(pool_mu);
+      if (!pool.empty()) {
+        ctx = std::move(pool.back());
+        pool.pop_back();
+      }
+    }
+    if (!ctx) {
+      auto made = make_ctx(st);
+      if (!made) return made;
+      ctx = std::move(*made);
+    }
+    TS_RESP_CTX_set_serial_cb(ctx.get(), &Impl::serial_cb, &st);
+    return ctx;
+  }
+
+  void checkin(TsRespCtxPtr ctx) {
+    std::lock_guard lk(pool_mu);
+    if (pool.size() < 64) pool.push_back(std::move(ctx));
+  }
+
   Result<std::uint64_t> take_serial() {
     std::lock_guard lk(serial_mu);
     if (next_serial == end_serial) {
@@ -162,7 +191,9 @@ Result<std::unique_ptr<Tsa>> Tsa::open(const TsaConfig& cfg) {
   // One context up front: whatever TS_RESP_CTX refuses (the key type, the certificate) shows up
   // at startup, not at the first request.
   RequestState probe{&im, std::nullopt};
-  if (auto ctx = im.make_ctx(probe); !ctx) return std::move(ctx).error().context("TSA");
+  auto ctx = im.make_ctx(probe);
+  if (!ctx) return std::move(ctx).error().context("TSA");
+  im.checkin(std::move(*ctx));
   return t;
 }
 
@@ -211,11 +242,12 @@ Result<TsaReply> Tsa::respond(std::string_view query) {
       return make_error(Errc::bad_request, "trailing bytes after the DER TimeStampReq");
   }
   RequestState st{impl_.get(), std::nullopt};
-  auto ctx = impl_->make_ctx(st);
+  auto ctx = impl_->checkout(st);
   if (!ctx) return std::move(ctx).error();
   BioPtr in(BIO_new_mem_buf(query.data(), static_cast<int>(query.size())));
   if (!in) return ossl_error(Errc::crypto, "allocating a memory BIO");
   TsRespPtr resp(TS_RESP_create_response(ctx->get(), in.get()));
+  impl_->checkin(std::move(*ctx));
   if (st.serial_error) {
     drain_ossl_errors();
     return *st.serial_error;

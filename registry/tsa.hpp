@@ -60,7 +60,7 @@ struct TsaConfig {
   hsm::Interaction interaction;
 };
 
-/// A TSA: thread-safe, one TS_RESP_CTX per request.
+/// A TSA: thread-safe; each request uses a TS_RESP_CTX of its own (pooled and reused).
 class Tsa {
  public:
   ~Tsa();
