@@ -143,4 +143,16 @@ check "image-provenance verify --tsa-ca accepts the bundle the openssl TSA times
 rc=$?
 check "the openssl TSA against the fabric CA is refused (exit 1), nothing written" \
   bash -c "[ $rc = 1 ] && [ ! -e '$T/b3.json' ]"
+
+# A TSA that rejects the query (this one accepts SHA-384 imprints only): exit 3, naming the
+# status and the failure info, nothing written.
+sed 's/^digests = sha256$/digests = sha384/' "$O/ts.cnf" >"$O/ts384.cnf"
+python3 "$(dirname "$0")/openssl_tsa.py" "$O/ts384.cnf" "$O/port384" >"$O/py384.log" 2>&1 &
+EXTRA_PIDS+=("$!")
+for _ in $(seq 1 100); do [ -s "$O/port384" ] && break; sleep 0.05; done
+"$ADMIN" timestamp --tsa "http://127.0.0.1:$(cat "$O/port384")/" --tsa-ca "$O/root.pem" \
+  --input "$T/bundle.json" --output "$T/b5.json" >"$T/a5.out" 2>&1
+rc=$?
+check "a TSA rejection is exit 3, nothing written" bash -c "[ $rc = 3 ] && [ ! -e '$T/b5.json' ]"
+check "... naming the status and badAlg" grep -q 'refused the request: rejection.*badAlg' "$T/a5.out"
 finish
