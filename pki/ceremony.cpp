@@ -329,6 +329,8 @@ std::string batch_folder_name(const Identity& id) {
       return "cell-" + id.provider + "-" + std::to_string(id.cell_id);
     case Role::provenance_signer:
       return "provenance-signer-" + id.name;
+    case Role::timestamp_authority:
+      return "timestamp-authority-" + id.name;
     case Role::server:
       return "server-" + (id.server_sans.empty() ? std::string() : id.server_sans[0].value);
     case Role::ca:
@@ -382,7 +384,7 @@ Result<std::vector<BatchEntry>> parse_batch(std::string_view text) {
       return fail(
           Error{Errc::invalid_input, "unknown role '" + printable(f[0]) +
                                          "' (expected tenant, fabric-observer, fabric-admin, cell, "
-                                         "provenance-signer or server)"});
+                                         "provenance-signer, server or timestamp-authority)"});
     auto fields = identity_fields(*role);
     if (f.size() != fields.size() + 1) {
       std::string format(f[0]);

@@ -132,17 +132,19 @@ std::string_view role_name(Role role) {
       return "peer";
     case Role::intermediate:
       return "intermediate";
+    case Role::timestamp_authority:
+      return "timestamp-authority";
   }
   return "unknown";
 }
 
 Result<Role> parse_leaf_role(std::string_view text) {
   for (Role r : {Role::tenant, Role::fabric_observer, Role::fabric_admin, Role::cell,
-                 Role::provenance_signer})
+                 Role::provenance_signer, Role::timestamp_authority})
     if (text == role_name(r)) return r;
   return Error{Errc::usage, "unknown role '" + printable(text) +
-                                "': expected tenant, fabric-observer, fabric-admin, cell or "
-                                "provenance-signer"};
+                                "': expected tenant, fabric-observer, fabric-admin, cell, "
+                                "provenance-signer or timestamp-authority"};
 }
 
 std::span<const IdentityField> identity_fields(Role role) {
@@ -151,6 +153,7 @@ std::span<const IdentityField> identity_fields(Role role) {
   static constexpr F kCell[] = {F::provider, F::cell_id};
   static constexpr F kSigner[] = {F::pipeline};
   static constexpr F kServer[] = {F::sans};
+  static constexpr F kTsa[] = {F::tsa_name};
   switch (role) {
     case Role::tenant:
       return kTenant;
@@ -160,6 +163,8 @@ std::span<const IdentityField> identity_fields(Role role) {
       return kSigner;
     case Role::server:
       return kServer;
+    case Role::timestamp_authority:
+      return kTsa;
     case Role::ca:
     case Role::fabric_observer:
     case Role::fabric_admin:
@@ -182,13 +187,15 @@ std::string_view field_placeholder(IdentityField field) {
       return "<pipeline>";
     case IdentityField::sans:
       return "<san>[,<san>...]";
+    case IdentityField::tsa_name:
+      return "<tsa>";
   }
   return "<?>";
 }
 
 std::optional<Role> batch_role(std::string_view word) {
   for (Role r : {Role::tenant, Role::fabric_observer, Role::fabric_admin, Role::cell,
-                 Role::provenance_signer, Role::server})
+                 Role::provenance_signer, Role::server, Role::timestamp_authority})
     if (word == role_name(r)) return r;
   return std::nullopt;
 }
@@ -210,6 +217,8 @@ Result<Identity> make_identity(Role role, std::span<const std::string_view> v) {
       return make_provenance_signer_identity(v[0]);
     case Role::server:
       return make_server_identity({std::string(v[0])});
+    case Role::timestamp_authority:
+      return make_timestamp_authority_identity(v[0]);
     case Role::ca:
     case Role::peer:
     case Role::intermediate:
@@ -381,6 +390,15 @@ Result<Identity> make_provenance_signer_identity(std::string_view pipeline) {
   return id;
 }
 
+Result<Identity> make_timestamp_authority_identity(std::string_view name) {
+  if (auto r = check_tenant_name(name, "timestamp authority name"); !r) return std::move(r).error();
+  Identity id;
+  id.role = Role::timestamp_authority;
+  id.name = std::string(name);
+  if (auto r = check_cn_length(common_name_for(id)); !r) return std::move(r).error();
+  return id;
+}
+
 Result<Identity> make_server_identity(const std::vector<std::string>& sans) {
   Identity id;
   id.role = Role::server;
@@ -446,6 +464,8 @@ std::string identity_urn(const Identity& id) {
       return std::string(kUrnPeerPrefix) + id.name;
     case Role::intermediate:
       return std::string(kUrnEnrollmentIntermediate);
+    case Role::timestamp_authority:
+      return std::string(kUrnTimestampAuthorityPrefix) + id.name;
     case Role::server:
     case Role::ca:
       return {};
@@ -489,6 +509,14 @@ Result<Identity> identity_from_urn(std::string_view urn) {
     id.name = std::string(name);
     return id;
   }
+  if (urn.starts_with(kUrnTimestampAuthorityPrefix)) {
+    auto name = urn.substr(kUrnTimestampAuthorityPrefix.size());
+    if (auto r = check_tenant_name(name, "timestamp authority name"); !r)
+      return refuse("names a timestamp authority outside the tenant grammar", &r.error());
+    id.role = Role::timestamp_authority;
+    id.name = std::string(name);
+    return id;
+  }
   if (urn.starts_with(kUrnCellPrefix)) {
     constexpr std::string_view kForm = "is not urn:fabricbios:cell:<provider>:<cell_id>";
     auto rest = urn.substr(kUrnCellPrefix.size());
@@ -504,7 +532,7 @@ Result<Identity> identity_from_urn(std::string_view urn) {
   }
   return refuse(
       "is not a fabric identity (tenant, fabric-observer, fabric-admin, cell, "
-      "provenance-signer or peer; matched exactly)");
+      "provenance-signer, timestamp-authority or peer; matched exactly)");
 }
 
 std::vector<std::string> urn_sans(X509* cert) {
@@ -547,6 +575,8 @@ std::string common_name_for(const Identity& id) {
       return "cell " + id.provider + "/" + std::to_string(id.cell_id);
     case Role::provenance_signer:
       return "provenance-signer " + id.name;
+    case Role::timestamp_authority:
+      return "timestamp-authority " + id.name;
     case Role::server:
       return id.server_sans.empty() ? std::string() : id.server_sans[0].value;
     case Role::ca:

@@ -37,20 +37,22 @@ enum class Role {
   provenance_signer,
   peer,          ///< a federated peer fabric (pki/federation.hpp), urn:fabricbios:peer:<peerId>
   intermediate,  ///< the online enrollment intermediate CA (pki/intermediate.hpp)
+  timestamp_authority,  ///< RFC 3161 TSA: EKU timeStamping only, critical (issue 15)
 };
 
 /// Stable name of a role as used on the command line ("fabric-observer").
 std::string_view role_name(Role role);
 
-/// Parses a --role value (tenant, fabric-observer, fabric-admin, cell, provenance-signer).
+/// Parses a --role value (tenant, fabric-observer, fabric-admin, cell, provenance-signer,
+/// timestamp-authority).
 Result<Role> parse_leaf_role(std::string_view text);
 
 /// What a leaf identity is made of besides its role.
-enum class IdentityField { tenant, provider, cell_id, pipeline, sans };
+enum class IdentityField { tenant, provider, cell_id, pipeline, sans, tsa_name };
 
 /// The fields each leaf role takes, in batch-line order (the one table of roles and their
 /// fields): tenant {tenant}, fabric-observer {}, fabric-admin {}, cell {provider, cell_id},
-/// provenance-signer {pipeline}, server {sans}; ca {}.
+/// provenance-signer {pipeline}, server {sans}, timestamp-authority {tsa_name}; ca {}.
 std::span<const IdentityField> identity_fields(Role role);
 
 /// How a field is written in the batch format ("<provider>", "<san>[,<san>...]").
@@ -73,7 +75,7 @@ struct SanEntry {
 /// A validated identity: what the certificate will name. Build with the make_* functions.
 struct Identity {
   Role role = Role::tenant;
-  std::string name;                   ///< tenant name (tenant) or pipeline name (provenance-signer)
+  std::string name;                   ///< tenant, pipeline (provenance-signer) or TSA name
   std::string provider;               ///< cell provider
   std::uint64_t cell_id = 0;          ///< cell id
   std::vector<SanEntry> server_sans;  ///< server SANs, in the order given
@@ -107,6 +109,8 @@ Identity make_fabric_observer_identity();
 Identity make_fabric_admin_identity();
 Result<Identity> make_cell_identity(std::string_view provider, std::string_view cell_id);
 Result<Identity> make_provenance_signer_identity(std::string_view pipeline);
+/// A time-stamping authority named by the tenant grammar ("tsa-1").
+Result<Identity> make_timestamp_authority_identity(std::string_view name);
 /// `sans` may hold several comma-separated lists (repeated --san flags of the tools); duplicates
 /// across them are errors too.
 Result<Identity> make_server_identity(const std::vector<std::string>& sans);
@@ -128,10 +132,12 @@ inline constexpr std::string_view kUrnFabricAdmin = "urn:fabricbios:fabric-admin
 inline constexpr std::string_view kUrnPeerPrefix = "urn:fabricbios:peer:";
 inline constexpr std::string_view kUrnEnrollmentIntermediate =
     "urn:fabricbios:enrollment-intermediate";
+inline constexpr std::string_view kUrnTimestampAuthorityPrefix =
+    "urn:fabricbios:timestamp-authority:";
 
 /// Parses a fabric identity URN exactly (the inverse of identity_urn): tenant, fabric-observer,
-/// fabric-admin, cell or provenance-signer, each name in its grammar. Errc::invalid_input names
-/// what is wrong.
+/// fabric-admin, cell, provenance-signer or timestamp-authority, each name in its grammar.
+/// Errc::invalid_input names what is wrong.
 Result<Identity> identity_from_urn(std::string_view urn);
 
 /// The URI SANs of `cert` whose scheme is "urn:" (compared case-insensitively, so that a

@@ -155,7 +155,8 @@ Result<X509Ptr> build_tbs(const Profile& p, EVP_PKEY* subject_key, X509* issuer,
     Owned<EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free> eku(sk_ASN1_OBJECT_new_null());
     if (!eku) return ossl_error(Errc::crypto, "allocating extendedKeyUsage");
     for (int nid : p.eku_nids) sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(nid));
-    if (auto r = add_ext(cert.get(), NID_ext_key_usage, eku.get(), false); !r) return r.error();
+    if (auto r = add_ext(cert.get(), NID_ext_key_usage, eku.get(), p.eku_critical); !r)
+      return r.error();
   }
 
   // subjectAltName.

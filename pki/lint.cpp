@@ -30,6 +30,7 @@ struct Expectation {
   std::set<int> ku_bits;  // RFC 5280 bit numbers: 0 digitalSignature, 5 keyCertSign, 6 cRLSign
   std::vector<int> ekus;
   std::set<int> custom;  // non-critical extensions whose value is one UTF8String
+  bool eku_critical = false;
 };
 
 // What the certificate of `id` must say. The CN and the URN come from pki/identity (the one place
@@ -62,6 +63,10 @@ Expectation expect(const Identity& id) {
       break;
     case Role::provenance_signer:
       e.ekus = {NID_code_sign};
+      break;
+    case Role::timestamp_authority:
+      e.ekus = {NID_time_stamp};  // RFC 3161 2.3: timeStamping only, critical
+      e.eku_critical = true;
       break;
     case Role::server:
       for (const auto& s : id.server_sans) e.sans.push_back(s.to_string());
@@ -307,7 +312,8 @@ Result<void> lint_certificate(X509* tbs, const Identity& id, X509* issuer) {
                     std::string(role_name(id.role)) + " certificate");
     if (!seen.insert(nid).second) return policy(std::string("duplicate extension ") + sn);
     bool critical = X509_EXTENSION_get_critical(ext) == 1;
-    bool must_be_critical = nid == NID_basic_constraints || nid == NID_key_usage;
+    bool must_be_critical = nid == NID_basic_constraints || nid == NID_key_usage ||
+                            (nid == NID_ext_key_usage && e.eku_critical);
     if (critical != must_be_critical)
       return policy(std::string(sn) +
                     (must_be_critical ? " must be critical" : " must not be critical"));

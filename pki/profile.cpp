@@ -33,6 +33,13 @@ Profile profile_for(const Identity& id) {
       p.key_usage = KU_DIGITAL_SIGNATURE;
       p.eku_nids = {NID_code_sign};
       return p;
+    case Role::timestamp_authority:
+      // RFC 3161 2.3: the TSA certificate carries exactly one EKU, timeStamping, critical.
+      p.sans = {{SanEntry::Kind::uri, identity_urn(id)}};
+      p.key_usage = KU_DIGITAL_SIGNATURE;
+      p.eku_nids = {NID_time_stamp};
+      p.eku_critical = true;
+      return p;
     case Role::tenant:
     case Role::fabric_observer:
     case Role::fabric_admin:

@@ -23,6 +23,7 @@ struct Profile {
   int path_len = -1;           ///< pathLenConstraint; -1 leaves it out
   unsigned key_usage = 0;      ///< KU_* bits of <openssl/x509v3.h>
   std::vector<int> eku_nids;   ///< extendedKeyUsage purposes (empty: no extension)
+  bool eku_critical = false;   ///< extendedKeyUsage marked critical (RFC 3161 TSA certificates)
   int default_days = 365;      ///< validity when --days is not given
   /// A non-critical extension outside RFC 5280's set (the federation extensions of a peer).
   struct CustomExtension {

@@ -26,6 +26,7 @@ enum class Access {
   admin_read,   ///< fabric-admin, fabric-observer
   lease,        ///< tenant (own tenant only) or fabric-admin
   cell,         ///< cell only
+  any,          ///< every authenticated principal (RFC 3161 timestamps)
 };
 
 /// Authentication and authorization against one store. Thread-safe.

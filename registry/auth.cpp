@@ -31,6 +31,7 @@ Result<Principal> principal_from_identity(const pki::Identity& id) {
     case Role::fabric_admin:
       return p;
     case Role::provenance_signer:
+    case Role::timestamp_authority:
     case Role::server:
     case Role::ca:
     case Role::peer:  // federation peers are authorised by the federation handlers

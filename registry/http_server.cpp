@@ -232,6 +232,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return refuse(r->status, r->message);
     if (auto a = h.find(http::field::authorization); a != h.end())
       req_.authorization = std::string(a->value());
+    if (auto t = h.find(http::field::content_type); t != h.end())
+      req_.content_type = std::string(t->value());
     req_.content_length = parser_->content_length().value_or(0);
     std::optional<HttpResponse> early;
     try {
@@ -303,7 +305,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res_ = {};
     res_.version(11);
     res_.result(static_cast<unsigned>(r.status));
-    res_.set(http::field::content_type, kJsonType);
+    res_.set(http::field::content_type, r.content_type.empty() ? kJsonType : r.content_type);
     // Security headers on every answer (testssl and browsers look for them).
     res_.set(http::field::strict_transport_security, "max-age=31536000");
     res_.set("X-Content-Type-Options", "nosniff");

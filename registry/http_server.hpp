@@ -43,6 +43,8 @@ struct HttpRequest {
   SSL* ssl = nullptr;         ///< the connection (peer certificate)
   std::uint64_t content_length = 0;
   std::string body;  ///< read only after HttpApp::admit let the request through
+  /// The Content-Type header (empty when absent).
+  std::string content_type;
 };
 
 /// One answer (always JSON).
@@ -50,6 +52,8 @@ struct HttpResponse {
   int status = 200;
   std::string body;
   std::string request_id;  ///< sent as X-Request-Id when set (a 500)
+  /// The body's media type; empty: JSON.
+  std::string content_type;
 };
 
 /// What a request means; called on the session's thread, one request at a time per connection.

@@ -82,6 +82,14 @@ CREATE TRIGGER admin_tokens_upd_version AFTER UPDATE ON admin_tokens
 CREATE TRIGGER admin_tokens_del_version AFTER DELETE ON admin_tokens
   BEGIN UPDATE state_version SET v = v + 1 WHERE id = 1; END;
 )sql",
+    // 3: the RFC 3161 TSA's serial counter (registry/tsa.hpp): the next serial not yet reserved.
+    // Blocks are reserved by moving it forward in a write transaction, so a serial is never
+    // handed out twice, across restarts and crashes.
+    R"sql(
+CREATE TABLE tsa_serials(id INTEGER PRIMARY KEY CHECK (id = 1),
+  next INTEGER NOT NULL CHECK (next > 0));
+INSERT INTO tsa_serials VALUES(1, 1);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 

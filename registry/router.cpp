@@ -255,6 +255,7 @@ std::optional<HttpResponse> Router::admit(HttpRequest& hreq, std::shared_ptr<voi
   auto p = std::make_shared<Pending>();
   Request& req = p->req;
   req.method = hreq.method;
+  req.content_type = hreq.content_type;
   req.path = std::move(target->path);
   req.action = hreq.method + " " + escaped(req.path);
   req.params = std::move(target->params);
@@ -352,8 +353,10 @@ HttpResponse Router::render(Reply& r, const std::string& action) {
     std::string msg = "internal error (request id " + out.request_id + ")";
     r.body = admin::ErrorBody{"internal", msg};
     r.raw.clear();
+    r.content_type.clear();
     r.detail = "internal: " + msg;
   }
+  if (!r.raw.empty()) out.content_type = r.content_type;
   out.body = r.raw.empty() ? to_json_text(r.body) : std::move(r.raw);
   return out;
 }

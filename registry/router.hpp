@@ -30,6 +30,8 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> params;  ///< decoded query, in order
   std::string body;
   std::string action;  ///< "METHOD /path" for the audit log (bytes escaped, bounded)
+  /// The request's Content-Type header, as sent.
+  std::string content_type;
 
   /// Whether query parameter `k` is present.
   bool has_param(const std::string& k) const;
@@ -45,6 +47,8 @@ struct Reply {
   bool audited = false;  ///< the store already wrote the audit entry (mutations)
   std::string detail;    ///< audit detail
   std::string log;       ///< a 500's cause, logged server-side only
+  /// With `raw`: its media type (empty: application/json).
+  std::string content_type;
 };
 
 /// A request-target decoded (Boost.URL origin-form): the percent-decoded path, its segments
@@ -135,5 +139,8 @@ void add_tenant_routes(Router& r, Services& s);
 void add_lease_routes(Router& r, Services& s);
 void add_audit_routes(Router& r, Services& s);
 void add_cell_routes(Router& r, Services& s);
+class Tsa;
+/// POST /timestamp (RFC 3161); `tsa` outlives the router.
+void add_timestamp_routes(Router& r, Tsa& tsa);
 
 }  // namespace grafos::registry

@@ -9,6 +9,7 @@
 #include "registry/http_server.hpp"
 #include "registry/router.hpp"
 #include "registry/tls.hpp"
+#include "registry/tsa.hpp"
 #include "util/ossl.hpp"
 
 namespace grafos::registry {
@@ -46,6 +47,7 @@ struct Server::Impl {
   std::unique_ptr<Gatekeeper> gate;
   std::unique_ptr<Fanout> fanout;
   std::unique_ptr<Services> services;
+  std::shared_ptr<Tsa> tsa;  // used by the router's timestamp route: outlives http
   std::unique_ptr<Router> router;
   std::shared_ptr<CrlWatch> crl;     // used by every handshake: outlives http
   std::unique_ptr<HttpServer> http;  // last: stopped and destroyed first
@@ -85,6 +87,19 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, Store& store
   add_lease_routes(*im.router, *im.services);
   add_audit_routes(*im.router, *im.services);
   add_cell_routes(*im.router, *im.services);
+  if (im.cfg.tsa_cert.empty() != im.cfg.tsa_key.empty())
+    return make_error(Errc::usage, "a TSA needs both its certificate and its key");
+  if (im.cfg.tsa) {
+    im.tsa = std::move(im.cfg.tsa);
+  } else if (!im.cfg.tsa_cert.empty()) {
+    auto tsa = Tsa::open({im.cfg.tsa_cert, im.cfg.tsa_key, im.cfg.interaction});
+    if (!tsa) return std::move(tsa).error();
+    im.tsa = std::move(*tsa);
+  }
+  if (im.tsa) {
+    im.tsa->use_serials([&store](std::uint64_t n) { return store.reserve_tsa_serials(n); });
+    add_timestamp_routes(*im.router, *im.tsa);
+  }
 
   if (!im.cfg.crl.empty() && im.cfg.auth == AuthMode::token)
     return make_error(Errc::usage,

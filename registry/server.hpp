@@ -15,6 +15,7 @@
 namespace grafos::registry {
 
 class CrlWatch;  // registry/tls.hpp
+class Tsa;       // registry/tsa.hpp
 
 /// How callers authenticate.
 enum class AuthMode { mtls, token, mtls_token };
@@ -54,6 +55,11 @@ struct ServerConfig {
   /// Open connections; at the cap the oldest idle one is shed. 0: from RLIMIT_NOFILE.
   std::size_t max_connections = 0;
   hsm::Interaction interaction;
+  /// RFC 3161 TSA (POST /api/v1/timestamp): its certificate (EKU timeStamping, critical; chain
+  /// after it) and key reference. Both or neither; neither: the endpoint answers 404.
+  std::string tsa_cert;
+  std::string tsa_key;
+  std::shared_ptr<Tsa> tsa;  ///< preloaded by Tsa::open; empty: create() opens tsa_cert/tsa_key
 };
 
 /// Reads and checks --crl (signed by the first certificate of `client_ca`) before anything else

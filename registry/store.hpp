@@ -244,6 +244,12 @@ class Store {
   /// Matching entries newest first (flushes the queue first). Limit capped at kMaxAuditLimit.
   Result<std::vector<admin::AuditEntry>> query_audit(const AuditFilter& filter);
 
+  // Timestamps.
+  /// Reserves `count` consecutive RFC 3161 serials in one write transaction (durable on return)
+  /// and returns the first. Errc::storage when the database refuses; Errc::limit_exceeded when
+  /// the counter would pass INT64_MAX.
+  Result<std::uint64_t> reserve_tsa_serials(std::uint64_t count);
+
   /// PRAGMA integrity_check result ("ok" when sound).
   Result<std::string> integrity_check();
 

@@ -63,5 +63,6 @@ void add_delete_tenant(CLI::App& app, Context& ctx);
 void add_audit_query(CLI::App& app, Context& ctx);
 void add_list_fenced_leases(CLI::App& app, Context& ctx);
 void add_unfence_lease(CLI::App& app, Context& ctx);
+void add_timestamp(CLI::App& app, Context& ctx);
 
 }  // namespace grafos::tools::admin_cli

@@ -35,5 +35,8 @@ int main(int argc, char** argv) {
   admin_cli::add_audit_query(app, ctx);
   admin_cli::add_list_fenced_leases(app, ctx);
   admin_cli::add_unfence_lease(app, ctx);
+#if HAVE_PROVENANCE
+  admin_cli::add_timestamp(app, ctx);
+#endif
   return run_app(app, ctx, argc, argv);
 }

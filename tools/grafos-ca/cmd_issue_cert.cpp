@@ -1,5 +1,5 @@
 // grafos-ca issue-cert: one client certificate (tenant, fabric-observer, fabric-admin, cell,
-// provenance-signer), from a CSR, or a whole batch file in one CA key session.
+// provenance-signer, timestamp-authority), from a CSR, or a whole batch file in one CA key session.
 #include <algorithm>
 #include <iostream>
 #include <string_view>
@@ -15,6 +15,7 @@ namespace {
 struct IssueCertOptions {
   std::string ca_cert, ca_key, tenant, role = "tenant", provider, cell_id, pipeline, out = ".";
   std::string csr, batch, ledger;
+  std::string name;  // --name of --role timestamp-authority
   int days = 365;
   bool force = false;
 };
@@ -30,11 +31,13 @@ constexpr FieldFlag kFieldFlags[] = {
     {pki::IdentityField::cell_id, "--cell-id", &IssueCertOptions::cell_id},
     {pki::IdentityField::pipeline, "--pipeline", &IssueCertOptions::pipeline},
     {pki::IdentityField::tenant, "--tenant", &IssueCertOptions::tenant},
+    {pki::IdentityField::tsa_name, "--name", &IssueCertOptions::name},
 };
 
 // The one leaf role that takes `field` ("--provider is only used with --role cell").
 pki::Role role_taking(pki::IdentityField field) {
-  for (pki::Role r : {pki::Role::tenant, pki::Role::cell, pki::Role::provenance_signer})
+  for (pki::Role r : {pki::Role::tenant, pki::Role::cell, pki::Role::provenance_signer,
+                      pki::Role::timestamp_authority})
     for (pki::IdentityField f : pki::identity_fields(r))
       if (f == field) return r;
   return pki::Role::tenant;
@@ -80,7 +83,8 @@ Result<pki::Identity> identity_from_flags(const IssueCertOptions& o, const CLI::
 }
 
 void run_batch(const IssueCertOptions& o, const CLI::App& sub, Context& ctx) {
-  for (const char* flag : {"--role", "--tenant", "--provider", "--cell-id", "--pipeline", "--csr"})
+  for (const char* flag :
+       {"--role", "--tenant", "--provider", "--cell-id", "--pipeline", "--csr", "--name"})
     if (sub.count(flag) > 0)
       return ctx.fail(Error{Errc::usage, std::string("--batch takes the identities from its file; "
                                                      "do not combine it with ") +
@@ -113,7 +117,8 @@ void add_issue_cert(CLI::App& app, Context& ctx) {
       "Issue a client certificate for a tenant, signed by the fabric CA.\n"
       "The certificate embeds the principal's identity as a URI SAN: urn:fabricbios:tenant:<name>, "
       "urn:fabricbios:fabric-observer, urn:fabricbios:fabric-admin, "
-      "urn:fabricbios:cell:<provider>:<cell_id> or urn:fabricbios:provenance-signer:<pipeline>.\n"
+      "urn:fabricbios:cell:<provider>:<cell_id>, urn:fabricbios:provenance-signer:<pipeline> or "
+      "urn:fabricbios:timestamp-authority:<name>.\n"
       "Output files: client-key.pem - client private key (not written with --csr) client.pem - "
       "client certificate\n"
       "Example: grafos-ca issue-cert --ca-cert ca/ca.pem --ca-key ca/ca-key.pem --tenant acme "
@@ -136,7 +141,9 @@ void add_issue_cert(CLI::App& app, Context& ctx) {
                   "urn:fabricbios:fabric-admin; cell -> urn:fabricbios:cell:<provider>:<cell_id> "
                   "(cell agents); provenance-signer -> "
                   "urn:fabricbios:provenance-signer:<pipeline> (EKU codeSigning, signs image "
-                  "provenance)")
+                  "provenance); timestamp-authority -> "
+                  "urn:fabricbios:timestamp-authority:<name> (EKU timeStamping only, critical: "
+                  "an RFC 3161 TSA for grafos-registry serve --tsa-cert)")
       ->capture_default_str();
   sub->add_option("--provider", o->provider,
                   "Provider name for --role cell. Must be lowercase letters, digits, or '-' "
@@ -145,6 +152,8 @@ void add_issue_cert(CLI::App& app, Context& ctx) {
                   "Numeric cell id for --role cell. Must be a u64 decimal");
   sub->add_option("--pipeline", o->pipeline,
                   "Pipeline name for --role provenance-signer (tenant name grammar)");
+  sub->add_option("--name", o->name,
+                  "TSA name for --role timestamp-authority (tenant name grammar)");
   sub->add_option("--out", o->out, "Output directory for client-key.pem and client.pem")
       ->capture_default_str();
   sub->add_option("--days", o->days, "Validity in days (never beyond the CA certificate's)")
@@ -157,9 +166,11 @@ void add_issue_cert(CLI::App& app, Context& ctx) {
                   "Issue one certificate per line of FILE with one CA key session, each into "
                   "its own folder under --out. Lines: 'tenant <name>', 'fabric-observer', "
                   "'fabric-admin', 'cell <provider> <cell_id>', 'provenance-signer <pipeline>', "
-                  "'server <san>[,<san>...]'; blank lines and '#' comments are ignored. Folders: "
+                  "'server <san>[,<san>...]', 'timestamp-authority <tsa>'; blank lines and '#' "
+                  "comments are ignored. Folders: "
                   "tenant-<name>, fabric-observer, fabric-admin, cell-<provider>-<cell_id>, "
-                  "provenance-signer-<pipeline>, server-<first SAN>. The whole file is validated "
+                  "provenance-signer-<pipeline>, server-<first SAN>, timestamp-authority-<tsa>. "
+                  "The whole file is validated "
                   "before anything is issued")
       ->option_text("FILE");
   sub->add_flag("--force", o->force, "Replace existing output files");

@@ -8,6 +8,7 @@
 
 #include "registry/server.hpp"
 #include "registry/tls.hpp"
+#include "registry/tsa.hpp"
 #include "tools/grafos-registry/commands.hpp"
 #include "util/file_io.hpp"
 
@@ -36,6 +37,8 @@ struct ServeOptions {
   std::size_t max_connections = 0;
   std::string ready_file;
   std::string key_passphrase_file;
+  std::string tsa_cert;
+  std::string tsa_key;
 };
 
 Result<std::pair<std::string, int>> split_listen(const std::string& s) {
@@ -136,6 +139,15 @@ void serve(Context& ctx, ServeOptions& o) {
   if (!key) return ctx.fail(key.error());
   if (auto c = reg::check_server_certificate(o.cert); !c) return ctx.fail(c.error());
   cfg.key = std::move(*key);
+  if (o.tsa_cert.empty() != o.tsa_key.empty())
+    return ctx.fail(make_error(Errc::usage, "--tsa-cert and --tsa-key go together"));
+  if (!o.tsa_cert.empty()) {
+    auto tsa = reg::Tsa::open({o.tsa_cert, o.tsa_key, cfg.interaction});
+    if (!tsa) return ctx.fail(tsa.error().context("--tsa-cert/--tsa-key"));
+    cfg.tsa = std::move(*tsa);
+    cfg.tsa_cert = o.tsa_cert;
+    cfg.tsa_key = o.tsa_key;
+  }
   if (!o.crl.empty()) {
     auto crl = reg::open_crl(o.crl, o.client_ca);
     if (!crl) return ctx.fail(crl.error().context("--crl"));
@@ -240,6 +252,14 @@ void add_serve(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(0, 1000000));
   c->add_option("--ready-file", o->ready_file,
                 "Write the bound port to this file once listening (for port 0)");
+  c->add_option("--tsa-cert", o->tsa_cert,
+                "Answer RFC 3161 timestamp requests at POST /api/v1/timestamp with this TSA "
+                "certificate (grafos-ca issue-cert --role timestamp-authority; its chain may "
+                "follow it in the file). SHA-256 imprints only; any principal may ask")
+      ->option_text("FILE");
+  c->add_option("--tsa-key", o->tsa_key,
+                "Key of --tsa-cert: PEM file, pkcs11: URI or TPM key (as --key)")
+      ->option_text("REF");
   c->callback([&ctx, o] { serve(ctx, *o); });
 }
 

@@ -227,8 +227,8 @@ TEST(Identity, UrnsAndNames) {
 }
 
 TEST(Identity, RoleNames) {
-  for (const char* name :
-       {"tenant", "fabric-observer", "fabric-admin", "cell", "provenance-signer"}) {
+  for (const char* name : {"tenant", "fabric-observer", "fabric-admin", "cell", "provenance-signer",
+                           "timestamp-authority"}) {
     auto r = parse_leaf_role(name);
     ASSERT_TRUE(r) << name;
     EXPECT_EQ(role_name(*r), name);
@@ -332,6 +332,7 @@ TEST(Identity, RoleTableDrivesMakeIdentity) {
       {Role::fabric_admin, {}, "urn:fabricbios:fabric-admin"},
       {Role::cell, {"aws", "42"}, "urn:fabricbios:cell:aws:42"},
       {Role::provenance_signer, {"ami-bake"}, "urn:fabricbios:provenance-signer:ami-bake"},
+      {Role::timestamp_authority, {"tsa-1"}, "urn:fabricbios:timestamp-authority:tsa-1"},
       {Role::server, {"10.0.0.1,db.internal"}, ""},
   };
   for (const auto& c : cases) {
@@ -359,6 +360,9 @@ TEST(Identity, UrnFormsAreParsedExactly) {
       {"urn:fabricbios:fabric-admin", true, Role::fabric_admin},
       {"urn:fabricbios:cell:aws:18446744073709551615", true, Role::cell},
       {"urn:fabricbios:provenance-signer:ami-bake", true, Role::provenance_signer},
+      {"urn:fabricbios:timestamp-authority:tsa-1", true, Role::timestamp_authority},
+      {"urn:fabricbios:timestamp-authority:", false, Role::ca},
+      {"urn:fabricbios:timestamp-authority:a b", false, Role::ca},
       // The CN length limit is an issuing rule, not part of the URN form.
       {"urn:fabricbios:cell:" + std::string(63, 'p') + ":1", true, Role::cell},
       {"URN:fabricbios:fabric-admin", false, Role::ca},
@@ -435,3 +439,18 @@ TEST(Identity, IdentityFromCertificate) {
 }
 
 }  // namespace
+
+TEST(Identity, TimestampAuthority) {
+  auto t = make_timestamp_authority_identity("tsa-1");
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(t->role, Role::timestamp_authority);
+  EXPECT_EQ(identity_urn(*t), "urn:fabricbios:timestamp-authority:tsa-1");
+  EXPECT_EQ(common_name_for(*t), "timestamp-authority tsa-1");
+  EXPECT_EQ(identity_fields(Role::timestamp_authority).size(), 1u);
+  for (const char* bad : {"", "-tsa", "tsa:1", "tsa/1", "t\x01sa"}) {
+    auto r = make_timestamp_authority_identity(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find("timestamp authority name"), std::string::npos)
+        << r.error().message;
+  }
+}

@@ -141,6 +141,10 @@ TEST(Issuer, EveryRoleGetsItsProfile) {
        {"URI:urn:fabricbios:provenance-signer:ami-bake"},
        "provenance-signer ami-bake",
        NID_code_sign},
+      {make_timestamp_authority_identity("tsa-1"),
+       {"URI:urn:fabricbios:timestamp-authority:tsa-1"},
+       "timestamp-authority tsa-1",
+       NID_time_stamp},
       {make_server_identity({"sched.example,10.0.0.1,::1"}),
        {"DNS:sched.example", "IP:10.0.0.1", "IP:::1"},
        "sched.example",
@@ -198,6 +202,7 @@ TEST(Issuer, BrokenProfileRefusedWithoutSigning) {
   Issuer issuer = make_issuer(ca, &counter);
   auto tenant = *make_tenant_identity("acme");
   auto server = *make_server_identity({"a.example,10.0.0.1"});
+  auto tsa = *make_timestamp_authority_identity("tsa-1");
   const struct {
     const char* what;
     Identity id;
@@ -230,6 +235,13 @@ TEST(Issuer, BrokenProfileRefusedWithoutSigning) {
        "extendedKeyUsage"},
       {"server SANs reordered", server, [](Profile& p) { std::swap(p.sans[0], p.sans[1]); },
        "subjectAltName"},
+      // RFC 3161 2.3: a TSA certificate's EKU is timeStamping alone, and critical.
+      {"TSA EKU not critical", tsa, [](Profile& p) { p.eku_critical = false; },
+       "extendedKeyUsage must be critical"},
+      {"TSA with a second EKU", tsa, [](Profile& p) { p.eku_nids.push_back(NID_code_sign); },
+       "extendedKeyUsage"},
+      {"critical EKU on a tenant", tenant, [](Profile& p) { p.eku_critical = true; },
+       "extendedKeyUsage must not be critical"},
   };
   for (const auto& c : cases) {
     Profile p = profile_for(c.id);
@@ -460,3 +472,21 @@ TEST(CsrPolicy, RequestedExtensionsAreIgnored) {
 }
 
 }  // namespace
+
+// The TSA certificate is what OpenSSL's time-stamping purpose demands (TS_RESP_CTX and
+// `openssl ts -verify` check exactly this): EKU timeStamping alone and critical.
+TEST(Issuer, TimestampAuthorityEkuIsCritical) {
+  TestCa ca = make_ca();
+  Issuer issuer = make_issuer(ca);
+  EvpPkeyPtr leaf = keygen("EC", "P-256");
+  auto cert = issuer.issue(*make_timestamp_authority_identity("tsa-1"), leaf.get());
+  ASSERT_TRUE(cert) << cert.error().message;
+  X509* x = cert->get();
+  int idx = X509_get_ext_by_NID(x, NID_ext_key_usage, -1);
+  ASSERT_GE(idx, 0);
+  EXPECT_EQ(X509_EXTENSION_get_critical(X509_get_ext(x, idx)), 1);
+  EXPECT_EQ(X509_check_purpose(x, X509_PURPOSE_TIMESTAMP_SIGN, 0), 1);
+  auto admin = issuer.issue(make_fabric_admin_identity(), leaf.get());
+  ASSERT_TRUE(admin);
+  EXPECT_NE(X509_check_purpose(admin->get(), X509_PURPOSE_TIMESTAMP_SIGN, 0), 1);
+}
