@@ -121,8 +121,9 @@ Result<CaMemory> open_ca_memory(const std::string& ca_cert, const std::string& l
   std::error_code ec;
   bool existed = std::filesystem::exists(path, ec);
   if (!existed && !create)
-    return make_error(Errc::file_missing, "no ledger at " + path.string() +
-                                              " (give --ledger, or issue a certificate first)");
+    return make_error(
+        Errc::file_missing,
+        "no ledger at " + path.string() + " (name the CA's ledger, or issue a certificate first)");
   auto l = Ledger::open(path, x509_sha256_fingerprint(m.ca.get()), *spki, create);
   if (!l) return std::move(l).error();
   if (!existed)
@@ -230,7 +231,8 @@ Result<GenCrlResponse> generate_crl(const GenCrlRequest& req, const hsm::Interac
   out.reserved = r2->size();
   if (out.reserved)
     out.notes.push_back(std::to_string(out.reserved) +
-                        " reserved serial(s) are listed as possibly issued (see ledger check)");
+                        (out.reserved == 1 ? " reserved serial is" : " reserved serials are") +
+                        " listed as possibly issued (see ledger check)");
   CrlRequest c;
   c.ca = m->ca.get();
   c.revoked = std::move(*r1);

@@ -54,8 +54,9 @@ class Pkcs11KeyManager final : public KeyManager {
     if (!existing.empty() && !req.replace)
       return Error{Errc::exists, where + ": token '" + token_->label + "' already holds " +
                                      std::to_string(existing.size()) +
-                                     " object(s) with this label/id; refusing to create a second "
-                                     "key of that name (replace it explicitly to destroy it)"};
+                                     (existing.size() == 1 ? " object" : " objects") +
+                                     " with this label/id; refusing to create a second key of "
+                                     "that name"};
     if (!existing.empty()) {
       if (auto r = p11::destroy_objects(*token_, existing, "the key being replaced", where); !r)
         return std::move(r).error();

@@ -16,6 +16,7 @@ void add_gen_crl(CLI::App& app, Context& ctx);
 void add_list_certs(CLI::App& app, Context& ctx);
 void add_ledger(CLI::App& app, Context& ctx);
 void add_transcript(CLI::App& app, Context& ctx);
+void add_inspect(CLI::App& app, Context& ctx);
 // The verbs of image-provenance, each added to the `group` subcommand.
 void add_image_provenance_build(CLI::App& group, Context& ctx);
 void add_image_provenance_sign(CLI::App& group, Context& ctx);
