@@ -21,7 +21,7 @@ void add_audit_query(CLI::App& app, Context& ctx) {
       "against both orchestrator and cell-scheduler endpoints (same wire shape on both).\n"
       "Example: grafos-admin audit-query --scheduler https://scheduler:9200 \\\n  --kind tenant "
       "--since 1700000000 --limit 50");
-  add_global_options(*sub, ctx.global, kFlagJson | kFlagWide | kFlagNoColor);
+  add_global_options(*sub, ctx.global);
   add_connection_options(*sub, o->conn,
                          "Scheduler URL (orchestrator at:9200 or cell at:9100; both expose "
                          "/api/v1/admin/audit with the same shape)",

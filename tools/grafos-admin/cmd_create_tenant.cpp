@@ -20,7 +20,7 @@ void add_create_tenant(CLI::App& app, Context& ctx) {
       "deploy programs or request leases (when mTLS is enabled). Optionally set an initial memory "
       "quota.\nExample: grafos-admin create-tenant --scheduler https://localhost:9100 \\\n  --name "
       "acme --quota-mem 1073741824 --cert admin.pem --key admin-key.pem --ca ca.pem");
-  add_global_options(*sub, ctx.global, kFlagJson | kFlagWide | kFlagNoColor);
+  add_global_options(*sub, ctx.global);
   add_connection_options(*sub, o->conn, "Scheduler URL",
                          "FabricAdmin bearer token (required under mtls+token for POST /tenants)");
   sub->add_option("--name", o->name, "Tenant name")->required();

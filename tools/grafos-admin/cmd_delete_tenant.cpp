@@ -22,7 +22,7 @@ void add_delete_tenant(CLI::App& app, Context& ctx) {
       "or wait for them to expire first, or pass --force. Asks for confirmation unless --yes; "
       "without a terminal on stdin it refuses unless --yes is given.\nExample: grafos-admin "
       "delete-tenant --scheduler https://scheduler:9200 --name acme --yes");
-  add_global_options(*sub, ctx.global, kFlagJson);
+  add_global_options(*sub, ctx.global);
   add_connection_options(
       *sub, o->conn, "Scheduler URL (orchestrator)",
       "FabricAdmin bearer token (required under mtls+token for DELETE /tenants/<name>)");

@@ -17,7 +17,7 @@ void add_list_fenced_leases(CLI::App& app, Context& ctx) {
       "`/api/v1/admin/fenced-leases/all` against the orchestrator (with `--all`). Each entry "
       "carries lease_id, tenant_id, node_id, resource_kind, fence_reason (fenced/failed/skipped), "
       "fenced_at, capacity, holder, and expires_at (the last ones with --wide).");
-  add_global_options(*sub, ctx.global, kFlagJson | kFlagWide | kFlagNoColor);
+  add_global_options(*sub, ctx.global);
   add_connection_options(*sub, o->conn,
                          "Scheduler URL — orchestrator (with `--all`) or cell-scheduler",
                          "FabricAdmin bearer token (required under mtls+token)");

@@ -14,7 +14,7 @@ void add_list_tenants(CLI::App& app, Context& ctx) {
       "list-tenants",
       "List all registered tenants with quotas and usage.\nA tenant certificate sees only its own "
       "tenant.\nExample: grafos-admin list-tenants --scheduler https://localhost:9100 --wide");
-  add_global_options(*sub, ctx.global, kFlagJson | kFlagWide | kFlagNoColor);
+  add_global_options(*sub, ctx.global);
   add_connection_options(*sub, o->conn, "Scheduler URL",
                          "FabricAdmin bearer token (optional; GET /tenants is read-only)");
   sub->callback([o, &ctx] {

@@ -18,7 +18,7 @@ void add_set_quota(CLI::App& app, Context& ctx) {
       "set-quota",
       "Set or update resource quotas for a tenant (0 = unlimited).\nExample: grafos-admin "
       "set-quota --scheduler https://localhost:9100 \\\n  --tenant acme --mem 2147483648 --cpu 4");
-  add_global_options(*sub, ctx.global, kFlagJson | kFlagWide | kFlagNoColor);
+  add_global_options(*sub, ctx.global);
   add_connection_options(
       *sub, o->conn, "Scheduler URL",
       "FabricAdmin bearer token (required under mtls+token for POST /tenants/{name}/quota)");

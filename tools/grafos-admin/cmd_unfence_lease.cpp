@@ -23,7 +23,7 @@ void add_unfence_lease(CLI::App& app, Context& ctx) {
       "quarantined capacity. Hits `POST /api/v1/admin/fenced-leases/<lease_id>/unfence` on the "
       "cell-scheduler that holds the fence record. Asks for confirmation unless --yes; without a "
       "terminal on stdin it refuses unless --yes is given.");
-  add_global_options(*sub, ctx.global, kFlagJson);
+  add_global_options(*sub, ctx.global);
   add_connection_options(*sub, o->conn,
                          "Cell-scheduler URL (NOT the orchestrator — fences live on the cell that "
                          "holds the lease record)",

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
       "grafos-admin"};
   app.set_version_flag("-V,--version", GRAFOS_VERSION);
   app.require_subcommand(1);
-  add_global_options(app, ctx.global, kFlagJson | kFlagWide | kFlagNoColor);
+  add_global_options(app, ctx.global);
   admin_cli::add_create_tenant(app, ctx);
   admin_cli::add_list_tenants(app, ctx);
   admin_cli::add_set_quota(app, ctx);
