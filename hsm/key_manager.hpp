@@ -52,6 +52,9 @@ struct Interaction {
   std::string pin_env = "GRAFOS_PKCS11_PIN";
   /// File-backend passphrase: path of a file holding it (empty: none).
   std::string passphrase_file;
+  /// How the tool names its passphrase-file option in hints (e.g. "--key-passphrase-file");
+  /// empty: the tool has none, and hints do not offer one.
+  std::string passphrase_file_option;
   /// File-backend passphrase: environment variable holding it.
   std::string passphrase_env = "GRAFOS_KEY_PASSPHRASE";
 };

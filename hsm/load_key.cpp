@@ -4,7 +4,9 @@
 #include "hsm/file/file_key_manager.hpp"
 #include "util/file_io.hpp"
 #if HAVE_PKCS11
+#include "hsm/pkcs11/p11_module.hpp"
 #include "hsm/pkcs11/pkcs11_key_manager.hpp"
+#include "hsm/uri.hpp"
 #endif
 
 namespace grafos::hsm {
@@ -57,6 +59,22 @@ Result<LoadedKey> load_key(const LoadKeyRequest& req) {
   if (!pk) return std::move(pk).error();
   k.private_key = std::move(*pk);
   return k;
+}
+
+ModuleInfo pkcs11_module_info(std::string_view ref) {
+  ModuleInfo info;
+#if HAVE_PKCS11
+  if (classify_key_ref(ref) != Backend::pkcs11) return info;
+  auto u = parse_pkcs11_uri(ref);
+  if (!u || u->module_path.empty()) return info;
+  auto m = p11::load_module(u->module_path, redact_key_ref(ref));
+  if (!m) return info;
+  info.manufacturer = (*m)->manufacturer;
+  info.description = (*m)->description;
+#else
+  (void)ref;
+#endif
+  return info;
 }
 
 }  // namespace grafos::hsm

@@ -16,6 +16,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "hsm/key_manager.hpp"
 
@@ -44,5 +45,16 @@ struct LoadedKey {
 
 /// Opens the key `req.ref` names and, when `req.certificate` is set, checks it matches.
 Result<LoadedKey> load_key(const LoadKeyRequest& req);
+
+/// The PKCS#11 module a pkcs11: key reference names: its C_GetInfo manufacturerID and
+/// libraryDescription (blank padding removed), e.g. "SoftHSM" / "Implementation of PKCS11", so
+/// that a caller can tell a software token from a hardware one. Loads the module if this process
+/// has not yet (no token is opened). Both empty for another kind of reference, or when the module
+/// cannot be loaded.
+struct ModuleInfo {
+  std::string manufacturer;
+  std::string description;
+};
+ModuleInfo pkcs11_module_info(std::string_view ref);
 
 }  // namespace grafos::hsm

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -34,24 +35,23 @@ Result<void> check_output(const fs::path& path, bool force) {
                  "'" + path.string() + "' is a symbolic link; refusing to write through it"};
   if (!S_ISREG(st.st_mode))
     return Error{Errc::invalid_input, "'" + path.string() + "' exists and is not a regular file"};
-  if (!force)
-    return Error{Errc::exists,
-                 "refusing to overwrite existing '" + path.string() + "' (use --force)"};
+  if (!force) return Error{Errc::exists, "refusing to overwrite existing '" + path.string() + "'"};
   return ok();
 }
 
 // Checks that `dir` is a directory or does not exist yet (it is created when writing).
-Result<void> check_out_dir(const fs::path& dir) {
+Result<void> check_out_dir(const fs::path& dir, std::string_view name) {
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) {
     if (errno == ENOENT) return ok();
-    if (errno == ENOTDIR)  // a parent of --out is a file
-      return Error{Errc::invalid_input,
-                   "--out '" + dir.string() + "': a parent of it exists and is not a directory"};
+    if (errno == ENOTDIR)  // a parent of the output folder is a file
+      return Error{Errc::invalid_input, std::string(name) + " '" + dir.string() +
+                                            "': a parent of it exists and is not a directory"};
     return Error{Errc::io, "cannot inspect '" + dir.string() + "': " + std::strerror(errno)};
   }
   if (!S_ISDIR(st.st_mode))
-    return Error{Errc::invalid_input, "--out '" + dir.string() + "' exists and is not a directory"};
+    return Error{Errc::invalid_input,
+                 std::string(name) + " '" + dir.string() + "' exists and is not a directory"};
   return ok();
 }
 
@@ -113,13 +113,33 @@ std::pair<std::string, std::string> output_names(Role role) {
   }
 }
 
-Result<X509Ptr> read_ca_certificate(const std::string& ca_cert) {
+Result<X509Ptr> read_ca_certificate(const std::string& ca_cert, std::string_view name) {
   auto pem = read_file(ca_cert, 1024 * 1024);
-  if (!pem) return std::move(pem).error().context("reading --ca-cert");
+  if (!pem) return std::move(pem).error().context("reading " + std::string(name));
   auto cert = x509_from_pem(*pem);
-  if (!cert) return std::move(cert).error().context("reading --ca-cert '" + ca_cert + "'");
+  if (!cert)
+    return std::move(cert).error().context("reading " + std::string(name) + " '" + ca_cert + "'");
   return cert;
 }
+
+namespace {
+
+// SoftHSM's file object store rewrites token.object at every login (truncate, then write): a
+// process killed between the two leaves the token uninitialised and its keys lost. Recognised
+// from the module's own C_GetInfo, not from its file name.
+void warn_if_softhsm(std::string_view key_ref, const hsm::Interaction& interaction) {
+  if (!interaction.warn || hsm::classify_key_ref(key_ref) != hsm::Backend::pkcs11) return;
+  auto info = hsm::pkcs11_module_info(key_ref);
+  if (info.manufacturer.find("SoftHSM") == std::string::npos &&
+      info.description.find("SoftHSM") == std::string::npos)
+    return;
+  interaction.warn(
+      "the CA key is in SoftHSM, whose file store is not crash-safe (a process killed while it "
+      "rewrites token.object can lose every key in the token): keep a backup copy of the token "
+      "folder, and use a real HSM or a TPM for a production CA");
+}
+
+}  // namespace
 
 Result<Issuer> load_issuer(X509Ptr ca_cert, const std::string& ca_key,
                            const hsm::Interaction& interaction) {
@@ -129,6 +149,7 @@ Result<Issuer> load_issuer(X509Ptr ca_cert, const std::string& ca_key,
                             .interaction = interaction,
                             .certificate_path = {}});
   if (!key) return std::move(key).error().context("loading the CA key");
+  warn_if_softhsm(ca_key, interaction);
   return Issuer::create(std::move(ca_cert), std::move(key->signer));
 }
 
@@ -143,7 +164,7 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
   auto id = make_ca_identity(req.common_name, req.path_len);
   if (!id) return std::move(id).error();
   if (auto r = check_days(req.days); !r) return r.error();
-  if (auto r = check_out_dir(req.out); !r) return r.error();
+  if (auto r = check_out_dir(req.out, req.names.out); !r) return r.error();
   const fs::path cert_path = req.out / "ca.pem";
   if (auto r = check_output(cert_path, req.force); !r) return r.error();
 
@@ -163,11 +184,12 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
     }
     if (auto d = key_manager->discard_created_key(); !d)
       e.message += "; the CA key this run created could not be removed again (" +
-                   d.error().message + "): remove it, or rerun with --replace-key";
+                   d.error().message + "): remove it, or rerun with " + req.names.replace_key;
     else
       e.message += req.replace_key && !key_is_file
                        ? "; the CA key this run created was removed again (the key it replaced "
-                         "had been destroyed by --replace-key)"
+                         "had been destroyed by " +
+                             req.names.replace_key + ")"
                        : "; the CA key this run created was removed again";
     made.remove();
     return e;
@@ -182,12 +204,10 @@ Result<WrittenCert> init_ca(const InitCaRequest& req, const hsm::Interaction& in
   if (!signer) {
     Error e = std::move(signer).error();
     if (!key_is_file) e = std::move(e).context("creating the CA key");
-    if (e.code == Errc::exists)
-      e.message +=
-          key_is_file ? " (use --force)" : " (use --replace-key to replace the token object)";
     return undo(std::move(e));
   }
   key_manager = std::move(*km);
+  warn_if_softhsm(key_ref, interaction);
   auto c = create_ca_certificate(*id, **signer, req.days);
   if (!c) {
     signer->reset();  // no signer of a key may outlive its discard
@@ -235,7 +255,7 @@ Result<WrittenCert> issue_leaf(const LeafRequest& req, const hsm::Interaction& i
   const fs::path cert_path = req.out / cert_name;
   const fs::path key_path = req.out / key_name;
   const bool with_csr = !req.csr.empty();
-  if (auto r = check_out_dir(req.out); !r) return r.error();
+  if (auto r = check_out_dir(req.out, req.names.out); !r) return r.error();
   if (auto r = check_output(cert_path, req.force); !r) return r.error();
   if (!with_csr)
     if (auto r = check_output(key_path, req.force); !r) return r.error();
@@ -244,12 +264,12 @@ Result<WrittenCert> issue_leaf(const LeafRequest& req, const hsm::Interaction& i
   EvpPkeyPtr subject_key;
   if (with_csr) {
     auto data = read_file(req.csr, 1024 * 1024);
-    if (!data) return std::move(data).error().context("reading --csr");
+    if (!data) return std::move(data).error().context("reading " + req.names.csr);
     auto k = csr_public_key(*data);
-    if (!k) return std::move(k).error().context("--csr '" + req.csr + "'");
+    if (!k) return std::move(k).error().context(req.names.csr + " '" + req.csr + "'");
     subject_key = std::move(*k);
   }
-  auto ca = read_ca_certificate(req.ca_cert);
+  auto ca = read_ca_certificate(req.ca_cert, req.names.ca_cert);
   if (!ca) return std::move(ca).error();
   if (auto r = check_validity_within_ca(ca->get(), days); !r) return r.error();
 
@@ -343,6 +363,7 @@ std::string batch_folder_name(const Identity& id) {
 
 Result<std::vector<BatchEntry>> parse_batch(std::string_view text) {
   std::vector<BatchEntry> out;
+  std::vector<Error> bad;  // every bad line, in file order: one run reports them all
   std::unordered_map<std::string, size_t> folders;
   size_t line_no = 0;
   size_t pos = 0;
@@ -358,16 +379,20 @@ Result<std::vector<BatchEntry>> parse_batch(std::string_view text) {
     };
     // What a reviewer reads must be what gets certified: no NUL, control byte or DEL anywhere in
     // a line, comments included (a tab separates fields; a final CR of CRLF was removed above).
-    for (size_t i = 0; i < line.size(); ++i) {
-      unsigned char c = static_cast<unsigned char>(line[i]);
-      if (c == '\t' || (c >= 0x20 && c != 0x7f)) continue;
+    auto control = std::find_if(line.begin(), line.end(), [](char ch) {
+      auto c = static_cast<unsigned char>(ch);
+      return c != '\t' && (c < 0x20 || c == 0x7f);
+    });
+    if (control != line.end()) {
+      const size_t i = static_cast<size_t>(control - line.begin());
       const bool cut = line.size() > 80;  // one bounded line, whatever the file holds
-      return fail(Error{Errc::invalid_input,
-                        "control byte " + printable(line.substr(i, 1)) + " at column " +
-                            std::to_string(i + 1) + " of '" + printable(line.substr(0, 80)) +
-                            (cut ? "...'" : "'") +
-                            " (NUL, other control bytes and DEL are never allowed; fields are "
-                            "separated by spaces or tabs)"});
+      bad.push_back(fail(Error{Errc::invalid_input,
+                               "control byte " + printable(line.substr(i, 1)) + " at column " +
+                                   std::to_string(i + 1) + " of '" + printable(line.substr(0, 80)) +
+                                   (cut ? "...'" : "'") +
+                                   " (NUL, other control bytes and DEL are never allowed; fields "
+                                   "are separated by spaces or tabs)"}));
+      continue;
     }
     std::vector<std::string_view> f;
     size_t i = 0;
@@ -380,28 +405,51 @@ Result<std::vector<BatchEntry>> parse_batch(std::string_view text) {
     if (f.empty() || f[0].starts_with("#")) continue;
     // The role table of pki/identity.hpp says which fields follow the role word.
     auto role = batch_role(f[0]);
-    if (!role)
-      return fail(
+    if (!role) {
+      bad.push_back(fail(
           Error{Errc::invalid_input, "unknown role '" + printable(f[0]) +
                                          "' (expected tenant, fabric-observer, fabric-admin, cell, "
-                                         "provenance-signer, server or timestamp-authority)"});
+                                         "provenance-signer, server or timestamp-authority)"}));
+      continue;
+    }
     auto fields = identity_fields(*role);
     if (f.size() != fields.size() + 1) {
       std::string format(f[0]);
       for (IdentityField field : fields) format += " " + std::string(field_placeholder(field));
-      return fail(Error{Errc::invalid_input, "expected '" + format + "', found " +
-                                                 std::to_string(f.size()) + " fields"});
+      bad.push_back(fail(Error{Errc::invalid_input, "expected '" + format + "', found " +
+                                                        std::to_string(f.size()) +
+                                                        (f.size() == 1 ? " field" : " fields")}));
+      continue;
     }
     auto id = make_identity(*role, std::span<const std::string_view>(f).subspan(1));
-    if (!id) return fail(id.error());
+    if (!id) {
+      bad.push_back(fail(id.error()));
+      continue;
+    }
     std::string folder = batch_folder_name(*id);
-    if (!is_safe_path_component(folder))
-      return fail(Error{Errc::invalid_input, "unsafe folder name '" + printable(folder) + "'"});
+    if (!is_safe_path_component(folder)) {
+      bad.push_back(
+          fail(Error{Errc::invalid_input, "unsafe folder name '" + printable(folder) + "'"}));
+      continue;
+    }
     auto [it, inserted] = folders.emplace(folder, line_no);
-    if (!inserted)
-      return fail(Error{Errc::invalid_input, "repeats the identity of line " +
-                                                 std::to_string(it->second) + " (" + folder + ")"});
+    if (!inserted) {
+      bad.push_back(
+          fail(Error{Errc::invalid_input, "repeats the identity of line " +
+                                              std::to_string(it->second) + " (" + folder + ")"}));
+      continue;
+    }
     out.push_back({line_no, std::move(*id)});
+  }
+  if (bad.size() == 1) return bad.front();
+  if (!bad.empty()) {
+    // One line naming every bad line (bounded: a file of garbage must not make a megabyte error).
+    constexpr size_t kShown = 20;
+    std::string message = std::to_string(bad.size()) + " bad lines, nothing issued: ";
+    for (size_t i = 0; i < bad.size() && i < kShown; ++i)
+      message += (i ? "; " : "") + bad[i].message;
+    if (bad.size() > kShown) message += "; and " + std::to_string(bad.size() - kShown) + " more";
+    return Error{bad.front().code, std::move(message)};
   }
   if (out.empty()) return Error{Errc::invalid_input, "the batch file lists no identity"};
   return out;
@@ -410,15 +458,16 @@ Result<std::vector<BatchEntry>> parse_batch(std::string_view text) {
 Result<BatchOutcome> issue_batch(const BatchRequest& req, const hsm::Interaction& interaction,
                                  const std::function<void(const WrittenCert&)>& on_issued) {
   auto text = read_file(req.batch_file);
-  if (!text) return std::move(text).error().context("reading --batch");
+  if (!text) return std::move(text).error().context("reading " + req.names.batch);
   auto entries = parse_batch(*text);
-  if (!entries) return std::move(entries).error().context("--batch '" + req.batch_file + "'");
+  if (!entries)
+    return std::move(entries).error().context(req.names.batch + " '" + req.batch_file + "'");
   text->clear();
   text->shrink_to_fit();
 
   // Validate every output and the validity of every certificate before the CA key is loaded.
-  if (auto r = check_out_dir(req.out); !r) return r.error();
-  auto ca = read_ca_certificate(req.ca_cert);
+  if (auto r = check_out_dir(req.out, req.names.out); !r) return r.error();
+  auto ca = read_ca_certificate(req.ca_cert, req.names.ca_cert);
   if (!ca) return std::move(ca).error();
   {
     std::set<int> day_values;

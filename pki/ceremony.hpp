@@ -48,6 +48,16 @@ struct WrittenCert {
 };
 
 /// init-ca.
+/// How messages name a request's inputs and options. The defaults read well anywhere; a tool
+/// passes its flags, so that a refusal points at the flag to change (pki never names a flag).
+struct InputNames {
+  std::string ca_cert = "the CA certificate";
+  std::string csr = "the CSR";
+  std::string batch = "the batch file";
+  std::string out = "the output folder";
+  std::string replace_key = "key replacement";  ///< replacing an existing token key object
+};
+
 struct InitCaRequest {
   std::filesystem::path out = ".";  ///< folder for ca.pem (and ca-key.pem)
   std::string common_name = "fabricBIOS Fabric CA";
@@ -56,6 +66,7 @@ struct InitCaRequest {
   int path_len = 1;
   bool force = false;        ///< replace existing ca.pem / ca-key.pem
   bool replace_key = false;  ///< replace an existing token object of that name
+  InputNames names;          ///< how messages name the inputs
 };
 
 /// Creates the CA key (a new 0600 PEM file, or inside a token) and the self-signed ca.pem.
@@ -71,6 +82,7 @@ struct LeafRequest {
   std::string csr;          ///< sign this CSR instead of generating a key
   bool force = false;
   std::string ledger;  ///< the CA's ledger; empty: ca-ledger.db beside ca_cert
+  InputNames names;    ///< how messages name the inputs
 };
 
 /// Issues one certificate into `out` (client.pem/client-key.pem or server.pem/server-key.pem).
@@ -85,6 +97,7 @@ struct BatchRequest {
   std::optional<int> days;
   bool force = false;
   std::string ledger;  ///< the CA's ledger; empty: ca-ledger.db beside ca_cert
+  InputNames names;    ///< how messages name the inputs
 };
 
 /// What a batch did.
@@ -122,7 +135,8 @@ Result<Issuer> load_issuer(X509Ptr ca_cert, const std::string& ca_key,
                            const hsm::Interaction& interaction);
 
 /// Reads the PEM CA certificate at `ca_cert` (errors name --ca-cert).
-Result<X509Ptr> read_ca_certificate(const std::string& ca_cert);
+Result<X509Ptr> read_ca_certificate(const std::string& ca_cert,
+                                    std::string_view name = "the CA certificate");
 
 /// Certificate and key file names for a role: {"client.pem","client-key.pem"} and so on.
 std::pair<std::string, std::string> output_names(Role role);

@@ -336,6 +336,23 @@ Result<std::vector<SanEntry>> parse_server_sans(std::string_view list) {
     std::string ip = canonical_ip(entry);
     if (!ip.empty()) {
       out.push_back({SanEntry::Kind::ip, ip});
+    } else if (auto scheme = entry.find("://"); scheme != std::string_view::npos) {
+      // A URL pasted for a host name: say so, and name the host it holds.
+      std::string_view host = entry.substr(scheme + 3);
+      host = host.substr(0, host.find_first_of("/:?#"));
+      return grammar_error("SAN", entry, "a URL, not a host name or IP address",
+                           "give the host alone" +
+                               (host.empty() ? std::string() : ", e.g. '" + printable(host) + "'"));
+    } else if (auto colon = entry.find(':');
+               colon != std::string_view::npos && entry.find(':', colon + 1) == entry.npos &&
+               colon + 1 < entry.size() &&
+               std::all_of(entry.begin() + static_cast<std::ptrdiff_t>(colon) + 1, entry.end(),
+                           [](char c) { return c >= '0' && c <= '9'; })) {
+      // host:port (one colon, digits after it): not an IPv6 literal, a port that has no place in
+      // a certificate.
+      return grammar_error("SAN", entry, "a host with a port",
+                           "a certificate names hosts, not ports: give '" +
+                               printable(entry.substr(0, colon)) + "' alone");
     } else if (entry.find(':') != std::string_view::npos) {
       return grammar_error("SAN", entry, "not a valid IPv6 address",
                            "IPv6 literals are written without brackets, ports or zone ids");

@@ -279,7 +279,7 @@ Result<void> lint_sign_verify(X509* cert, const Identity& id, X509* issuer, hsm:
 
 Result<void> check_days(int days) {
   if (days < 1 || days > kMaxDays)
-    return Error{Errc::usage, "invalid --days " + std::to_string(days) + ": must be 1-" +
+    return Error{Errc::usage, "invalid validity of " + std::to_string(days) + " days: must be 1-" +
                                   std::to_string(kMaxDays)};
   return ok();
 }
@@ -327,7 +327,7 @@ Result<Issuer> Issuer::create(X509Ptr ca_cert, std::unique_ptr<hsm::Signer> sign
   if (X509_check_ca(ca_cert.get()) == 0 || !(X509_get_key_usage(ca_cert.get()) & KU_KEY_CERT_SIGN))
     return Error{
         Errc::invalid_input,
-        "the --ca-cert certificate is not a CA certificate (needs CA:TRUE and keyCertSign)"};
+        "the given CA certificate is not a CA certificate (needs CA:TRUE and keyCertSign)"};
   EVP_PKEY* ca_pub = X509_get0_pubkey(ca_cert.get());
   if (!ca_pub || !EVP_PKEY_is_a(ca_pub, "EC"))
     return Error{Errc::invalid_input, "the CA certificate's key is " + describe_key(ca_pub) +
@@ -353,9 +353,10 @@ Result<void> check_validity_within_ca(X509* ca, int days) {
   if (now + static_cast<std::time_t>(days) * 86400 > *ca_not_after) {
     long max_days = static_cast<long>((*ca_not_after - now) / 86400);
     return Error{Errc::invalid_input,
-                 "--days " + std::to_string(days) +
-                     " would make the certificate outlive the CA certificate, which expires at " +
-                     ca_end + " (use --days " + std::to_string(max_days) + " or less)"};
+                 "a validity of " + std::to_string(days) +
+                     " days would make the certificate outlive the CA certificate, which "
+                     "expires at " +
+                     ca_end + " (" + std::to_string(max_days) + " days or less fit)"};
   }
   return ok();
 }

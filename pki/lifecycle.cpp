@@ -121,8 +121,9 @@ Result<CaMemory> open_ca_memory(const std::string& ca_cert, const std::string& l
   std::error_code ec;
   bool existed = std::filesystem::exists(path, ec);
   if (!existed && !create)
-    return make_error(Errc::file_missing, "no ledger at " + path.string() +
-                                              " (give --ledger, or issue a certificate first)");
+    return make_error(
+        Errc::file_missing,
+        "no ledger at " + path.string() + " (name the CA's ledger, or issue a certificate first)");
   auto l = Ledger::open(path, x509_sha256_fingerprint(m.ca.get()), *spki, create);
   if (!l) return std::move(l).error();
   if (!existed)
@@ -227,7 +228,7 @@ Result<VoidResponse> void_reserved_serial(const VoidRequest& req,
   if (*row && (*row)->state == CertState::reserved && written_to_disk(**row, m->ca.get()))
     return make_error(Errc::invalid_input,
                       "serial " + *serial + " was written to " + (*row)->path +
-                          ": it was issued, not void (ledger check --repair confirms it)");
+                          ": it was issued, not void (a repairing ledger check confirms it)");
   auto issuer = load_issuer(X509Ptr(X509_dup(m->ca.get())), req.ca_key, interaction);
   if (!issuer) return std::move(issuer).error();
   VoidResponse out;
@@ -274,7 +275,8 @@ Result<GenCrlResponse> generate_crl(const GenCrlRequest& req, const hsm::Interac
   out.reserved = r2->size();
   if (out.reserved)
     out.notes.push_back(std::to_string(out.reserved) +
-                        " reserved serial(s) are listed as possibly issued (see ledger check)");
+                        (out.reserved == 1 ? " reserved serial is" : " reserved serials are") +
+                        " listed as possibly issued (see ledger check)");
   CrlRequest c;
   c.ca = m->ca.get();
   c.revoked = std::move(*r1);

@@ -26,6 +26,8 @@ Result<BuildResponse> build_image_provenance(const BuildRequest& req,
   out.text = std::move(*text);
   out.signed_bundle = signing.has_value();
   out.binaries = (*record)["binaries"].size();
+  out.commit = (*record)["source"].value("commit", "");
+  out.dirty = (*record)["source"].value("dirty", false);
   return out;
 }
 

@@ -24,6 +24,8 @@ struct Written {
   std::string text;            ///< the record or bundle as written (canonical JSON)
   bool signed_bundle = false;  ///< `text` is a signed Sigstore bundle, not a bare record
   size_t binaries = 0;         ///< how many binaries the record lists
+  std::string commit;          ///< the record's source.commit
+  bool dirty = false;          ///< the record's source.dirty: built from uncommitted changes
 };
 
 /// Refuses (Errc::exists) when anything (file, directory, symlink) is at the destination's path

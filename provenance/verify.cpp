@@ -274,10 +274,34 @@ Result<VerifyReport> verify_provenance(std::string_view input, const VerifyOptio
     if (opt.ca_pem)
       return refused("the input is an unsigned record but " + opt.ca_name +
                      " was given: a signed bundle is required");
+    if (opt.require_signed)
+      return refused(
+          "the input is an unsigned record: nothing says who made it, and a signed bundle is "
+          "required");
+    if (opt.signer_pipeline)
+      return refused(
+          "the input is an unsigned record: it has no signer, so its pipeline cannot "
+          "be '" +
+          *opt.signer_pipeline + "'");
     report.record = std::move(*doc);
   }
   auto bins = check_record(report.record);
   if (!bins) return std::move(bins).error();
+  // check_record has checked these fields' types.
+  report.image_kind = report.record["image"]["kind"].get<std::string>();
+  report.image_name = report.record["image"]["name"].get<std::string>();
+  report.commit = report.record["source"]["commit"].get<std::string>();
+  report.dirty = report.record["source"]["dirty"].get<bool>();
+  // The pins: who signed and what was signed, before any binary is hashed.
+  if (opt.signer_pipeline && report.pipeline != *opt.signer_pipeline)
+    return refused("the bundle was signed by pipeline '" + report.pipeline + "', not '" +
+                   *opt.signer_pipeline + "'");
+  if (opt.image_name && report.image_name != *opt.image_name)
+    return refused("the record is for image name '" + report.image_name + "', not '" +
+                   *opt.image_name + "'");
+  if (opt.image_kind && report.image_kind != *opt.image_kind)
+    return refused("the record is for image kind '" + report.image_kind + "', not '" +
+                   *opt.image_kind + "'");
 
   std::vector<std::string> paths;
   if (opt.use_overrides) {
@@ -294,7 +318,10 @@ Result<VerifyReport> verify_provenance(std::string_view input, const VerifyOptio
     }
     paths = opt.overrides;
   } else {
-    for (const auto& b : *bins) paths.push_back(b.path);
+    for (const auto& b : *bins) {
+      std::filesystem::path p(b.path);
+      paths.push_back(opt.root && p.is_relative() ? (*opt.root / p).string() : b.path);
+    }
   }
   if (opt.skip_hashing) return report;
 
@@ -359,6 +386,11 @@ Result<VerifyResponse> verify_image_provenance(const VerifyRequest& req) {
     vo.tsa_ca_name = req.tsa_ca_name;
   }
   vo.hash = req.hash;
+  vo.root = req.root;
+  vo.require_signed = req.require_signed;
+  vo.signer_pipeline = req.signer_pipeline;
+  vo.image_name = req.image_name;
+  vo.image_kind = req.image_kind;
   auto report = verify_provenance(*text, vo);
   if (!report) return std::move(report).error().context("'" + req.input.string() + "'");
   out.report = std::move(*report);

@@ -41,6 +41,17 @@ struct VerifyOptions {
   std::string tsa_ca_name = "the TSA CA certificate";
   /// Verification time for the certificate validity (unset: now). Tests only.
   std::optional<std::time_t> at_time;
+  /// Refuse an unsigned record (Errc::mismatch): only a signed bundle can say who made it.
+  bool require_signed = false;
+  /// Pins (like cosign's --certificate-identity): each set one must equal what the input says, or
+  /// verification is refused (Errc::mismatch) before any binary is hashed. A signer pipeline can
+  /// only be pinned on a signed bundle.
+  std::optional<std::string> signer_pipeline;
+  std::optional<std::string> image_name;
+  std::optional<std::string> image_kind;
+  /// Directory the record's relative binary paths are resolved against (unset: the working
+  /// directory). Not used with `overrides`.
+  std::optional<std::filesystem::path> root;
   /// Stop after the signature and payload checks (no re-hashing). Tests only.
   bool skip_hashing = false;
   HashOptions hash;  ///< threads, progress
@@ -65,6 +76,10 @@ struct VerifyReport {
   /// The bundle's checked RFC 3161 timestamps; the signer was validated at each one's genTime.
   /// Empty for a signed bundle: it was validated at the current time.
   std::vector<TimestampInfo> timestamps;
+  std::string image_kind;      ///< the record's image.kind
+  std::string image_name;      ///< the record's image.name
+  std::string commit;          ///< the record's source.commit
+  bool dirty = false;          ///< the record's source.dirty
   std::vector<BinaryCheck> binaries;
 
   /// True when every binary matched.
@@ -94,7 +109,13 @@ struct VerifyRequest {
   std::string tsa_ca_name = "the TSA CA certificate";
   /// Paths to hash instead of the record's, order-matched against it (runtime locations).
   std::optional<std::vector<std::string>> binaries;
-  HashOptions hash;  ///< threads, progress
+  /// Directory the record's relative paths are resolved against (VerifyOptions::root).
+  std::optional<std::filesystem::path> root;
+  bool require_signed = false;                 ///< VerifyOptions::require_signed
+  std::optional<std::string> signer_pipeline;  ///< VerifyOptions::signer_pipeline
+  std::optional<std::string> image_name;       ///< VerifyOptions::image_name
+  std::optional<std::string> image_kind;       ///< VerifyOptions::image_kind
+  HashOptions hash;                            ///< threads, progress
 };
 
 /// What verify found about `input`.

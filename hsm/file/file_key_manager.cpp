@@ -63,9 +63,12 @@ Result<SecretString> obtain_passphrase(const Interaction& in, std::string_view p
   if (in.prompt_secret)
     return non_empty(in.prompt_secret("Passphrase for " + std::string(path) + ": "), in, path,
                      "the terminal prompt", "typed");
-  return Error{Errc::pin,
-               "key '" + std::string(path) + "' is encrypted and no passphrase was given (set " +
-                   in.passphrase_env + ", give a passphrase file, or run on a terminal)"};
+  // Only the ways this tool has: a passphrase file only when it has an option for one.
+  const std::string file_way =
+      in.passphrase_file_option.empty() ? "" : ", give " + in.passphrase_file_option;
+  return Error{Errc::pin, "key '" + std::string(path) +
+                              "' is encrypted and no passphrase was given (set " +
+                              in.passphrase_env + file_way + ", or run on a terminal to be asked)"};
 }
 
 // A key reference the file backend must never take as a path (it would write a file named after

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <map>
 
 #include "util/ossl.hpp"
@@ -39,6 +40,23 @@ Result<std::shared_ptr<Module>> load_module(const std::string& path, std::string
   if (PKCS11_CTX_load(m->ctx, path.c_str()) != 0) {
     PKCS11_CTX_free(m->ctx);
     m->ctx = nullptr;
+    // SoftHSM cannot start without its configuration file; libp11 then reports DSO and engine
+    // errors that point away from the cause. Name the cause instead.
+    const char* conf = std::getenv("SOFTHSM2_CONF");
+    if (conf && path.find("softhsm") != std::string::npos) {
+      drain_ossl_errors();
+      struct stat cst;
+      std::string why =
+          *conf == '\0' ? std::string("SOFTHSM2_CONF is set but empty")
+          : ::stat(conf, &cst) != 0
+              ? "SOFTHSM2_CONF names '" + std::string(conf) + "', which does not exist"
+              : "SoftHSM refused its configuration '" + std::string(conf) +
+                    "' (check directories.tokendir in it)";
+      return Error{Errc::key_backend,
+                   std::string(where) + ": SoftHSM could not start (C_Initialize failed): " + why +
+                       "; point SOFTHSM2_CONF at a softhsm2.conf, or unset it to use "
+                       "/etc/softhsm/softhsm2.conf"};
+    }
     return ossl_error(Errc::key_backend, std::string(where) + ": loading PKCS#11 module '" + path +
                                              "' (C_Initialize) failed");
   }
@@ -49,6 +67,16 @@ Result<std::shared_ptr<Module>> load_module(const std::string& path, std::string
   if (!get_list || get_list(&m->fl) != CKR_OK || !m->fl)
     return Error{Errc::key_backend,
                  std::string(where) + ": module '" + path + "' has no usable C_GetFunctionList"};
+  CK_INFO info{};
+  if (m->fl->C_GetInfo && m->fl->C_GetInfo(&info) == CKR_OK) {
+    auto trimmed = [](const unsigned char* p, size_t n) {
+      std::string t(reinterpret_cast<const char*>(p), n);
+      t.erase(t.find_last_not_of(" \0") + 1);
+      return t;
+    };
+    m->manufacturer = trimmed(info.manufacturerID, sizeof info.manufacturerID);
+    m->description = trimmed(info.libraryDescription, sizeof info.libraryDescription);
+  }
   g_modules[path] = m;
   return m;
 }

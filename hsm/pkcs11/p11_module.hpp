@@ -26,7 +26,9 @@ struct Module {
   PKCS11_CTX* ctx = nullptr;
   void* dl = nullptr;
   CK_FUNCTION_LIST_PTR fl = nullptr;
-  std::mutex mu;  ///< serialises slot and key enumeration in libp11
+  std::string manufacturer;  ///< C_GetInfo manufacturerID, blank padding removed
+  std::string description;   ///< C_GetInfo libraryDescription, blank padding removed
+  std::mutex mu;             ///< serialises slot and key enumeration in libp11
 
   Module() = default;
   Module(const Module&) = delete;

@@ -52,12 +52,11 @@ class Pkcs11KeyManager final : public KeyManager {
         if (std::find(existing.begin(), existing.end(), h) == existing.end()) existing.push_back(h);
     }
     if (!existing.empty() && !req.replace)
-      return Error{Errc::exists,
-                   where + ": token '" + token_->label + "' already holds " +
-                       (existing.size() == 1 ? std::string("an object")
-                                             : std::to_string(existing.size()) + " objects") +
-                       " with this label/id; refusing to create a second key of "
-                       "that name (replace it explicitly to destroy it)"};
+      return Error{Errc::exists, where + ": token '" + token_->label + "' already holds " +
+                                     std::to_string(existing.size()) +
+                                     (existing.size() == 1 ? " object" : " objects") +
+                                     " with this label/id; refusing to create a second key of "
+                                     "that name"};
     if (!existing.empty()) {
       if (auto r = p11::destroy_objects(*token_, existing, "the key being replaced", where); !r)
         return std::move(r).error();

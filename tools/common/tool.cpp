@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -106,17 +107,39 @@ bool Context::color_stdout() const {
   return !global.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDOUT_FILENO);
 }
 
-void add_global_options(CLI::App& app, GlobalOptions& g) {
-  app.add_option("--fabric", g.fabric,
-                 "Fabric address (host:port). Overrides GRAFOS_FABRIC env var")
-      ->envname("GRAFOS_FABRIC");
-  app.add_flag("--json", g.json, "Output in JSON format for scripting");
-  app.add_flag("--wide", g.wide, "Show additional columns in table output");
-  app.add_flag("--no-color", g.no_color, "Disable color output");
-  app.add_option("--pool", g.pool, "Pool name (default: \"default\")")->capture_default_str();
+void add_global_options(CLI::App& app, GlobalOptions& g, unsigned meaningful) {
+  // A flag that does nothing in this command goes to CLI11's hidden group (the empty name).
+  auto place = [&](CLI::Option* o, unsigned flag) {
+    if ((meaningful & flag) == 0) {
+      o->group("");
+      g.without_effect.push_back(o);
+    }
+  };
+  auto* fabric = app.add_option("--fabric", g.fabric,
+                                "Fabric address (host:port). Overrides GRAFOS_FABRIC env var");
+  if (meaningful & kFlagFabric)
+    fabric->envname("GRAFOS_FABRIC");  // where it means nothing the variable is not read at all
+  place(fabric, kFlagFabric);
+  place(app.add_flag("--json", g.json, "Output in JSON format for scripting"), kFlagJson);
+  place(app.add_flag("--wide", g.wide, "Show additional columns in table output"), kFlagWide);
+  place(app.add_flag("--no-color", g.no_color, "Disable color output"), kFlagNoColor);
+  place(app.add_option("--pool", g.pool, "Pool name (default: \"default\")")->capture_default_str(),
+        kFlagPool);
 }
 
 int run_app(CLI::App& app, Context& ctx, int argc, char** argv) {
+  // Before any command runs: a global flag given where it does nothing is named, not silently
+  // dropped (GRAFOS_FABRIC is not read where --fabric means nothing, so it is never named).
+  app.parse_complete_callback([&ctx] {
+    std::vector<std::string> named;
+    for (const CLI::Option* o : ctx.global.without_effect) {
+      if (o->count() == 0) continue;
+      std::string flag = o->get_lnames().empty() ? o->get_name() : "--" + o->get_lnames().front();
+      if (std::find(named.begin(), named.end(), flag) != named.end()) continue;
+      named.push_back(flag);
+      ctx.note(flag + " has no effect on this command; ignored");
+    }
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hsm/key_manager.hpp"
 #include "util/result.hpp"
@@ -19,6 +20,20 @@ struct GlobalOptions {
   bool wide = false;   ///< --wide: more table columns
   bool no_color = false;
   std::string pool = "default";
+  /// The global flags a command accepts (the seed's) but that do nothing there: hidden from its
+  /// --help, and a note on stderr when one is given (run_app).
+  std::vector<const CLI::Option*> without_effect;
+};
+
+/// Which of the seed's global flags do something in a command (add_global_options shows only
+/// those in its --help).
+enum GlobalFlag : unsigned {
+  kFlagJson = 1u << 0,
+  kFlagWide = 1u << 1,
+  kFlagNoColor = 1u << 2,
+  kFlagFabric = 1u << 3,
+  kFlagPool = 1u << 4,
+  kAllGlobalFlags = kFlagJson | kFlagWide | kFlagNoColor | kFlagFabric | kFlagPool,
 };
 
 /// Documented exit statuses (see the man pages, EXIT STATUS).
@@ -69,8 +84,11 @@ struct Context {
 /// off signature checking).
 const CLI::Validator& non_empty();
 
-/// Adds the seed's global flags (--fabric, --json, --wide, --no-color, --pool) to `app`.
-void add_global_options(CLI::App& app, GlobalOptions& global);
+/// Adds the seed's global flags (--fabric, --json, --wide, --no-color, --pool) to `app`. Those
+/// not in `meaningful` are still accepted (scripts written from the seed keep working) but are
+/// hidden from `app`'s --help, and giving one prints a note that it has no effect there.
+void add_global_options(CLI::App& app, GlobalOptions& global,
+                        unsigned meaningful = kAllGlobalFlags);
 
 /// Parses argv and runs the chosen subcommand; returns the process exit status. CLI11 parse
 /// errors print usage and return kExitUsage; --help and --version return 0.

@@ -25,12 +25,12 @@ void add_gen_crl(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   sub->add_option("--ledger", req->ledger, "The CA's ledger (default: ca-ledger.db beside ca.pem)");
   sub->add_flag("--force", req->force, "Replace an existing CRL file");
-  add_global_options(*sub, ctx.global);
+  add_global_options(*sub, ctx.global, kFlagJson);
   sub->footer(kExitStatusFooter);
   sub->callback([&ctx, req, out] {
     req->out = *out;
     auto r = pki::generate_crl(*req, ctx.interaction());
-    if (!r) return ctx.fail(r.error().context("gen-crl"));
+    if (!r) return ctx.fail(with_force_hint(r.error().context("gen-crl")));
     for (auto& n : r->notes) ctx.note(n);
     if (ctx.global.json) {
       std::cout << nlohmann::json{{"path", r->path.string()},      {"crl_number", r->crl_number},

@@ -24,7 +24,7 @@ void add_image_provenance_build(CLI::App& group, Context& ctx) {
       "to `--output`. Run inside a build (AMI bake, GCP image build, etc.) AFTER the binaries "
       "are produced and BEFORE the image snapshot. With --sign-key and --sign-cert the output is "
       "the signed Sigstore bundle instead. SOURCE_DATE_EPOCH, when set, is used as build.time.");
-  add_global_options(*build, ctx.global);
+  add_global_options(*build, ctx.global, kFlagJson);
   auto f = std::make_shared<BuildFlags>();
   auto& rec = f->req.record;
   build
@@ -75,6 +75,10 @@ void add_image_provenance_build(CLI::App& group, Context& ctx) {
     f->req.record.hash.progress = progress.callback();
     auto written = provenance::build_image_provenance(f->req, ctx.interaction());
     if (!written) return ctx.fail(with_force_hint(std::move(written).error()));
+    if (written->dirty)
+      ctx.interaction().warn("the source tree at " + f->req.record.repo +
+                             " has uncommitted changes: the record says dirty, and commit " +
+                             written->commit + " is not exactly what was built");
     if (auto p = print_provenance_written(ctx, *written); !p) ctx.fail(p.error());
   });
 }

@@ -22,7 +22,7 @@ void add_image_provenance_sign(CLI::App& group, Context& ctx) {
       "Sign an existing record: wrap it in an in-toto Statement v1 (predicateType "
       "https://grafos.dev/provenance/image/v1) inside a DSSE envelope and write it with the signer "
       "certificate as one Sigstore bundle v0.3 JSON file (no transparency-log entries)");
-  add_global_options(*sign, ctx.global);
+  add_global_options(*sign, ctx.global, kFlagJson);
   auto f = std::make_shared<SignFlags>();
   sign->add_option("--input", f->req.input, "Path to the provenance record to sign")
       ->required()

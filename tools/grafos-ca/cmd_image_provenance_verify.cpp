@@ -10,8 +10,9 @@ namespace grafos::tools::ca {
 namespace {
 
 struct VerifyFlags {
-  std::string input, ca, crl, tsa_ca;
+  std::string input, ca, crl, tsa_ca, root, signer_pipeline, image_name, image_kind;
   std::vector<std::string> binaries;
+  bool require_signed = false;
 };
 
 }  // namespace
@@ -21,7 +22,7 @@ void add_image_provenance_verify(CLI::App& group, Context& ctx) {
       "verify",
       "Re-hash binaries on disk and assert they match an existing provenance record or signed "
       "bundle. Refuses with non-zero exit on mismatch. Fail-closed by design");
-  add_global_options(*verify, ctx.global);
+  add_global_options(*verify, ctx.global, kFlagJson);
   verify->footer(kVerifyExitStatusFooter);
   auto f = std::make_shared<VerifyFlags>();
   verify
@@ -52,7 +53,34 @@ void add_image_provenance_verify(CLI::App& group, Context& ctx) {
                    "of --ca (an outside TSA's CA; its TSA certificate may be in the file too)")
       ->type_name("FILE")
       ->check(non_empty());
-  verify->callback([&ctx, f, binary] {
+  auto* root = verify
+                   ->add_option("--root", f->root,
+                                "Directory the record's relative binary paths are resolved "
+                                "against (default: the working directory), e.g. the folder the "
+                                "build ran in, or a mounted image")
+                   ->type_name("DIR")
+                   ->check(non_empty());
+  root->excludes(binary);
+  verify->add_flag("--require-signed", f->require_signed,
+                   "Refuse an unsigned record: only a signed bundle (checked with --ca) says who "
+                   "made it");
+  verify
+      ->add_option("--signer-pipeline", f->signer_pipeline,
+                   "Require the bundle's signer to be this provenance-signer pipeline "
+                   "(urn:fabricbios:provenance-signer:NAME); refuses an unsigned record")
+      ->type_name("NAME")
+      ->check(non_empty());
+  verify
+      ->add_option("--image-name", f->image_name,
+                   "Require the record to be for this image name (exact match)")
+      ->type_name("NAME")
+      ->check(non_empty());
+  verify
+      ->add_option("--image-kind", f->image_kind,
+                   "Require the record to be for this image kind (exact match)")
+      ->type_name("KIND")
+      ->check(non_empty());
+  verify->callback([&ctx, f, binary, root] {
     provenance::VerifyRequest req;
     req.input = f->input;
     if (!f->ca.empty()) req.ca = f->ca;
@@ -61,6 +89,11 @@ void add_image_provenance_verify(CLI::App& group, Context& ctx) {
     req.tsa_ca_name = "--tsa-ca";
     req.ca_name = "--ca";
     if (binary->count() > 0) req.binaries = f->binaries;
+    if (root->count() > 0) req.root = f->root;
+    req.require_signed = f->require_signed;
+    if (!f->signer_pipeline.empty()) req.signer_pipeline = f->signer_pipeline;
+    if (!f->image_name.empty()) req.image_name = f->image_name;
+    if (!f->image_kind.empty()) req.image_kind = f->image_kind;
     Progress progress;
     req.hash.progress = progress.callback();
     ctx.own_json_errors = true;  // its --json report carries the error

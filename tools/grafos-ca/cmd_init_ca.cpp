@@ -21,7 +21,9 @@ void add_init_ca(CLI::App& app, Context& ctx) {
   sub->add_option("--out", *out, "Output directory for ca-key.pem and ca.pem")
       ->capture_default_str();
   sub->add_option("--cn", req->common_name, "CA common name")->capture_default_str();
-  sub->add_option("--days", req->days, "Validity in days")->capture_default_str();
+  sub->add_option("--days", req->days, "Validity in days")
+      ->capture_default_str()
+      ->check(days_range());
   sub->add_option("--key", req->key,
                   "Where the CA key is created: a PEM path (default: <out>/ca-key.pem, mode "
                   "0600) or a PKCS#11 URI (pkcs11:token=...;object=...?module-path=...&pin-source="
@@ -33,12 +35,23 @@ void add_init_ca(CLI::App& app, Context& ctx) {
   sub->add_flag("--force", req->force, "Replace an existing ca.pem / ca-key.pem");
   sub->add_flag("--replace-key", req->replace_key,
                 "Replace an existing key object of the same name in the token");
-  add_global_options(*sub, ctx.global);
+  add_global_options(*sub, ctx.global, kFlagJson);
   sub->footer(kExitStatusFooter);
   sub->callback([&ctx, req, out] {
     req->out = *out;
+    req->names = flag_names();
     auto w = pki::init_ca(*req, ctx.interaction());
-    if (!w) return ctx.fail(w.error().context("init-ca"));
+    if (!w) {
+      Error e = std::move(w).error().context("init-ca");
+      // An existing key file is replaced like ca.pem, with --force; a token object only with
+      // --replace-key (an existing ca.pem is refused before the key is made, and named so).
+      if (e.code == Errc::exists && hsm::classify_key_ref(req->key) == hsm::Backend::pkcs11 &&
+          e.message.find("refusing to overwrite") == std::string::npos) {
+        e.message += " (use --replace-key to destroy it and create a new key)";
+        return ctx.fail(e);
+      }
+      return ctx.fail(with_force_hint(std::move(e)));
+    }
     print_written(ctx, {*w});
   });
 }

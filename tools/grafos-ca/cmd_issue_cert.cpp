@@ -89,13 +89,14 @@ void run_batch(const IssueCertOptions& o, const CLI::App& sub, Context& ctx) {
       return ctx.fail(Error{Errc::usage, std::string("--batch takes the identities from its file; "
                                                      "do not combine it with ") +
                                              flag});
-  pki::BatchRequest req{o.ca_cert, o.ca_key, o.batch, o.out, std::nullopt, o.force, o.ledger};
+  pki::BatchRequest req{o.ca_cert,    o.ca_key, o.batch,  o.out,
+                        std::nullopt, o.force,  o.ledger, flag_names()};
   if (sub.count("--days") > 0) req.days = o.days;
   std::vector<std::string> json;
   auto n = pki::issue_batch(req, ctx.interaction(), [&](const pki::WrittenCert& w) {
     if (ctx.global.json) json.push_back(written_json(w));
   });
-  if (!n) return ctx.fail(n.error().context("issue-cert --batch"));
+  if (!n) return ctx.fail(with_force_hint(n.error().context("issue-cert --batch")));
   for (auto& note : n->notes) ctx.note(note);
   if (ctx.global.json) {
     std::cout << '[';
@@ -114,7 +115,8 @@ void run_batch(const IssueCertOptions& o, const CLI::App& sub, Context& ctx) {
 void add_issue_cert(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand(
       "issue-cert",
-      "Issue a client certificate for a tenant, signed by the fabric CA.\n"
+      "Issue a client certificate (tenant, fabric-observer, fabric-admin, cell or "
+      "provenance-signer), signed by the fabric CA.\n"
       "The certificate embeds the principal's identity as a URI SAN: urn:fabricbios:tenant:<name>, "
       "urn:fabricbios:fabric-observer, urn:fabricbios:fabric-admin, "
       "urn:fabricbios:cell:<provider>:<cell_id>, urn:fabricbios:provenance-signer:<pipeline> or "
@@ -157,7 +159,8 @@ void add_issue_cert(CLI::App& app, Context& ctx) {
   sub->add_option("--out", o->out, "Output directory for client-key.pem and client.pem")
       ->capture_default_str();
   sub->add_option("--days", o->days, "Validity in days (never beyond the CA certificate's)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(days_range());
   sub->add_option("--csr", o->csr,
                   "Sign this PKCS#10 CSR (PEM or DER) instead of generating a key: its signature "
                   "must verify and its key must be EC P-256/P-384 or RSA 2048-4096; its requested "
@@ -177,16 +180,16 @@ void add_issue_cert(CLI::App& app, Context& ctx) {
   sub->add_option("--ledger", o->ledger,
                   "The CA's ledger, where every issued certificate is recorded (default: "
                   "ca-ledger.db beside --ca-cert; created on first use)");
-  add_global_options(*sub, ctx.global);
+  add_global_options(*sub, ctx.global, kFlagJson);
   sub->footer(kExitStatusFooter);
   sub->callback([&ctx, o, sub] {
     if (!o->batch.empty()) return run_batch(*o, *sub, ctx);
     auto id = identity_from_flags(*o, *sub, ctx);
     if (!id) return ctx.fail(id.error().context("issue-cert"));
-    pki::LeafRequest req{o->ca_cert, o->ca_key, std::move(*id), o->out,
-                         o->days,    o->csr,    o->force,       o->ledger};
+    pki::LeafRequest req{o->ca_cert, o->ca_key, std::move(*id), o->out,      o->days,
+                         o->csr,     o->force,  o->ledger,      flag_names()};
     auto w = pki::issue_leaf(req, ctx.interaction());
-    if (!w) return ctx.fail(w.error().context("issue-cert"));
+    if (!w) return ctx.fail(with_force_hint(w.error().context("issue-cert")));
     print_written(ctx, {*w});
   });
 }

@@ -8,7 +8,8 @@ namespace grafos::tools::ca {
 void add_issue_server_cert(CLI::App& app, Context& ctx) {
   auto* sub = app.add_subcommand(
       "issue-server-cert",
-      "Issue a server certificate for scheduler/orchestrator.\n"
+      "Issue a TLS server certificate (scheduler, orchestrator, registry), signed by the fabric "
+      "CA.\n"
       "The certificate includes IP address and/or DNS SANs so that clients can verify the "
       "server's identity during the TLS handshake. Its CN is the first SAN.\n"
       "Output files: server-key.pem - server private key (not written with --csr) server.pem - "
@@ -36,7 +37,8 @@ void add_issue_server_cert(CLI::App& app, Context& ctx) {
   sub->add_option("--out", o->out, "Output directory for server-key.pem and server.pem")
       ->capture_default_str();
   sub->add_option("--days", o->days, "Validity in days (never beyond the CA certificate's)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(days_range());
   sub->add_option("--csr", o->csr,
                   "Sign this PKCS#10 CSR (PEM or DER) instead of generating a key (EC "
                   "P-256/P-384 or RSA 2048-4096; requested extensions are ignored)");
@@ -44,15 +46,15 @@ void add_issue_server_cert(CLI::App& app, Context& ctx) {
   sub->add_option("--ledger", o->ledger,
                   "The CA's ledger, where every issued certificate is recorded (default: "
                   "ca-ledger.db beside --ca-cert; created on first use)");
-  add_global_options(*sub, ctx.global);
+  add_global_options(*sub, ctx.global, kFlagJson);
   sub->footer(kExitStatusFooter);
   sub->callback([&ctx, o] {
     auto id = pki::make_server_identity(o->san);
     if (!id) return ctx.fail(id.error().context("issue-server-cert: --san"));
-    pki::LeafRequest req{o->ca_cert, o->ca_key, std::move(*id), o->out,
-                         o->days,    o->csr,    o->force,       o->ledger};
+    pki::LeafRequest req{o->ca_cert, o->ca_key, std::move(*id), o->out,      o->days,
+                         o->csr,     o->force,  o->ledger,      flag_names()};
     auto w = pki::issue_leaf(req, ctx.interaction());
-    if (!w) return ctx.fail(w.error().context("issue-server-cert"));
+    if (!w) return ctx.fail(with_force_hint(w.error().context("issue-server-cert")));
     print_written(ctx, {*w});
   });
 }

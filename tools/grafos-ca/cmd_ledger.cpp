@@ -32,7 +32,7 @@ void add_ledger(CLI::App& app, Context& ctx) {
   check->add_option("--ca-key", req->repair_key,
                     "CA key (PEM path, pkcs11: URI or TPM key) for --repair: signs the "
                     "transcript checkpoint");
-  add_global_options(*check, ctx.global);
+  add_global_options(*check, ctx.global, kFlagJson);
   check->footer(kExitStatusFooter);
   check->callback([&ctx, req, repair] {
     if (*repair != !req->repair_key.empty())

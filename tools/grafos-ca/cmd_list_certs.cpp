@@ -24,7 +24,7 @@ void add_list_certs(CLI::App& app, Context& ctx) {
   sub->add_option("--expiring-within", *within,
                   "Only valid, unrevoked certificates that expire within DAYS");
   sub->add_option("--ledger", req->ledger, "The CA's ledger (default: ca-ledger.db beside ca.pem)");
-  add_global_options(*sub, ctx.global);
+  add_global_options(*sub, ctx.global, kFlagJson);
   sub->footer(kExitStatusFooter);
   sub->callback([&ctx, req, within, sub] {
     if (sub->count("--expiring-within") > 0) req->expiring_within_days = *within;

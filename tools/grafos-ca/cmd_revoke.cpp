@@ -34,7 +34,7 @@ void add_revoke(CLI::App& app, Context& ctx) {
                   "When the key is known or suspected to have been compromised (RFC 3339 UTC, "
                   "e.g. 2026-12-01T10:00:00Z)");
   sub->add_option("--ledger", req->ledger, "The CA's ledger (default: ca-ledger.db beside ca.pem)");
-  add_global_options(*sub, ctx.global);
+  add_global_options(*sub, ctx.global, kFlagJson);
   sub->footer(kExitStatusFooter);
   sub->callback([&ctx, req] {
     auto r = pki::revoke_certificate(*req, ctx.interaction());

@@ -26,7 +26,7 @@ void add_transcript(CLI::App& app, Context& ctx) {
                      "The transcript (default: ca-transcript.log beside ca.pem)");
   verify->add_option("--ledger", req->ledger,
                      "The CA's ledger (default: ca-ledger.db beside ca.pem)");
-  add_global_options(*verify, ctx.global);
+  add_global_options(*verify, ctx.global, kFlagJson);
   verify->footer(kExitStatusFooter);
   verify->callback([&ctx, req] {
     auto r = pki::check_transcript(*req);
@@ -53,7 +53,7 @@ void add_transcript(CLI::App& app, Context& ctx) {
   show->add_option("--ca,--ca-cert", req->ca_cert, "CA certificate (PEM)")->required();
   show->add_option("--transcript", req->transcript,
                    "The transcript (default: ca-transcript.log beside ca.pem)");
-  add_global_options(*show, ctx.global);
+  add_global_options(*show, ctx.global, kFlagJson);
   show->footer(kExitStatusFooter);
   show->callback([&ctx, req] {
     auto r = pki::check_transcript(*req);

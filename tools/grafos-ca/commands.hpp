@@ -18,6 +18,7 @@ void add_ledger(CLI::App& app, Context& ctx);
 void add_transcript(CLI::App& app, Context& ctx);
 void add_token(CLI::App& app, Context& ctx);
 void add_issue_intermediate(CLI::App& app, Context& ctx);
+void add_inspect(CLI::App& app, Context& ctx);
 // The verbs of image-provenance, each added to the `group` subcommand.
 void add_image_provenance_build(CLI::App& group, Context& ctx);
 void add_image_provenance_sign(CLI::App& group, Context& ctx);

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
       "grafos-ca"};
   app.set_version_flag("-V,--version", GRAFOS_VERSION);
   app.require_subcommand(1);
-  add_global_options(app, ctx.global);
+  add_global_options(app, ctx.global, kFlagJson);
   // Declaring every subcommand's options costs about a million instructions a run. When the
   // first argument names a subcommand, only that one is declared: its parsing, help and errors
   // are the same either way (a subcommand's help does not list its siblings). Any other first
@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
       {"transcript", ca::add_transcript},
       {"token", ca::add_token},
       {"issue-intermediate", ca::add_issue_intermediate},
+      {"inspect", ca::add_inspect},
   };
   const std::string_view first = argc > 1 ? argv[1] : "";
   const auto* named = std::find_if(std::begin(kCommands), std::end(kCommands),

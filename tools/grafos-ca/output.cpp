@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+
+#include "pki/issuer.hpp"
 
 namespace grafos::tools::ca {
 
@@ -96,8 +100,32 @@ std::function<void(uint64_t, uint64_t)> Progress::callback() {
 }
 
 Error with_force_hint(Error error) {
-  if (error.code == Errc::exists) error.message += " (pass --force to replace it)";
+  if (error.code == Errc::exists && error.message.find("--force") == std::string::npos)
+    error.message += " (use --force to replace it)";
   return error;
+}
+
+const CLI::Validator& days_range() {
+  static const CLI::Validator v(
+      [](std::string& value) {
+        int days = 0;
+        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), days);
+        if (ec != std::errc() || end != value.data() + value.size() || days < 1 ||
+            days > pki::kMaxDays)
+          return "invalid validity '" + value + "': must be 1-" + std::to_string(pki::kMaxDays) +
+                 " days";
+        return std::string();
+      },
+      "", "DAYS");
+  return v;
+}
+
+pki::InputNames flag_names() {
+  return {.ca_cert = "--ca-cert",
+          .csr = "--csr",
+          .batch = "--batch",
+          .out = "--out",
+          .replace_key = "--replace-key"};
 }
 
 Result<void> print_provenance_written(const Context& ctx, const provenance::Written& w) {
@@ -151,10 +179,14 @@ void print_verify(const Context& ctx, const provenance::VerifyResponse& response
   if (ctx.global.json) {
     nlohmann::json bins = nlohmann::json::array();
     for (const auto& b : report.binaries) bins.push_back(binary_json(b));
-    nlohmann::json out = {{"ok", report.ok()},
-                          {"exit_status", report.ok() ? kExitOk : kExitMismatch},
-                          {"signed", report.signed_bundle},
-                          {"binaries", std::move(bins)}};
+    nlohmann::json out = {
+        {"ok", report.ok()},
+        {"exit_status", report.ok() ? kExitOk : kExitMismatch},
+        {"signed", report.signed_bundle},
+        {"checked", report.signed_bundle ? "signature-and-integrity" : "integrity-only"},
+        {"image", {{"kind", report.image_kind}, {"name", report.image_name}}},
+        {"source", {{"commit", report.commit}, {"dirty", report.dirty}}},
+        {"binaries", std::move(bins)}};
     if (report.signed_bundle)
       out["signer"] = {{"subject", report.signer_subject}, {"pipeline", report.pipeline}};
     if (report.signed_bundle) {
@@ -168,6 +200,7 @@ void print_verify(const Context& ctx, const provenance::VerifyResponse& response
     std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     return;
   }
+  bool relative_missing = false;
   for (const auto& b : report.binaries) {
     if (b.match) {
       std::cout << "ok        " << b.checked_path << '\n';
@@ -175,16 +208,38 @@ void print_verify(const Context& ctx, const provenance::VerifyResponse& response
       std::cout << "MISMATCH  " << b.checked_path << ": sha256 " << b.actual.sha256 << " size "
                 << b.actual.size << ", record has sha256 " << b.expected_sha256 << " size "
                 << b.expected_size << '\n';
+    } else if (b.actual.status == provenance::FileStatus::missing) {
+      // Not a different file: no file at all. A relative path in the record is looked up from
+      // the working directory, which is rarely where the build ran.
+      const bool relative = std::filesystem::path(b.checked_path).is_relative();
+      relative_missing = relative_missing || relative;
+      std::cout << "MISSING   " << b.checked_path << ": no such file";
+      if (relative) {
+        std::error_code ec;
+        std::cout << " (a relative path, looked up from "
+                  << std::filesystem::current_path(ec).string() << ")";
+      }
+      std::cout << '\n';
     } else {
       std::cout << "MISMATCH  " << b.checked_path << ": " << b.actual.message << '\n';
     }
   }
+  if (relative_missing)
+    std::cerr << ctx.tool
+              << ": hint: give --root DIR (the folder relative paths were recorded from) or one "
+                 "--binary PATH per recorded binary, in record order\n";
   if (!report.ok()) return;
-  std::cout << "verified " << report.binaries.size() << " binaries against "
-            << response.input.string();
+  std::cout << (report.signed_bundle ? "verified " : "integrity verified ")
+            << report.binaries.size() << " binaries against " << response.input.string()
+            << ": image " << report.image_kind << " '" << report.image_name << "', commit "
+            << report.commit << (report.dirty ? " (dirty: built with uncommitted changes)" : "");
   if (report.signed_bundle)
-    std::cout << " (signed by " << report.signer_subject << ", pipeline " << report.pipeline << ")";
-  std::cout << '\n';
+    std::cout << "; signed by " << report.signer_subject << ", pipeline " << report.pipeline
+              << '\n';
+  else
+    std::cout << "\nunsigned record: only integrity was checked; nothing says who made it "
+                 "(verify a signed bundle with --ca, or refuse records like this one with "
+                 "--require-signed)\n";
   if (!report.signed_bundle) return;
   for (const auto& t : report.timestamps)
     std::cout << "timestamp " << provenance::timestamp_text(t.gen_time) << " by " << t.tsa_subject

@@ -46,8 +46,15 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
-/// `error`, with the flag that lifts it named when it is an existing output (Errc::exists).
+/// `error`, with the flag that lifts it named when it is an existing output (Errc::exists); a
+/// message that already names --force is left as it is (one hint, never two).
 Error with_force_hint(Error error);
+
+/// CLI11 check of a --days value: 1 to pki::kMaxDays ("--days: must be 1-36500").
+const CLI::Validator& days_range();
+
+/// How grafos-ca's certificate commands name pki's inputs in messages: by their flags.
+pki::InputNames flag_names();
 
 /// Prints what image-provenance build or sign produced: the record or bundle itself when it went
 /// to stdout, a one-line summary (or one JSON object with --json) when it went to a file.

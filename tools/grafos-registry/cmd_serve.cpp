@@ -125,6 +125,7 @@ void serve(Context& ctx, ServeOptions& o) {
   cfg.max_connections = o.max_connections;
   cfg.interaction = ctx.interaction();
   cfg.interaction.passphrase_file = o.key_passphrase_file;
+  cfg.interaction.passphrase_file_option = "--key-passphrase-file";
 
   // Signals are handled by one thread; block them before any other thread starts.
   sigset_t set;

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
       "grafos-registry"};
   app.set_version_flag("-V,--version", GRAFOS_VERSION);
   app.require_subcommand(1);
-  add_global_options(app, ctx.global);
+  add_global_options(app, ctx.global, kFlagJson);
   registry::add_serve(app, ctx);
   registry::add_tenant(app, ctx);
   return run_app(app, ctx, argc, argv);

@@ -158,7 +158,8 @@ TEST(Identity, ServerSanGrammar) {
       {"01.2.3.4", false, {}, "last label is all digits"},
       {"[::1]", false, {}, "not a valid IPv6"},
       {"fe80::1%eth0", false, {}, "not a valid IPv6"},
-      {"127.0.0.1:443", false, {}, "not a valid IPv6"},
+      {"127.0.0.1:443", false, {}, "a host with a port"},
+      {"https://x.example", false, {}, "a URL, not a host name"},
       {"host name", false, {}, "byte 0x20"},
       {"caf\xc3\xa9.example", false, {}, "byte 0xc3"},
   };
