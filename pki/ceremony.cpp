@@ -629,7 +629,7 @@ Result<WrittenCert> issue_intermediate(const IntermediateRequest& req,
                                        const hsm::Interaction& interaction) {
   const Identity id = make_intermediate_identity();
   if (auto r = check_days(req.days); !r) return r.error();
-  if (auto r = check_out_dir(req.out); !r) return r.error();
+  if (auto r = check_out_dir(req.out, "the output folder"); !r) return r.error();
   const fs::path cert_path = req.out / "intermediate.pem";
   if (auto r = check_output(cert_path, req.force); !r) return r.error();
   const std::string key_ref =
