@@ -96,6 +96,10 @@ struct Route {
   std::string kind;     ///< audit kind
   Access access;
   Handler handler;
+  /// When set, authenticates the caller instead of the Gatekeeper, and `access` is not checked:
+  /// the federation endpoints a peer without a fabric certificate reaches (enrollment) and those
+  /// an enrolled peer's certificate reaches (registry/handlers_federation.cpp).
+  std::function<Result<Principal>(SSL*)> authenticate = {};
 };
 
 /// The routing table and the request pipeline (authenticate, authorize, decode, run, audit).
@@ -129,11 +133,13 @@ struct Services {
   const ServerConfig& cfg;
   Store& store;
   Fanout& fanout;
+  Federation* federation = nullptr;  ///< registry/federation.hpp
 };
 
 void add_tenant_routes(Router& r, Services& s);
 void add_lease_routes(Router& r, Services& s);
 void add_audit_routes(Router& r, Services& s);
 void add_cell_routes(Router& r, Services& s);
+void add_federation_routes(Router& r, Services& s);
 
 }  // namespace grafos::registry

@@ -54,6 +54,8 @@ struct ServerConfig {
   /// Open connections; at the cap the oldest idle one is shed. 0: from RLIMIT_NOFILE.
   std::size_t max_connections = 0;
   hsm::Interaction interaction;
+  /// Federation (seed 001): the enrollment intermediate, the seal secret.
+  FederationConfig federation;
 };
 
 /// Reads and checks --crl (signed by the first certificate of `client_ca`) before anything else

@@ -35,5 +35,7 @@ int main(int argc, char** argv) {
   admin_cli::add_audit_query(app, ctx);
   admin_cli::add_list_fenced_leases(app, ctx);
   admin_cli::add_unfence_lease(app, ctx);
+  admin_cli::add_grant(app, ctx);
+  admin_cli::add_peer(app, ctx);
   return run_app(app, ctx, argc, argv);
 }
