@@ -138,7 +138,6 @@ struct FederationConfig {
   std::string enroll_ca_key;   ///< --enroll-ca-key: its key reference
   std::string seal_secret_file;
   SecretString seal_secret;  ///< read by serve (file or GRAFOS_SEAL_SECRET); empty: none
-  std::string peer_key_ref;  ///< pkcs11: URI prefix for peer keys made in a token (optional)
   /// TEST FAULT HOOK (serve --enroll-test-wrong-oids, documented as a test hook): issue peer
   /// certificates whose grant-id extension does not match the grant.
   bool test_wrong_oids = false;

@@ -1,7 +1,7 @@
-// Federation endpoints (seed 001). Admin (fabric-admin; under mtls+token writes also need the
-// bearer): grants, enrollment tokens, and the enrolling side's peer records. Public (no client
-// certificate): the fabric CA to pin, enrollment with a token, the intermediate's CRL. Peer
-// (a certificate the intermediate issued, its grant active): scoped reads.
+// Federation endpoints (seed 001). Admin (fabric-admin only, reads too; under mtls+token also
+// the FabricAdmin bearer): grants, enrollment tokens, and the enrolling side's peer records. Public
+// (no client certificate): the fabric CA to pin, enrollment with a token, the intermediate's CRL.
+// Peer (a certificate the intermediate issued, its grant active): scoped reads.
 #include <openssl/pem.h>
 
 #include "admin/federation.hpp"
@@ -91,7 +91,7 @@ void add_federation_routes(Router& router, Services& s) {
                 auto r = store.fed_create_grant(g, now, audit_for("admin", p, req));
                 return audited(r ? ok_reply(201, r->to_json(now)) : from_error(r.error()));
               }});
-  router.add({"GET", "/admin/federation/grants", "admin", Access::admin_read,
+  router.add({"GET", "/admin/federation/grants", "admin", Access::admin_write,
               [&store](const Request& req, const Principal&) {
                 std::string status = req.param("status");
                 if (!status.empty() && status != "pending" && status != "active" &&
@@ -105,7 +105,7 @@ void add_federation_routes(Router& router, Services& s) {
                 for (const auto& g : *gs) arr.push_back(g.to_json(now));
                 return ok_reply(200, json{{"grants", std::move(arr)}});
               }});
-  router.add({"GET", "/admin/federation/grants/*", "admin", Access::admin_read,
+  router.add({"GET", "/admin/federation/grants/*", "admin", Access::admin_write,
               [&store](const Request& req, const Principal&) {
                 auto g = store.fed_get_grant(req.matches[0]);
                 return g ? ok_reply(200, g->to_json(now_s())) : from_error(g.error());
@@ -241,7 +241,7 @@ void add_federation_routes(Router& router, Services& s) {
        }});
 
   // ---- the enrolling side: peer records ----
-  router.add({"GET", "/admin/federation/peers", "admin", Access::admin_read,
+  router.add({"GET", "/admin/federation/peers", "admin", Access::admin_write,
               [&store](const Request&, const Principal&) {
                 auto ps = store.fed_list_peers();
                 if (!ps) return from_error(ps.error());
@@ -335,7 +335,7 @@ void add_federation_routes(Router& router, Services& s) {
          auto r = store.fed_set_peer_cert(upd, audit_for("admin", p, req));
          return audited(r ? ok_reply(200, r->to_json(now_s())) : from_error(r.error()));
        }});
-  router.add({"GET", "/admin/federation/peers/*/remote/*", "admin", Access::admin_read,
+  router.add({"GET", "/admin/federation/peers/*/remote/*", "admin", Access::admin_write,
               [&store, &fed](const Request& req, const Principal&) {
                 auto peer = store.fed_get_peer(req.matches[0]);
                 if (!peer) return from_error(peer.error());

@@ -47,7 +47,7 @@ struct Server::Impl {
   std::unique_ptr<Fanout> fanout;
   std::unique_ptr<Services> services;
   std::unique_ptr<Router> router;
-  std::unique_ptr<Federation> federation;
+  std::shared_ptr<Federation> federation;
   std::shared_ptr<CrlWatch> crl;     // used by every handshake: outlives http
   std::unique_ptr<HttpServer> http;  // last: stopped and destroyed first
 };
@@ -86,10 +86,14 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, Store& store
   add_lease_routes(*im.router, *im.services);
   add_audit_routes(*im.router, *im.services);
   add_cell_routes(*im.router, *im.services);
-  {
+  if (im.cfg.federation_state) {
+    im.federation = std::move(im.cfg.federation_state);
+  } else {
     auto fed = Federation::open(std::move(im.cfg.federation), im.cfg.client_ca, im.cfg.interaction);
     if (!fed) return std::move(fed).error();
     im.federation = std::move(*fed);
+  }
+  {
     im.services->federation = im.federation.get();
     add_federation_routes(*im.router, *im.services);
   }

@@ -56,6 +56,9 @@ struct ServerConfig {
   hsm::Interaction interaction;
   /// Federation (seed 001): the enrollment intermediate, the seal secret.
   FederationConfig federation;
+  /// Preloaded by Federation::open (serve does, before the database is opened); empty: create()
+  /// opens it from `federation`.
+  std::shared_ptr<Federation> federation_state;
 };
 
 /// Reads and checks --crl (signed by the first certificate of `client_ca`) before anything else

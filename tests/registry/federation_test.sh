@@ -40,9 +40,10 @@ head -c 32 /dev/urandom | base64 >"$T/sealB"; chmod 600 "$T/sealB"
 start_fabric() {
   local name=$1 d=$2 db=$3 ic=$4 ik=$5 seal=$6; shift 6
   rm -f "$T/ready-$name"
+  [ -n "$seal" ] && set -- --seal-secret-file "$seal" "$@"
   "$REGISTRY" serve --listen 127.0.0.1:0 --db "$db" --cert "$d/server.pem" --key "$d/server-key.pem" \
     --client-ca "$d/ca.pem" --ready-file "$T/ready-$name" --threads 8 --enroll-ca-cert "$ic" \
-    --enroll-ca-key "$ik" --seal-secret-file "$seal" "$@" >"$T/server-$name.log" 2>&1 &
+    --enroll-ca-key "$ik" "$@" >"$T/server-$name.log" 2>&1 &
   local pid=$!
   EXTRA_PIDS+=("$pid")
   for _ in $(seq 1 100); do
@@ -121,6 +122,27 @@ URL=$URL_A
 expect_status "observer may not create grants" 403 observer POST /admin/federation/grants '{"user_id":"u","peer_id":"p","scope":{"resources":["tenants"]}}'
 expect_status "a cell may not list grants" 403 cell GET /admin/federation/grants
 expect_status "cert-less caller may not list grants" 401 none GET /admin/federation/grants
+expect_status "observer may not list grants either (fabric-admin only)" 403 observer GET /admin/federation/grants
+expect_status "observer may not list peers" 403 observer GET /admin/federation/peers
+"$REGISTRY" admin-token add fed --db "$T/m.db" >"$T/m.tok" 2>&1
+MTOK=$(grep -oE 'gfa_[0-9a-f]{64}' "$T/m.tok")
+start_fabric M "$T/pki" "$T/m.db" "$INT_A_CERT" "$INT_A_KEY" "$T/sealA" --auth mtls+token ||
+  { echo "Bail out! M"; exit 1; }
+URL=$URL_M
+expect_status "mtls+token: a grant without the FabricAdmin bearer is refused" 401 admin POST /admin/federation/grants '{"user_id":"u","peer_id":"p","scope":{"resources":["tenants"]}}'
+expect_status "mtls+token: with the bearer it is created" 201 "admin+bearer:$MTOK" POST /admin/federation/grants '{"user_id":"u","peer_id":"p","scope":{"resources":["tenants"]}}'
+stop_fabric M
+"$REGISTRY" serve --listen 127.0.0.1:0 --db "$T/bad.db" --cert "$T/pki/server.pem" --key "$T/pki/server-key.pem" \
+  --client-ca "$T/pki/ca.pem" --enroll-ca-cert "$INT_A_CERT" --enroll-ca-key "$T/pki/admin-key.pem" >"$T/out" 2>&1
+rc=$?
+check "an --enroll-ca-key that is not the intermediate's is refused at startup (exit 5), no database" \
+  bash -c "[ $rc = 5 ] && grep -q 'enroll' '$T/out' && [ ! -e '$T/bad.db' ]"
+"$REGISTRY" serve --listen 127.0.0.1:0 --db "$T/bad.db" --cert "$T/pki/server.pem" --key "$T/pki/server-key.pem" \
+  --client-ca "$B/ca.pem" --enroll-ca-cert "$INT_A_CERT" --enroll-ca-key "$INT_A_KEY" >"$T/out" 2>&1
+rc=$?
+check "an intermediate not signed by --client-ca is refused at startup, no database" \
+  bash -c "[ $rc != 0 ] && grep -q 'not signed by the fabric CA' '$T/out' && [ ! -e '$T/bad.db' ]"
+URL=$URL_A
 
 # ---- tokens ----
 adm A grant token "$G1" --ttl 901 >"$T/out" 2>&1
@@ -292,6 +314,13 @@ check "50 tokens of one grant racing: the grant is activated exactly once" \
   test "$(cat "$T"/many.? "$T"/many.?? | grep -c '^201$') $(sqlite3 "$DB_A" "SELECT count(*) FROM fed_issued WHERE grant_id='$GR2'")" = "1 1"
 check "  the others are refused with 'already active'" \
   test "$(grep -l 'already active' "$T"/many.out.* | wc -l)" = 49
+
+# ---- the seal secret from GRAFOS_SEAL_SECRET opens the same sealed key ----
+stop_fabric A
+GRAFOS_SEAL_SECRET=$(cat "$T/sealA") start_fabric A "$T/pki" "$DB_A" "$INT_A_CERT" "$INT_A_KEY" "" ||
+  { echo "Bail out! A2"; exit 1; }
+adm A peer read fabric-a cells --json >"$T/out" 2>&1
+check "GRAFOS_SEAL_SECRET instead of --seal-secret-file opens the sealed key" test "$(jq -r '.remote.resource' "$T/out")" = cells
 
 # ---- seal: another secret cannot open the key (clear error, no garbage key) ----
 stop_fabric B

@@ -129,6 +129,15 @@ void serve(Context& ctx, ServeOptions& o) {
     cfg.crl_watch = std::move(*crl);
   }
 
+  // The enrollment intermediate too: a bad key or certificate leaves no database behind.
+  {
+    auto fed = reg::Federation::open(std::move(cfg.federation), o.client_ca, cfg.interaction);
+    if (!fed)
+      return ctx.fail(std::move(fed).error().context(
+          "federation (--enroll-ca-cert/--enroll-ca-key/--client-ca)"));
+    cfg.federation_state = std::move(*fed);
+  }
+
   auto store = reg::Store::open(o.db, true);
   if (!store) return ctx.fail(store.error());
   (*store)->start_flusher();
