@@ -155,6 +155,13 @@ json FedPeer::to_json(std::int64_t now) const {
               {"created_at", created_at}};
 }
 
+std::string peer_key_ref(const std::string& token_uri, const std::string& peer_id) {
+  auto q = token_uri.find('?');
+  std::string path = token_uri.substr(0, q);
+  std::string query = q == std::string::npos ? std::string() : token_uri.substr(q);
+  return path + ";object=peer-" + peer_id + query;
+}
+
 std::string enrollment_url(const std::string& base, std::string_view token, const FedGrant& g,
                            const std::string& ca_fingerprint) {
   return base + "/api/v1/federation/enroll?token=" + std::string(token) +

@@ -138,6 +138,10 @@ struct FederationConfig {
   std::string enroll_ca_key;   ///< --enroll-ca-key: its key reference
   std::string seal_secret_file;
   SecretString seal_secret;  ///< read by serve (file or GRAFOS_SEAL_SECRET); empty: none
+  /// --peer-key-token: a pkcs11: URI naming a token (pin-source=file: for the PIN); peer keys are
+  /// generated in it, object "peer-<peerId>", instead of being sealed. Empty: sealed PEM keys.
+  std::string peer_key_token;
+  hsm::Interaction interaction;  ///< PIN sources for peer keys in the token
   /// TEST FAULT HOOK (serve --enroll-test-wrong-oids, documented as a test hook): issue peer
   /// certificates whose grant-id extension does not match the grant.
   bool test_wrong_oids = false;
@@ -186,6 +190,10 @@ class Federation {
   std::string fabric_ca_pem_;
   std::string fabric_ca_fp_;
 };
+
+/// The token key reference of `peer_id`'s key: `token_uri` with ";object=peer-<peerId>" added to
+/// its path (before any '?query').
+std::string peer_key_ref(const std::string& token_uri, const std::string& peer_id);
 
 /// "https://HOST:PORT/api/v1/federation/enroll?token=..&grant=..&peer=..&user=..&ca_sha256=.."
 std::string enrollment_url(const std::string& base, std::string_view token, const FedGrant& grant,

@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 
 #include "admin/federation.hpp"
+#include "hsm/load_key.hpp"
 #include "pki/federation.hpp"
 #include "registry/federation.hpp"
 #include "registry/router.hpp"
@@ -40,9 +41,23 @@ Result<std::vector<X509Ptr>> read_pem_certs(const std::string& pem) {
   return out;
 }
 
-Result<EvpPkeyPtr> open_peer_key(Federation& fed, const FedPeer& p) {
-  if (!p.key_ref.empty())
-    return make_error(Errc::usage, "peer " + p.peer_id + " has its key in a token");
+// A peer's private key: opened in its token (the signer keeps the session), or unsealed.
+struct PeerKeyHandle {
+  std::unique_ptr<hsm::Signer> signer;
+  EvpPkeyPtr key;
+  EVP_PKEY* get() const { return key.get(); }
+};
+
+Result<PeerKeyHandle> open_peer_key(Federation& fed, const FedPeer& p) {
+  if (!p.key_ref.empty()) {
+    auto k = hsm::load_key({.ref = p.key_ref,
+                            .certificate = nullptr,
+                            .certificate_name = {},
+                            .interaction = fed.config().interaction,
+                            .certificate_path = {}});
+    if (!k) return std::move(k).error().context("the token key of peer " + p.peer_id);
+    return PeerKeyHandle{std::move(k->signer), std::move(k->private_key)};
+  }
   auto secret = fed.seal_secret();
   if (!secret) return secret.error();
   auto pem = seal::open_sealed(*secret, p.peer_id, p.sealed_key);
@@ -56,7 +71,7 @@ Result<EvpPkeyPtr> open_peer_key(Federation& fed, const FedPeer& p) {
   BioPtr bio(BIO_new_mem_buf(pem->view().data(), static_cast<int>(pem->view().size())));
   EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!key) return ossl_error(Errc::crypto, "reading the key of peer " + p.peer_id);
-  return key;
+  return PeerKeyHandle{nullptr, std::move(key)};
 }
 
 }  // namespace
@@ -278,14 +293,30 @@ void add_federation_routes(Router& router, Services& s) {
          if (pki::federation::ca_fingerprint_sha256(ca->get()) != peer.ca_fingerprint)
            return from_error(make_error(Errc::bad_request,
                                         "ca_pem does not have the SHA-256 fingerprint ca_sha256"));
-         auto secret = fed.seal_secret();
-         if (!secret) return from_error(make_error(Errc::conflict, secret.error().message));
-         auto key = pki::federation::make_peer_key_and_csr(peer.peer_id);
-         if (!key) return from_error(key.error());
-         auto sealed = seal::seal(*secret, peer.peer_id, key->private_key_pem.view());
-         if (!sealed) return from_error(sealed.error());
-         peer.sealed_key = std::move(*sealed);
-         peer.csr_pem = key->csr_pem;
+         const std::string& token = fed.config().peer_key_token;
+         if (!token.empty()) {
+           // The key is generated inside the token; only its reference is stored.
+           std::string ref = peer_key_ref(token, peer.peer_id);
+           auto key =
+               pki::federation::make_peer_key_and_csr(peer.peer_id, ref, fed.config().interaction);
+           if (!key) {
+             Error e = std::move(key).error().context("making the key of peer " + peer.peer_id +
+                                                      " in the token");
+             if (e.code == Errc::exists) e.code = Errc::conflict;
+             return from_error(e);
+           }
+           peer.key_ref = key->key_ref;
+           peer.csr_pem = key->csr_pem;
+         } else {
+           auto secret = fed.seal_secret();
+           if (!secret) return from_error(make_error(Errc::conflict, secret.error().message));
+           auto key = pki::federation::make_peer_key_and_csr(peer.peer_id);
+           if (!key) return from_error(key.error());
+           auto sealed = seal::seal(*secret, peer.peer_id, key->private_key_pem.view());
+           if (!sealed) return from_error(sealed.error());
+           peer.sealed_key = std::move(*sealed);
+           peer.csr_pem = key->csr_pem;
+         }
          peer.created_at = now_s();
          auto r = store.fed_put_peer(peer, audit_for("admin", p, req));
          if (!r) return audited(from_error(r.error()));

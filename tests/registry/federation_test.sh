@@ -247,6 +247,23 @@ check "peer add (A enrolls with B)" grep -q "enrolled peer fabric-a" "$T/out"
 adm A peer read fabric-a cells --json >"$T/out" 2>&1
 check "A reads B's cells" test "$(jq -r '.remote.resource' "$T/out")" = cells
 
+# ---- a fabric whose peer keys live in a PKCS#11 token (serve --peer-key-token) ----
+eval "$(sh "$GRAFOS_SOURCE_ROOT/tests/support/softhsm-token.sh" "$T/tok" peers 2>"$T/tok.err")"
+start_fabric C "$B" "$T/c.db" "$INT_B_CERT" "$INT_B_KEY" "" --peer-key-token "$GRAFOS_TEST_PKCS11_URI" ||
+  { echo "Bail out! C"; exit 1; }
+scope tscope '{"resources":["tenants"],"max_rows_per_query":1}'
+adm A grant create --user hsm --peer fabric-c --scope "$T/tscope.json" --json >"$T/gc.json" 2>&1
+adm A grant token "$(jq -r .id "$T/gc.json")" --json >"$T/tc.json" 2>&1
+"$ADMIN" peer add "$(jq -r .enrollment_url "$T/tc.json")" --scheduler "$URL_C" --cert "$B/admin.pem" \
+  --key "$B/admin-key.pem" --ca "$B/ca.pem" >"$T/out" 2>&1
+check "peer add with the key generated in the token" grep -q "enrolled peer fabric-c" "$T/out"
+"$ADMIN" peer read fabric-c tenants --json --scheduler "$URL_C" --cert "$B/admin.pem" \
+  --key "$B/admin-key.pem" --ca "$B/ca.pem" >"$T/out" 2>&1
+check "  the token key serves the peer's reads (row limit 1)" test "$(jq -r '.remote.rows | length' "$T/out")" = 1
+check "  the database holds only the key's reference (no sealed key, no PIN)" \
+  test "$(sqlite3 "$T/c.db" "SELECT sealed_key = '' AND instr(key_ref, 'object=peer-fabric-c') > 0 AND instr(key_ref, 'pin-value') = 0 FROM fed_peers")" = 1
+stop_fabric C
+
 # ---- revocation: 401 on the next request, certificate on the intermediate's CRL ----
 SERIAL=$(openssl x509 -in "$T/peer.pem" -noout -serial | cut -d= -f2)
 adm A grant revoke "$G1" --yes --reason "offboarded" >/dev/null 2>&1

@@ -39,6 +39,7 @@ struct ServeOptions {
   std::string enroll_ca_cert;
   std::string enroll_ca_key;
   std::string seal_secret_file;
+  std::string peer_key_token;
   bool enroll_test_wrong_oids = false;
 };
 
@@ -103,6 +104,8 @@ void serve(Context& ctx, ServeOptions& o) {
   cfg.federation.enroll_ca_cert = o.enroll_ca_cert;
   cfg.federation.enroll_ca_key = o.enroll_ca_key;
   cfg.federation.test_wrong_oids = o.enroll_test_wrong_oids;
+  cfg.federation.peer_key_token = o.peer_key_token;
+  cfg.federation.interaction = cfg.interaction;
   if (!o.seal_secret_file.empty() || std::getenv(grafos::seal::kSealSecretEnv) != nullptr) {
     auto secret = grafos::seal::read_seal_secret(o.seal_secret_file);
     if (!secret)
@@ -243,6 +246,10 @@ void add_serve(CLI::App& app, Context& ctx) {
   c->add_option("--seal-secret-file", o->seal_secret_file,
                 "Federation: file (mode 0600) holding the seal secret that seals enrolled peer "
                 "keys at rest (else GRAFOS_SEAL_SECRET)");
+  c->add_option("--peer-key-token", o->peer_key_token,
+                "Federation: a pkcs11: URI naming a token (PIN from pin-source=file:PATH or "
+                "GRAFOS_PKCS11_PIN); this fabric's own peer keys are generated in it (object "
+                "peer-<peerId>) instead of being sealed in the database");
   c->add_flag("--enroll-test-wrong-oids", o->enroll_test_wrong_oids,
               "TEST HOOK, never in production: issue peer certificates whose grant-id extension "
               "does not match the grant (proves `grafos-admin peer add` refuses them)");
