@@ -158,7 +158,13 @@ int user_id_nid() { return nids().user; }
 
 Result<void> check_peer_id(std::string_view peer_id) {
   if (auto r = check_no_control_bytes(peer_id, "peer id"); !r) return r;
-  return check_tenant_name(peer_id, "peer id");
+  if (auto r = check_tenant_name(peer_id, "peer id"); !r) return r;
+  if (peer_id.size() > kMaxPeerIdLength)
+    return Error{Errc::invalid_input,
+                 "invalid peer id '" + printable(peer_id) + "': at most " +
+                     std::to_string(kMaxPeerIdLength) +
+                     " characters (the subject CN \"peer <peerId>\" is limited to 64 by RFC 5280)"};
+  return ok();
 }
 
 Result<std::string> parse_peer_id(std::string_view text) {
@@ -281,38 +287,24 @@ Result<PeerCertificateInfo> check_peer_certificate(X509* cert, const std::vector
     return Error{Errc::invalid_input, "the certificate's subject user id extension is '" +
                                           printable(info->user_id) + "', expected '" +
                                           printable(expected.user_id) + "'"};
+  if (expected.public_key && !public_keys_equal(X509_get0_pubkey(cert), expected.public_key)) {
+    drain_ossl_errors();
+    return Error{Errc::invalid_input,
+                 "the certificate certifies another key than the one the request was made with"};
+  }
   return info;
 }
 
-Result<PeerKey> make_peer_key_and_csr(std::string_view peer_id, std::string_view key_ref,
-                                      const hsm::Interaction& interaction) {
-  auto id = make_peer_identity(peer_id);
-  if (!id) return std::move(id).error();
-  PeerKey out;
-  EvpPkeyPtr memory_key;
-  std::unique_ptr<hsm::KeyManager> manager;
-  std::unique_ptr<hsm::Signer> signer;
-  if (key_ref.empty()) {
-    memory_key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-    if (!memory_key) return ossl_error(Errc::crypto, "generating an EC P-256 key");
-  } else {
-    if (hsm::classify_key_ref(key_ref) != hsm::Backend::pkcs11)
-      return Error{Errc::usage,
-                   "a peer key is made in memory or in a PKCS#11 token (pkcs11: URI); '" +
-                       hsm::redact_key_ref(key_ref) + "' is neither"};
-    auto km = hsm::open_key_manager(key_ref, interaction);
-    if (!km) return std::move(km).error().context("creating the peer key");
-    manager = std::move(*km);
-    auto s = manager->create_key({.ref = std::string(key_ref), .replace = false, .label = {}});
-    if (!s) return std::move(s).error().context("creating the peer key");
-    signer = std::move(*s);
-    out.key_ref = std::string(key_ref);
-  }
+namespace {
+
+// Builds and signs the CSR of `id` over `memory_key` or `signer`, and fills `out`.
+Result<void> finish_peer_csr(const Identity& id, std::string_view peer_id, EvpPkeyPtr memory_key,
+                             hsm::Signer* signer, PeerKey& out) {
   EVP_PKEY* pub = memory_key ? memory_key.get() : signer->public_key();
 
   X509ReqPtr req(X509_REQ_new());
   X509NamePtr name(X509_NAME_new());
-  std::string cn = common_name_for(*id);
+  std::string cn = common_name_for(id);
   std::string urn = peer_urn(peer_id);
   GeneralNamesPtr sans(sk_GENERAL_NAME_new_null());
   Owned<GENERAL_NAME, GENERAL_NAME_free> gn(GENERAL_NAME_new());
@@ -346,7 +338,7 @@ Result<PeerKey> make_peer_key_and_csr(std::string_view peer_id, std::string_view
   } else {
     EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     if (!ctx) return ossl_error(Errc::crypto, "allocating a signing context");
-    if (auto r = signer->init_digest_sign(ctx.get()); !r) return r.error();
+    if (auto r = signer->init_digest_sign(ctx.get()); !r) return r;
     if (X509_REQ_sign_ctx(req.get(), ctx.get()) <= 0)
       return ossl_error(Errc::key_backend,
                         "signing the certificate request with " + signer->description());
@@ -359,6 +351,49 @@ Result<PeerKey> make_peer_key_and_csr(std::string_view peer_id, std::string_view
     auto pem = private_key_to_pem(memory_key.get());
     if (!pem) return std::move(pem).error();
     out.private_key_pem = SecretString(std::move(*pem));
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<PeerKey> make_peer_key_and_csr(std::string_view peer_id, std::string_view key_ref,
+                                      const hsm::Interaction& interaction) {
+  auto id = make_peer_identity(peer_id);
+  if (!id) return std::move(id).error();
+  PeerKey out;
+  if (key_ref.empty()) {
+    EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+    if (!key) return ossl_error(Errc::crypto, "generating an EC P-256 key");
+    if (auto r = finish_peer_csr(*id, peer_id, std::move(key), nullptr, out); !r) return r.error();
+    return out;
+  }
+  if (hsm::classify_key_ref(key_ref) != hsm::Backend::pkcs11)
+    return Error{Errc::usage,
+                 "a peer key is made in memory or in a PKCS#11 token (pkcs11: URI); '" +
+                     hsm::redact_key_ref(key_ref) + "' is neither"};
+  auto km = hsm::open_key_manager(key_ref, interaction);
+  if (!km) return std::move(km).error().context("creating the peer key");
+  return make_peer_key_and_csr(peer_id, **km, key_ref);
+}
+
+Result<PeerKey> make_peer_key_and_csr(std::string_view peer_id, hsm::KeyManager& manager,
+                                      std::string_view key_ref) {
+  auto id = make_peer_identity(peer_id);
+  if (!id) return std::move(id).error();
+  if (manager.backend() != hsm::Backend::pkcs11 || key_ref.empty())
+    return Error{Errc::usage,
+                 "a peer key in a token needs a PKCS#11 key manager and a pkcs11: URI"};
+  auto s = manager.create_key({.ref = std::string(key_ref), .replace = false, .label = {}});
+  if (!s) return std::move(s).error().context("creating the peer key");
+  PeerKey out;
+  out.key_ref = std::string(key_ref);
+  if (auto r = finish_peer_csr(*id, peer_id, nullptr, s->get(), out); !r) {
+    s->reset();
+    if (auto d = manager.discard_created_key(); !d)
+      return std::move(r).error().context("the peer key made in the token could not be removed (" +
+                                          d.error().message + ")");
+    return r.error();
   }
   return out;
 }

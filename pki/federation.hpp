@@ -11,8 +11,9 @@
 //   2.25.22471549674437839168046222397920535751.2    subject user id  UTF8String
 //
 // The extension value (the extnValue OCTET STRING's content) is the DER of one UTF8String.
-// Peer ids follow the tenant grammar: 1-63 characters of A-Z a-z 0-9 . _ -, starting with a
-// letter or digit (so no '/', ':', whitespace or control byte ever reaches a URN or a path).
+// Peer ids follow the tenant grammar, at most 59 characters: 1-59 of A-Z a-z 0-9 . _ -, starting
+// with a letter or digit (so no '/', ':', whitespace or control byte ever reaches a URN or a path;
+// the subject CN "peer <peerId>" stays within RFC 5280's 64).
 // Grant and user ids are 1-128 bytes of UTF-8 without control bytes or DEL.
 #pragma once
 
@@ -36,15 +37,20 @@ inline constexpr std::string_view kOidArc = "2.25.224715496744378391680462223979
 inline constexpr std::string_view kGrantIdOid = "2.25.22471549674437839168046222397920535751.1";
 inline constexpr std::string_view kUserIdOid = "2.25.22471549674437839168046222397920535751.2";
 
-/// NIDs of the two extensions, registered with OBJ_create on first use (thread-safe, once per
-/// process; short names "grafosGrantId" and "grafosUserId").
+/// NIDs of the two extensions, registered with OBJ_create on first use (once per process; short
+/// names "grafosGrantId" and "grafosUserId"). OpenSSL 3.0 does not lock its table of added
+/// objects against concurrent lookups: a server calls one of these at startup, before its threads
+/// parse certificates.
 int grant_id_nid();
 int user_id_nid();
 
+/// Longest peer id, in characters.
+inline constexpr std::size_t kMaxPeerIdLength = 59;
 /// Longest grant id / user id, in bytes.
 inline constexpr std::size_t kMaxIdBytes = 128;
 
-/// Checks a peer id (the tenant grammar). Errc::invalid_input naming the rule otherwise.
+/// Checks a peer id (the tenant grammar, at most kMaxPeerIdLength characters). Errc::invalid_input
+/// naming the rule otherwise.
 Result<void> check_peer_id(std::string_view peer_id);
 /// Same, returning the id as a string for callers that parse user input.
 Result<std::string> parse_peer_id(std::string_view text);
@@ -90,6 +96,8 @@ struct ExpectedPeer {
   std::string peer_id;
   std::string grant_id;
   std::string user_id;
+  /// When set: the certificate must certify this key (the one the CSR was made with).
+  EVP_PKEY* public_key = nullptr;
 };
 
 /// What a peer certificate says.
@@ -111,9 +119,9 @@ Result<PeerCertificateInfo> read_peer_certificate(X509* cert);
 /// The enrolling side's check: verifies `cert` up to `pinned_root` through `chain` (the
 /// intermediate(s)) with X509_verify_cert, purpose sslclient, at the current time; then that the
 /// SAN is exactly the expected peer URN, and that both extensions are present exactly once with
-/// exactly the expected values. Errors (each with its own message): chain (Errc::crypto, naming
-/// OpenSSL's verify error), SAN or extension mismatch, missing or duplicated extension
-/// (Errc::invalid_input).
+/// exactly the expected values, and (when expected.public_key is set) that it certifies that key.
+/// Errors (each with its own message): chain (Errc::crypto, naming OpenSSL's verify error), SAN,
+/// extension or key mismatch, missing or duplicated extension (Errc::invalid_input).
 Result<PeerCertificateInfo> check_peer_certificate(X509* cert, const std::vector<X509*>& chain,
                                                    X509* pinned_root, const ExpectedPeer& expected);
 
@@ -131,6 +139,13 @@ struct PeerKey {
 /// returned. Other references are Errc::usage.
 Result<PeerKey> make_peer_key_and_csr(std::string_view peer_id, std::string_view key_ref = {},
                                       const hsm::Interaction& interaction = {});
+
+/// Same, with the key created through `manager` (a key manager the caller keeps open for the
+/// token, e.g. for the process lifetime). Prefer this in a long-running server: a KeyManager that
+/// is destroyed releases its libp11 slots, and libp11 then closes every session of that slot
+/// (C_CloseAllSessions), including those of other signers on the same token.
+Result<PeerKey> make_peer_key_and_csr(std::string_view peer_id, hsm::KeyManager& manager,
+                                      std::string_view key_ref);
 
 /// SHA-256 of `cert`'s DER as lowercase hex (64 characters), as enrollment URLs carry it for
 /// pinning. Empty when the certificate cannot be encoded.

@@ -484,6 +484,7 @@ Result<Identity> identity_from_urn(std::string_view urn) {
     auto name = urn.substr(kUrnPeerPrefix.size());
     if (auto r = check_tenant_name(name, "peer id"); !r)
       return refuse("names a peer outside the peer id grammar", &r.error());
+    if (name.size() > 59) return refuse("names a peer id longer than 59 characters");
     id.role = Role::peer;
     id.name = std::string(name);
     return id;

@@ -3,7 +3,6 @@
 #include <iostream>
 
 #include "pki/ceremony.hpp"
-#include "pki/federation.hpp"
 #include "tools/grafos-ca/commands.hpp"
 #include "tools/grafos-ca/output.hpp"
 
@@ -53,8 +52,7 @@ void add_issue_intermediate(CLI::App& app, Context& ctx) {
     print_written(ctx, {*w});
     if (!ctx.global.json && w->private_key.empty())
       std::cout << "intermediate key: " << w->key_ref << '\n';
-    if (!ctx.global.json)
-      std::cout << "CA fingerprint (SHA-256, for enrollment URLs): " << w->sha256 << '\n';
+    if (!ctx.global.json) std::cout << "intermediate SHA-256 fingerprint: " << w->sha256 << '\n';
   });
 }
 
