@@ -146,11 +146,11 @@ void add_federation_routes(Router& router, Services& s) {
          auto ttl = get_u64(*body, "ttl", false, kDefaultTokenTtl);
          if (!ttl) return from_error(ttl.error());
          if (*ttl < 1 || *ttl > static_cast<std::uint64_t>(kMaxTokenTtl))
-           return audited(
-               from_error(make_error(Errc::bad_request, "token ttl must be 1 to 900 seconds (got " +
-                                                            std::to_string(*ttl) +
-                                                            "): enrollment tokens never "
-                                                            "live longer than 15 minutes")));
+           return from_error(
+               make_error(Errc::bad_request, "token ttl must be 1 to 900 seconds (got " +
+                                                 std::to_string(*ttl) +
+                                                 "): enrollment tokens never live "
+                                                 "longer than 15 minutes"));
          if (fed.fabric_ca_fingerprint().empty() || !fed.issuing())
            return from_error(make_error(Errc::conflict,
                                         "this registry cannot enroll peers: it has no enrollment "
@@ -344,20 +344,16 @@ void add_federation_routes(Router& router, Services& s) {
            return from_error(make_error(Errc::storage, "the pinned CA of the peer record"));
          std::vector<X509*> chain_raw;
          for (auto& c : *chain) chain_raw.push_back(c.get());
-         auto info = pki::federation::check_peer_certificate(
-             cert->get(), chain_raw, root->get(), {peer->peer_id, peer->grant_id, peer->user_id});
-         if (!info)
-           return audited(from_error(make_error(
-               Errc::bad_request, "the certificate is refused: " + info.error().message)));
-         // The certificate must be over the key this registry made and sealed.
+         // Checked again here, and it must certify the key this registry made for the peer.
          auto key = open_peer_key(fed, *peer);
          if (!key) return from_error(key.error());
-         EVP_PKEY* pub = X509_get0_pubkey(cert->get());
-         if (!pub || EVP_PKEY_eq(pub, key->get()) != 1) {
-           drain_ossl_errors();
+         pki::federation::ExpectedPeer expected{peer->peer_id, peer->grant_id, peer->user_id};
+         expected.public_key = key->get();
+         auto info =
+             pki::federation::check_peer_certificate(cert->get(), chain_raw, root->get(), expected);
+         if (!info)
            return from_error(make_error(Errc::bad_request,
-                                        "the certificate is not over the key made for peer " + id));
-         }
+                                        "the certificate is refused: " + info.error().message));
          FedPeer upd = *peer;
          upd.cert_pem = *cert_pem;
          upd.chain_pem = *chain_pem;

@@ -149,6 +149,7 @@ adm A grant token "$G1" --ttl 901 >"$T/out" 2>&1
 rc=$?
 check "--ttl 901 is refused (exit 2, never capped)" bash -c "[ $rc = 2 ] && grep -q 'never live longer than 15 minutes' '$T/out'"
 expect_status "the server refuses ttl 901 too" 400 admin POST "/admin/federation/grants/$G1/tokens" '{"ttl":901}'
+check "  and audits the refusal" audit_has "$DB_A" "token ttl must be 1 to 900 seconds"
 check "no token row from the refusals" test "$(sqlite3 "$DB_A" 'SELECT count(*) FROM fed_tokens')" = 0
 adm A grant token "$G1" --json >"$T/tok.json" 2>"$T/err"
 URL1=$(jq -r .enrollment_url "$T/tok.json"); TOK1=$(jq -r .token "$T/tok.json")
