@@ -345,6 +345,11 @@ stop_fabric B
 head -c 32 /dev/urandom | base64 >"$T/sealB2"; chmod 600 "$T/sealB2"
 start_fabric B "$B" "$DB_B" "$INT_B_CERT" "$INT_B_KEY" "$T/sealB2" || { echo "Bail out! B2"; exit 1; }
 adm B peer read fabric-b tenants >"$T/out" 2>&1; rc=$?
+stop_fabric A
+sqlite3 "$DB_A" "UPDATE fed_peers SET sealed_key = substr(sealed_key, 1, 40) || (CASE substr(sealed_key, 41, 1) WHEN 'A' THEN 'B' ELSE 'A' END) || substr(sealed_key, 42) WHERE peer_id = 'fabric-a'"
+start_fabric A "$T/pki" "$DB_A" "$INT_A_CERT" "$INT_A_KEY" "$T/sealA" || { echo "Bail out! A3"; exit 1; }
+adm A peer read fabric-a cells >"$T/out2" 2>&1; rc2=$?
+check "a modified sealed row is a clear error, never a garbage key (exit 14)" bash -c "[ $rc2 = 14 ] && grep -q 'does not open with this registry' '$T/out2'"
 check "a wrong seal secret is a clear error, never a garbage key (exit 14)" bash -c "[ $rc = 14 ] && grep -q 'does not open with this registry' '$T/out'"
 check "seal-secret file wider than 0600 is refused at startup" bash -c "chmod 644 '$T/sealB2'; ! '$REGISTRY' serve --listen 127.0.0.1:0 --db '$T/x.db' --cert '$B/server.pem' --key '$B/server-key.pem' --client-ca '$B/ca.pem' --seal-secret-file '$T/sealB2' 2>&1 | tee /dev/stderr | grep -q listening"
 
