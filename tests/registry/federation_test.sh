@@ -243,8 +243,8 @@ expect_status "a fabric-admin certificate is no peer" 401 admin GET /federation/
 scope bscope '{"resources":["cells"],"max_rows_per_query":5}'
 adm B grant create --user dave --peer fabric-a --scope "$T/bscope.json" --json >"$T/gb.json" 2>&1
 adm B grant token "$(jq -r .id "$T/gb.json")" --json >"$T/tb.json" 2>&1
-adm A peer add "$(jq -r .enrollment_url "$T/tb.json")" >"$T/out" 2>&1
-check "peer add (A enrolls with B)" grep -q "enrolled peer fabric-a" "$T/out"
+jq -r .enrollment_url "$T/tb.json" | adm A peer add - >"$T/out" 2>&1
+check "peer add - (A enrolls with B, the URL read from stdin)" grep -q "enrolled peer fabric-a" "$T/out"
 adm A peer read fabric-a cells --json >"$T/out" 2>&1
 check "A reads B's cells" test "$(jq -r '.remote.resource' "$T/out")" = cells
 

@@ -26,6 +26,12 @@ struct Options {
 constexpr const char* kBearerHelp = "FabricAdmin bearer token (required under mtls+token)";
 
 Result<nlohmann::json> enroll(Context& ctx, Options& o) {
+  if (o.url == "-") {
+    // The URL holds the token: read from stdin, it stays out of argv (and `ps`).
+    if (!std::getline(std::cin, o.url) || o.url.empty())
+      return make_error(Errc::usage, "peer add -: no enrollment URL on stdin");
+    while (!o.url.empty() && (o.url.back() == '\r' || o.url.back() == ' ')) o.url.pop_back();
+  }
   auto u = admin::parse_enrollment_url(o.url);
   cleanse_string(o.url);
   if (!u) return u.error();
@@ -100,7 +106,8 @@ void add_peer(CLI::App& app, Context& ctx) {
                          kBearerHelp);
   add->add_option("enrollment_url", oa->url,
                   "Enrollment URL printed by `grafos-admin grant token` on the granting fabric "
-                  "(quote it: it holds '&')")
+                  "(quote it: it holds '&'), or - to read it from stdin (keeps the token out of "
+                  "argv)")
       ->required();
   add->callback([oa, &ctx] {
     auto r = enroll(ctx, *oa);
