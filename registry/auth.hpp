@@ -32,6 +32,7 @@ struct Principal {
   std::optional<std::int64_t> tenant_id;
   std::string provider;  ///< Role::cell
   std::string cell_id;   ///< Role::cell
+  std::string grant_id;  ///< Role::peer: the federation grant its certificate was issued under
   bool via_token = false;
   bool admin_token = false;  ///< a valid FabricAdmin bearer token was presented
   /// Store::state_version() read while authenticating this request (bearer tokens), so the

@@ -90,6 +90,57 @@ CREATE TABLE tsa_serials(id INTEGER PRIMARY KEY CHECK (id = 1),
   next INTEGER NOT NULL CHECK (next > 0));
 INSERT INTO tsa_serials VALUES(1, 1);
 )sql",
+    // 4: federation (seed 001). The granting side: grants, enrollment token digests (never the
+    // token), every certificate the enrollment intermediate issued, its CRL number. The enrolling
+    // side: peer records with the private key sealed (util/seal), never in clear.
+    R"sql(
+CREATE TABLE fed_grants(
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  peer_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending','active','revoked')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  activated_at INTEGER,
+  revoked_at INTEGER,
+  revoke_reason TEXT NOT NULL DEFAULT '');
+CREATE INDEX fed_grants_by_peer ON fed_grants(peer_id);
+CREATE TABLE fed_tokens(
+  digest TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL REFERENCES fed_grants(id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER);
+CREATE TABLE fed_issued(
+  serial TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL REFERENCES fed_grants(id),
+  peer_id TEXT NOT NULL,
+  not_after INTEGER NOT NULL,
+  issued_at INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('issued','revoked')),
+  revoked_at INTEGER,
+  cert_pem TEXT NOT NULL);
+CREATE INDEX fed_issued_by_grant ON fed_issued(grant_id);
+CREATE TABLE fed_crl_number(id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+INSERT INTO fed_crl_number VALUES(1, 0);
+CREATE TABLE fed_peers(
+  peer_id TEXT PRIMARY KEY,
+  remote_url TEXT NOT NULL,
+  grant_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  ca_fingerprint TEXT NOT NULL,
+  ca_pem TEXT NOT NULL,
+  sealed_key TEXT NOT NULL DEFAULT '',
+  key_ref TEXT NOT NULL DEFAULT '',
+  csr_pem TEXT NOT NULL,
+  cert_pem TEXT NOT NULL DEFAULT '',
+  chain_pem TEXT NOT NULL DEFAULT '',
+  cert_sha256 TEXT NOT NULL DEFAULT '',
+  not_after INTEGER,
+  status TEXT NOT NULL CHECK (status IN ('pending','active')),
+  created_at INTEGER NOT NULL);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 

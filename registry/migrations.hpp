@@ -9,7 +9,7 @@
 namespace grafos::registry {
 
 /// Latest schema version this build writes; older databases are migrated on open.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 /// Brings the database on `db` to kSchemaVersion in one transaction; refuses a database newer
 /// than this build (Errc::invalid_input). `path` is for messages.

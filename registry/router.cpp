@@ -287,6 +287,22 @@ std::optional<HttpResponse> Router::admit(HttpRequest& hreq, std::shared_ptr<voi
     p->route = &not_found_route();
   }
   p->kind = p->route->kind;
+  if (p->route->authenticate) {
+    // Federation: the route authenticates its callers itself (no fabric certificate needed).
+    auto peer = p->route->authenticate(hreq.ssl);
+    if (!peer) {
+      p->kind = "auth";
+      p->principal.name = "anonymous";
+      if (X509* c = hreq.ssl ? SSL_get0_peer_certificate(hreq.ssl) : nullptr)
+        p->principal.name =
+            SSL_get_verify_result(hreq.ssl) == X509_V_OK ? cert_label(c) : unverified_label(c);
+      return finish(*p, from_error(peer.error()));
+    }
+    p->principal = std::move(*peer);
+    p->authenticated = true;
+    state = std::move(p);
+    return std::nullopt;
+  }
   auto who = gate_.authenticate(hreq.ssl, hreq.authorization);
   if (!who) {
     p->kind = "auth";

@@ -100,6 +100,10 @@ struct Route {
   std::string kind;     ///< audit kind
   Access access;
   Handler handler;
+  /// When set, authenticates the caller instead of the Gatekeeper, and `access` is not checked:
+  /// the federation endpoints a peer without a fabric certificate reaches (enrollment) and those
+  /// an enrolled peer's certificate reaches (registry/handlers_federation.cpp).
+  std::function<Result<Principal>(SSL*)> authenticate = {};
 };
 
 /// The routing table and the request pipeline (authenticate, authorize, decode, run, audit).
@@ -133,6 +137,7 @@ struct Services {
   const ServerConfig& cfg;
   Store& store;
   Fanout& fanout;
+  Federation* federation = nullptr;  ///< registry/federation.hpp
 };
 
 void add_tenant_routes(Router& r, Services& s);
@@ -142,5 +147,6 @@ void add_cell_routes(Router& r, Services& s);
 class Tsa;
 /// POST /timestamp (RFC 3161); `tsa` outlives the router.
 void add_timestamp_routes(Router& r, Tsa& tsa);
+void add_federation_routes(Router& r, Services& s);
 
 }  // namespace grafos::registry

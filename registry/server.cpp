@@ -49,6 +49,7 @@ struct Server::Impl {
   std::unique_ptr<Services> services;
   std::shared_ptr<Tsa> tsa;  // used by the router's timestamp route: outlives http
   std::unique_ptr<Router> router;
+  std::shared_ptr<Federation> federation;
   std::shared_ptr<CrlWatch> crl;     // used by every handshake: outlives http
   std::unique_ptr<HttpServer> http;  // last: stopped and destroyed first
 };
@@ -99,6 +100,17 @@ Result<std::unique_ptr<Server>> Server::create(ServerConfig config, Store& store
   if (im.tsa) {
     im.tsa->use_serials([&store](std::uint64_t n) { return store.reserve_tsa_serials(n); });
     add_timestamp_routes(*im.router, *im.tsa);
+  }
+  if (im.cfg.federation_state) {
+    im.federation = std::move(im.cfg.federation_state);
+  } else {
+    auto fed = Federation::open(std::move(im.cfg.federation), im.cfg.client_ca, im.cfg.interaction);
+    if (!fed) return std::move(fed).error();
+    im.federation = std::move(*fed);
+  }
+  {
+    im.services->federation = im.federation.get();
+    add_federation_routes(*im.router, *im.services);
   }
 
   if (!im.cfg.crl.empty() && im.cfg.auth == AuthMode::token)

@@ -60,6 +60,11 @@ struct ServerConfig {
   std::string tsa_cert;
   std::string tsa_key;
   std::shared_ptr<Tsa> tsa;  ///< preloaded by Tsa::open; empty: create() opens tsa_cert/tsa_key
+  /// Federation (seed 001): the enrollment intermediate, the seal secret.
+  FederationConfig federation;
+  /// Preloaded by Federation::open (serve does, before the database is opened); empty: create()
+  /// opens it from `federation`.
+  std::shared_ptr<Federation> federation_state;
 };
 
 /// Reads and checks --crl (signed by the first certificate of `client_ca`) before anything else

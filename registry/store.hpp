@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,7 @@
 #include "admin/wire.hpp"
 #include "registry/audit_log.hpp"
 #include "registry/db.hpp"
+#include "registry/federation.hpp"
 #include "registry/migrations.hpp"
 #include "util/result.hpp"
 #include "util/secret.hpp"
@@ -249,6 +251,49 @@ class Store {
   /// and returns the first. Errc::storage when the database refuses; Errc::limit_exceeded when
   /// the counter would pass INT64_MAX.
   Result<std::uint64_t> reserve_tsa_serials(std::uint64_t count);
+  // Federation (registry/store_federation.cpp, registry/federation.hpp).
+  /// Creates a pending grant (id generated). Errc::invalid_input for a bad peer or user id.
+  Result<FedGrant> fed_create_grant(const FedGrantRequest& request, std::int64_t now,
+                                    const admin::AuditEntry& audit);
+  /// Grants by creation, optionally of one peer and one status (as of `now`; "expired" too).
+  Result<std::vector<FedGrant>> fed_list_grants(const std::string& peer_id,
+                                                const std::string& status, std::int64_t now);
+  /// One grant (Errc::remote_not_found when absent).
+  Result<FedGrant> fed_get_grant(const std::string& id);
+  /// Revokes a grant and every certificate issued under it. Revoking a revoked grant is
+  /// Errc::conflict.
+  Result<FedGrant> fed_revoke_grant(const std::string& id, const std::string& reason,
+                                    std::int64_t now, const admin::AuditEntry& audit);
+  /// Stores a token digest for a pending grant; Errc::conflict when the grant is not pending,
+  /// Errc::forbidden when it is revoked or expired.
+  Result<FedGrant> fed_create_token(const std::string& grant_id, const std::string& digest,
+                                    std::int64_t expires_at, std::int64_t now,
+                                    const admin::AuditEntry& audit);
+  /// Redeems a token in ONE write transaction: the token is known, unused and unexpired, its
+  /// grant pending (not revoked, not expired); then `issue(grant)` signs the certificate, the
+  /// token is marked used, the grant activated and the certificate recorded. Anything failing
+  /// rolls all of it back. Distinct errors: unknown token (unauthorized), token used (conflict),
+  /// token expired (unauthorized), grant revoked (forbidden), grant expired (forbidden), grant
+  /// already active (conflict).
+  Result<FedEnrollment> fed_redeem(const std::string& digest, std::int64_t now,
+                                   const std::function<Result<X509Ptr>(const FedGrant&)>& issue,
+                                   const admin::AuditEntry& audit);
+  /// The issued certificate with this serial and its grant (nullopt when unknown).
+  Result<std::optional<FedPeerAccess>> fed_peer_access(const std::string& serial);
+  /// Certificates of revoked grants (for the CRL), and the next CRL number (bumped).
+  Result<std::vector<FedIssuedCert>> fed_revoked_certs();
+  Result<std::int64_t> fed_next_crl_number();
+  /// At most `limit` rows of a federation resource as JSON objects.
+  Result<nlohmann::json> fed_read(const std::string& resource, std::int64_t limit,
+                                  std::int64_t now);
+  /// The enrolling side: creates (or replaces a pending) peer record. Errc::conflict when an
+  /// active record of that peer id exists.
+  Result<FedPeer> fed_put_peer(const FedPeer& peer, const admin::AuditEntry& audit);
+  /// Stores the verified certificate of a pending peer and activates it.
+  Result<FedPeer> fed_set_peer_cert(const FedPeer& peer, const admin::AuditEntry& audit);
+  /// One local peer record (Errc::remote_not_found when absent), all of them.
+  Result<FedPeer> fed_get_peer(const std::string& peer_id);
+  Result<std::vector<FedPeer>> fed_list_peers();
 
   /// PRAGMA integrity_check result ("ok" when sound).
   Result<std::string> integrity_check();

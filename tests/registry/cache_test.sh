@@ -2,7 +2,7 @@
 # GET /tenants is answered from a cached listing while the database's state version is unchanged
 # and no active lease has expired. These cases prove the cache is never stale: writes through the
 # API, writes by another process on the same database file (grafos-registry tenant ..., sqlite3),
-# and a lease that expires with no write at all. Also: a schema-1 database is migrated to 2.
+# and a lease that expires with no write at all. Also: a schema-1 database is migrated to 4.
 . "$(dirname "$0")/lib.sh"
 make_pki
 DB=$T/db
@@ -66,18 +66,20 @@ sqlite3 "$DB" "DROP TRIGGER tenants_ins_version; DROP TRIGGER tenants_upd_versio
   DROP TRIGGER leases_upd_version; DROP TRIGGER leases_del_version;
   DROP TRIGGER admin_tokens_ins_version; DROP TRIGGER admin_tokens_upd_version;
   DROP TRIGGER admin_tokens_del_version;
-  DROP TABLE state_version; DROP TABLE tsa_serials; UPDATE schema_version SET version = 1"
+  DROP TABLE state_version; DROP TABLE tsa_serials; DROP TABLE fed_tokens; DROP TABLE fed_issued;
+  DROP TABLE fed_grants; DROP TABLE fed_crl_number; DROP TABLE fed_peers;
+  UPDATE schema_version SET version = 1"
 start_server "$DB" || { echo "Bail out! restart on a schema-1 database failed"; cat "$T/server.log"; exit 1; }
-check "schema 1 is migrated to 3" test "$(sqlite3 "$DB" 'SELECT version FROM schema_version')" = 3
+check "schema 1 is migrated to 4" test "$(sqlite3 "$DB" 'SELECT version FROM schema_version')" = 4
 check "the migration keeps the tenants" test "$(names)" = acme,beta
 expect_status "create after migration" 201 admin POST /tenants '{"name":"gamma"}'
 check "writes after the migration show at once" test "$(names)" = acme,beta,gamma
 check "integrity_check ok" test "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok
 stop_server
-sqlw "UPDATE schema_version SET version = 4"
+sqlw "UPDATE schema_version SET version = 5"
 if "$GRAFOS_REGISTRY" tenant list --db "$DB" >"$T/new.out" 2>"$T/new.err"; then
   not_ok "a database from a newer build is refused"
 else
-  check "a database from a newer build is refused, naming both versions" grep -q "schema version 4, newer than this build's 3" "$T/new.err"
+  check "a database from a newer build is refused, naming both versions" grep -q "schema version 5, newer than this build's 4" "$T/new.err"
 fi
 finish

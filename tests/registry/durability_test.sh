@@ -35,7 +35,7 @@ for round in 1 2 3; do
   audited=$(sqlite3 "$DB" "SELECT COUNT(*) FROM audit WHERE action='POST /api/v1/tenants' AND outcome='allowed'")
   check "round $round: each acknowledged create has its audit entry" test "$audited" -ge "$(($(wc -l <"$T/acked") + 1))"
 done
-check "schema version recorded" test "$(sqlite3 "$DB" 'SELECT version FROM schema_version')" = 3
+check "schema version recorded" test "$(sqlite3 "$DB" 'SELECT version FROM schema_version')" = 4
 check "journal mode is WAL" test "$(sqlite3 "$DB" 'PRAGMA journal_mode')" = wal
 check "database file is private (0600)" test "$(stat -c %a "$DB")" = 600
 finish

@@ -64,5 +64,8 @@ void add_audit_query(CLI::App& app, Context& ctx);
 void add_list_fenced_leases(CLI::App& app, Context& ctx);
 void add_unfence_lease(CLI::App& app, Context& ctx);
 void add_timestamp(CLI::App& app, Context& ctx);
+/// Federation (seed 001): grant create|list|show|revoke|token, peer add|list|read.
+void add_grant(CLI::App& app, Context& ctx);
+void add_peer(CLI::App& app, Context& ctx);
 
 }  // namespace grafos::tools::admin_cli

@@ -38,5 +38,7 @@ int main(int argc, char** argv) {
 #if HAVE_PROVENANCE
   admin_cli::add_timestamp(app, ctx);
 #endif
+  admin_cli::add_grant(app, ctx);
+  admin_cli::add_peer(app, ctx);
   return run_app(app, ctx, argc, argv);
 }

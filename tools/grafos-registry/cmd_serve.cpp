@@ -3,6 +3,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -11,6 +12,7 @@
 #include "registry/tsa.hpp"
 #include "tools/grafos-registry/commands.hpp"
 #include "util/file_io.hpp"
+#include "util/seal.hpp"
 
 namespace grafos::tools::registry {
 namespace {
@@ -39,6 +41,12 @@ struct ServeOptions {
   std::string key_passphrase_file;
   std::string tsa_cert;
   std::string tsa_key;
+  // Federation (seed 001).
+  std::string enroll_ca_cert;
+  std::string enroll_ca_key;
+  std::string seal_secret_file;
+  std::string peer_key_token;
+  bool enroll_test_wrong_oids = false;
 };
 
 Result<std::pair<std::string, int>> split_listen(const std::string& s) {
@@ -126,6 +134,24 @@ void serve(Context& ctx, ServeOptions& o) {
   cfg.interaction = ctx.interaction();
   cfg.interaction.passphrase_file = o.key_passphrase_file;
   cfg.interaction.passphrase_file_option = "--key-passphrase-file";
+  if (o.enroll_ca_cert.empty() != o.enroll_ca_key.empty())
+    return ctx.fail(make_error(Errc::usage, "--enroll-ca-cert and --enroll-ca-key go together"));
+  if (!o.enroll_ca_cert.empty() && o.client_ca.empty())
+    return ctx.fail(
+        make_error(Errc::usage, "--enroll-ca-cert needs --client-ca (the fabric CA it chains to)"));
+  cfg.federation.enroll_ca_cert = o.enroll_ca_cert;
+  cfg.federation.enroll_ca_key = o.enroll_ca_key;
+  cfg.federation.test_wrong_oids = o.enroll_test_wrong_oids;
+  cfg.federation.peer_key_token = o.peer_key_token;
+  cfg.federation.interaction = cfg.interaction;
+  if (!o.seal_secret_file.empty() || std::getenv(grafos::seal::kSealSecretEnv) != nullptr) {
+    auto secret = grafos::seal::read_seal_secret(o.seal_secret_file);
+    if (!secret)
+      return ctx.fail(std::move(secret).error().context(
+          o.seal_secret_file.empty() ? std::string(grafos::seal::kSealSecretEnv)
+                                     : "--seal-secret-file"));
+    cfg.federation.seal_secret = std::move(*secret);
+  }
 
   // Signals are handled by one thread; block them before any other thread starts.
   sigset_t set;
@@ -156,6 +182,15 @@ void serve(Context& ctx, ServeOptions& o) {
   }
 
   if (auto l = check_can_listen(cfg.host, cfg.port); !l) return ctx.fail(l.error());
+  // The enrollment intermediate too: a bad key or certificate leaves no database behind.
+  {
+    auto fed = reg::Federation::open(std::move(cfg.federation), o.client_ca, cfg.interaction);
+    if (!fed)
+      return ctx.fail(std::move(fed).error().context(
+          "federation (--enroll-ca-cert/--enroll-ca-key/--client-ca)"));
+    cfg.federation_state = std::move(*fed);
+  }
+
   auto store = reg::Store::open(o.db, true);
   if (!store) return ctx.fail(store.error());
   (*store)->start_flusher();
@@ -251,6 +286,23 @@ void add_serve(CLI::App& app, Context& ctx) {
                 "descriptor limit allows)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000000));
+  c->add_option("--enroll-ca-cert", o->enroll_ca_cert,
+                "Federation: the online enrollment intermediate (grafos-ca issue-intermediate) "
+                "that signs peers' enrollment CSRs; its CRL is served at "
+                "/api/v1/federation/crl (needs --client-ca, the CA it chains to)");
+  c->add_option("--enroll-ca-key", o->enroll_ca_key,
+                "Federation: key of --enroll-ca-cert: PEM file or pkcs11: URI (PIN from "
+                "pin-source=file:PATH or GRAFOS_PKCS11_PIN)");
+  c->add_option("--seal-secret-file", o->seal_secret_file,
+                "Federation: file (mode 0600) holding the seal secret that seals enrolled peer "
+                "keys at rest (else GRAFOS_SEAL_SECRET)");
+  c->add_option("--peer-key-token", o->peer_key_token,
+                "Federation: a pkcs11: URI naming a token (PIN from pin-source=file:PATH or "
+                "GRAFOS_PKCS11_PIN); this fabric's own peer keys are generated in it (object "
+                "peer-<peerId>) instead of being sealed in the database");
+  c->add_flag("--enroll-test-wrong-oids", o->enroll_test_wrong_oids,
+              "TEST HOOK, never in production: issue peer certificates whose grant-id extension "
+              "does not match the grant (proves `grafos-admin peer add` refuses them)");
   c->add_option("--ready-file", o->ready_file,
                 "Write the bound port to this file once listening (for port 0)");
   c->add_option("--tsa-cert", o->tsa_cert,
