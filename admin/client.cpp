@@ -460,8 +460,8 @@ Result<Reply> Client::call(std::string_view method, std::string_view path, std::
 // The seven commands' requests
 
 const std::vector<std::string>& audit_kinds() {
-  static const std::vector<std::string> kKinds = {"auth",      "admin",   "tenant", "token",
-                                                  "admission", "billing", "lease"};
+  static const std::vector<std::string> kKinds = {
+      "auth", "admin", "tenant", "token", "admission", "billing", "lease", "cell", "timestamp"};
   return kKinds;
 }
 
