@@ -246,11 +246,20 @@ Result<X509Ptr> Federation::issue(X509_REQ* csr, const FedGrant& grant) {
   return pki::federation::issue_peer_certificate(*issuer_, csr, pg);
 }
 
-Result<std::string> Federation::crl_pem(Store& store) {
+Result<std::string> Federation::crl_der(Store& store) {
   if (!issuer_)
     return make_error(Errc::remote_not_found, "this registry has no enrollment intermediate");
   auto revoked = store.fed_revoked_certs();
   if (!revoked) return revoked.error();
+  std::vector<std::string> serials;
+  for (const auto& c : *revoked) serials.push_back(c.serial);
+  std::sort(serials.begin(), serials.end());
+  std::int64_t now = now_s();
+  constexpr std::int64_t kResignAfter = 3600;
+  std::lock_guard lk(mu_);
+  if (!crl_der_.empty() && serials == crl_serials_ && now >= crl_signed_at_ &&
+      now - crl_signed_at_ < kResignAfter)
+    return crl_der_;
   auto number = store.fed_next_crl_number();
   if (!number) return number.error();
   pki::CrlRequest req;
@@ -267,7 +276,6 @@ Result<std::string> Federation::crl_pem(Store& store) {
     e.not_after = c.not_after;
     req.revoked.push_back(std::move(e));
   }
-  std::int64_t now = now_s();
   req.crl_number = *number;
   req.this_update = now;
   std::int64_t ca_end = now + 86400;
@@ -276,10 +284,16 @@ Result<std::string> Federation::crl_pem(Store& store) {
     if (ASN1_TIME_to_tm(na, &tm) == 1) ca_end = static_cast<std::int64_t>(timegm(&tm));
   }
   req.next_update = std::min(now + 86400, ca_end);
-  std::lock_guard lk(mu_);
   auto crl = pki::build_crl(req, issuer_->signer());
   if (!crl) return crl.error();
-  return pki::crl_to_pem(crl->get());
+  unsigned char* der = nullptr;
+  int n = i2d_X509_CRL(crl->get(), &der);
+  if (n <= 0) return ossl_error(Errc::crypto, "encoding the enrollment intermediate's CRL");
+  crl_der_.assign(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));
+  OPENSSL_free(der);
+  crl_serials_ = std::move(serials);
+  crl_signed_at_ = now;
+  return crl_der_;
 }
 
 Result<FedPeerAccess> Federation::peer_of(SSL* ssl, Store& store) {

@@ -169,8 +169,10 @@ class Federation {
 
   /// Issues a certificate for `grant` over the CSR (PEM). Serialised (one signer).
   Result<X509Ptr> issue(X509_REQ* csr, const FedGrant& grant);
-  /// The intermediate's CRL of revoked peer certificates, signed now (PEM).
-  Result<std::string> crl_pem(Store& store);
+  /// The intermediate's CRL of revoked peer certificates (DER). Anyone may fetch it, so it is
+  /// signed again only when the set of revoked certificates changed or the last one is an hour
+  /// old (its nextUpdate is a day later): a request never costs a signature by itself.
+  Result<std::string> crl_der(Store& store);
   /// The peer behind a verified client certificate: issued by the intermediate, known to the
   /// store, its grant active. Errc::unauthorized otherwise (revoked or expired grant included).
   Result<FedPeerAccess> peer_of(SSL* ssl, Store& store);
@@ -189,6 +191,10 @@ class Federation {
   X509Ptr fabric_ca_;
   std::string fabric_ca_pem_;
   std::string fabric_ca_fp_;
+  // The last CRL signed (DER), the revoked serials it lists, and when it was signed.
+  std::string crl_der_;
+  std::vector<std::string> crl_serials_;
+  std::int64_t crl_signed_at_ = 0;
 };
 
 /// The token key reference of `peer_id`'s key: `token_uri` with ";object=peer-<peerId>" added to

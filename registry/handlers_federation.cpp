@@ -217,9 +217,13 @@ void add_federation_routes(Router& router, Services& s) {
               anon});
   router.add({"GET", "/federation/crl", "token", Access::read,
               [&store, &fed](const Request&, const Principal&) {
-                auto pem = fed.crl_pem(store);
-                if (!pem) return from_error(pem.error());
-                return ok_reply(200, json{{"crl_pem", *pem}});
+                auto der = fed.crl_der(store);
+                if (!der) return from_error(der.error());
+                Reply r;
+                r.status = 200;
+                r.raw = std::move(*der);
+                r.content_type = "application/pkix-crl";  // DER (RFC 2585 section 4.2)
+                return r;
               },
               anon});
 

@@ -270,10 +270,17 @@ SERIAL=$(openssl x509 -in "$T/peer.pem" -noout -serial | cut -d= -f2)
 adm A grant revoke "$G1" --yes --reason "offboarded" >/dev/null 2>&1
 adm B peer read fabric-b tenants >"$T/out" 2>&1; rc=$?
 check "after revoke the peer's next request is refused (401, exit 12)" bash -c "[ $rc = 12 ] && grep -q 'revoked' '$T/out'"
-got=$(rawreq "$URL_A" "$T/pki/ca.pem" GET /federation/crl)
-jq -r .crl_pem "$T/body" >"$T/int.crl"
-check "GET /federation/crl serves a CRL signed by the intermediate" \
+got=$(curl -sS --max-time 20 --cacert "$T/pki/ca.pem" -o "$T/int.crl.der" \
+  -w '%{http_code} %{content_type}' "$URL_A/api/v1/federation/crl" 2>"$T/curl.err")
+check "GET /federation/crl answers 200 application/pkix-crl ($got)" test "$got" = "200 application/pkix-crl"
+openssl crl -inform DER -in "$T/int.crl.der" -out "$T/int.crl" 2>/dev/null
+check "GET /federation/crl serves a DER CRL signed by the intermediate" \
   openssl crl -in "$T/int.crl" -CAfile "$INT_A_CERT" -noout
+n1=$(openssl crl -in "$T/int.crl" -noout -crlnumber)
+curl -sS --max-time 20 --cacert "$T/pki/ca.pem" -o "$T/int2.crl.der" "$URL_A/api/v1/federation/crl" 2>/dev/null
+n2=$(openssl crl -inform DER -in "$T/int2.crl.der" -noout -crlnumber 2>&1)
+check "a second fetch with nothing revoked since is the same CRL, not a new signature ($n1, $n2)" \
+  cmp -s "$T/int.crl.der" "$T/int2.crl.der"
 check "  listing the revoked peer certificate" bash -c "openssl crl -in '$T/int.crl' -noout -text | tr -d ' :' | grep -qi 'SerialNumber$SERIAL'"
 cat "$T/pki/ca.pem" "$INT_A_CERT" >"$T/chainA.pem"
 check "openssl verify -crl_check refuses the revoked peer certificate" \
