@@ -26,7 +26,7 @@ void add_image_provenance_trusted_root(CLI::App& group, Context& ctx) {
       "the fabric CA as certificate authority and the TSA as timestamp authority, no transparency "
       "or CT logs, so that Sigstore's own verifiers check our bundles (tlog and ctlog thresholds "
       "0, timestamp threshold 1)");
-  add_global_options(*cmd, ctx.global);
+  add_global_options(*cmd, ctx.global, kFlagJson);
   auto f = std::make_shared<TrustedRootFlags>();
   cmd->add_option("--ca", f->ca, "Fabric CA certificate (PEM; issuing CA first, root last)")
       ->type_name("FILE")

@@ -37,18 +37,19 @@ void add_issue_intermediate(CLI::App& app, Context& ctx) {
   sub->add_option("--out", *out, "Output directory for intermediate.pem")->capture_default_str();
   sub->add_option("--days", req->days,
                   "Validity in days (never beyond the root certificate's notAfter)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(days_range());
   sub->add_flag("--force", req->force,
                 "Replace an existing intermediate.pem (a key is never replaced)");
   sub->add_option("--ledger", req->ledger,
                   "The root CA's ledger, where the intermediate is recorded (default: "
                   "ca-ledger.db beside --ca-cert; created on first use)");
-  add_global_options(*sub, ctx.global);
+  add_global_options(*sub, ctx.global, kFlagJson);
   sub->footer(kExitStatusFooter);
   sub->callback([&ctx, req, out] {
     req->out = *out;
     auto w = pki::issue_intermediate(*req, ctx.interaction());
-    if (!w) return ctx.fail(std::move(w).error().context("issue-intermediate"));
+    if (!w) return ctx.fail(with_force_hint(std::move(w).error().context("issue-intermediate")));
     print_written(ctx, {*w});
     if (!ctx.global.json && w->private_key.empty())
       std::cout << "intermediate key: " << w->key_ref << '\n';

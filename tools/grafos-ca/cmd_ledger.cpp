@@ -93,7 +93,7 @@ void add_ledger(CLI::App& app, Context& ctx) {
                     "Why you know it was not issued (recorded in the transcript)");
   voidc->add_option("--ledger", vreq->ledger,
                     "The CA's ledger (default: ca-ledger.db beside ca.pem)");
-  add_global_options(*voidc, ctx.global);
+  add_global_options(*voidc, ctx.global, kFlagJson);
   voidc->footer(kExitStatusFooter);
   voidc->callback([&ctx, vreq] {
     auto r = pki::void_reserved_serial(*vreq, ctx.interaction());
