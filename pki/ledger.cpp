@@ -10,8 +10,9 @@ namespace {
 // Version 2 added the state 'void'. A version 1 ledger is migrated when it is opened.
 constexpr int kSchemaVersion = 2;
 
-constexpr const char* kSchema = R"(
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+// The certificates table and its indexes (the current version), for a new ledger and for the
+// migration that rebuilds an older one.
+constexpr const char* kCertsTable = R"(
 CREATE TABLE IF NOT EXISTS certs (
   serial TEXT PRIMARY KEY,
   role TEXT NOT NULL,
@@ -35,29 +36,18 @@ CREATE INDEX IF NOT EXISTS certs_spki ON certs (spki_sha256);
 CREATE INDEX IF NOT EXISTS certs_state ON certs (state);
 )";
 
+constexpr const char* kMetaTable =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
 // Version 1 -> 2: SQLite cannot change a CHECK constraint in place, so the table is rebuilt with
-// the new one, rows and order (rowid) kept, inside the caller's transaction.
-constexpr const char* kMigrate1to2 = R"(
+// the new one (kCertsTable in between these two), rows and order (rowid) kept, inside the
+// caller's transaction. The old indexes go first: they would keep their names on certs_v1.
+constexpr const char* kMigrate1to2Before = R"(
+DROP INDEX IF EXISTS certs_spki;
+DROP INDEX IF EXISTS certs_state;
 ALTER TABLE certs RENAME TO certs_v1;
-CREATE TABLE certs (
-  serial TEXT PRIMARY KEY,
-  role TEXT NOT NULL,
-  identity TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  san TEXT NOT NULL,
-  not_before INTEGER NOT NULL,
-  not_after INTEGER NOT NULL,
-  spki_sha256 TEXT NOT NULL,
-  tbs_sha256 TEXT NOT NULL,
-  cert_sha256 TEXT NOT NULL DEFAULT '',
-  state TEXT NOT NULL CHECK (state IN ('reserved', 'issued', 'revoked', 'void')),
-  reserved_at INTEGER NOT NULL,
-  issued_at INTEGER,
-  revoked_at INTEGER,
-  reason INTEGER,
-  invalidity_date INTEGER,
-  path TEXT NOT NULL DEFAULT ''
-);
+)";
+constexpr const char* kMigrate1to2After = R"(
 INSERT INTO certs (rowid, serial, role, identity, subject, san, not_before, not_after,
   spki_sha256, tbs_sha256, cert_sha256, state, reserved_at, issued_at, revoked_at, reason,
   invalidity_date, path)
@@ -65,8 +55,6 @@ INSERT INTO certs (rowid, serial, role, identity, subject, san, not_before, not_
   tbs_sha256, cert_sha256, state, reserved_at, issued_at, revoked_at, reason, invalidity_date,
   path FROM certs_v1;
 DROP TABLE certs_v1;
-CREATE INDEX IF NOT EXISTS certs_spki ON certs (spki_sha256);
-CREATE INDEX IF NOT EXISTS certs_state ON certs (state);
 )";
 
 constexpr const char* kColumns =
@@ -175,7 +163,8 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& path,
   l->db_ = std::move(*db);
   l->ca_spki_ = std::string(ca_spki_sha256);
   auto fail = [&](Error e) { return std::move(e).context("ledger " + path.string()); };
-  if (auto r = l->db_->exec(kSchema); !r) return fail(r.error());
+  if (auto r = l->db_->exec((std::string(kMetaTable) + kCertsTable).c_str()); !r)
+    return fail(r.error());
   auto ca = l->meta("ca_sha256");
   if (!ca) return fail(ca.error());
   if (!*ca) {
@@ -210,7 +199,8 @@ Result<void> Ledger::migrate() {
     for (sqlite3_stmt* st = sqlite3_next_stmt(db_->handle(), nullptr); st != nullptr;
          st = sqlite3_next_stmt(db_->handle(), st))
       sqlite3_reset(st);
-    if (auto r = db_->exec(kMigrate1to2); !r) return r.error().context("migrating to version 2");
+    const std::string migrate = std::string(kMigrate1to2Before) + kCertsTable + kMigrate1to2After;
+    if (auto r = db_->exec(migrate.c_str()); !r) return r.error().context("migrating to version 2");
     return set_meta("schema_version", std::to_string(kSchemaVersion));
   });
 }

@@ -321,9 +321,9 @@ Result<std::vector<LedgerEntry>> list_certificates(const ListCertsRequest& req,
   }
   if (!req.role.empty()) {
     std::string names;
-    for (Role r : {Role::ca, Role::tenant, Role::fabric_observer, Role::fabric_admin, Role::cell,
-                   Role::server, Role::provenance_signer, Role::intermediate,
-                   Role::timestamp_authority}) {
+    for (Role r :
+         {Role::ca, Role::tenant, Role::fabric_observer, Role::fabric_admin, Role::cell,
+          Role::server, Role::provenance_signer, Role::intermediate, Role::timestamp_authority}) {
       if (req.role == role_name(r)) f.role = req.role;
       names += (names.empty() ? "" : ", ") + std::string(role_name(r));
     }

@@ -107,6 +107,8 @@ expect_eq "its rows are kept, in order" "$rows_v1" \
   "$(sqlite3 "$V1/ca-ledger.db" 'SELECT serial, state FROM certs ORDER BY rowid')"
 expect_match "the migrated table takes the state void" "'void'" \
   "$(sqlite3 "$V1/ca-ledger.db" "SELECT sql FROM sqlite_master WHERE name = 'certs'")"
+expect_eq "the migrated table keeps its two indexes" "certs_spki certs_state" \
+  "$(sqlite3 "$V1/ca-ledger.db" "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'certs' AND name LIKE 'certs_%' ORDER BY name" | tr '\n' ' ' | sed 's/ $//')"
 expect_ok "transcript verify passes after the migration" "$CA" transcript verify --ca "$V1/ca.pem"
 sqlite3 "$V1/ca-ledger.db" "UPDATE meta SET value = '9' WHERE key = 'schema_version'"
 out=$("$CA" list-certs --ca-cert "$V1/ca.pem" 2>&1)

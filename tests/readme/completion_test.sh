@@ -101,7 +101,7 @@ echo "after value: \$(comp grafos-ca issue-cert --ca-cert x --for)"
 SH
 out=$(bash "$tmp/complete.sh" 2>&1)
 check "complete -p shows the function" 'grep -qx "complete -F _grafos_ca grafos-ca" <<<"$out"'
-check "a subcommand completes" 'grep -qx "iss: issue-cert issue-server-cert" <<<"$out"'
+check "a subcommand completes" 'grep -qx "iss: issue-cert issue-server-cert issue-intermediate" <<<"$out"'
 check "a nested subcommand completes" 'grep -qx "ip: verify" <<<"$out"'
 check "a subcommand's flags complete" 'grep -qx "flags: --ca-cert --ca-key" <<<"$out"'
 check "token init's flags complete" 'grep -qx "token: --so-pin-file" <<<"$out"'
@@ -133,7 +133,7 @@ print "value: \$(t grafos-ca issue-cert --ca-cert '')"
 ZSH
   zout=$(zsh -f "$tmp/complete.zsh" 2>&1)
   check "zsh: subcommands complete" 'grep -q "^top: init-ca issue-cert .*token" <<<"$zout"'
-  check "zsh: a nested subcommand completes" 'grep -qx "ip: build sign verify" <<<"$zout"'
+  check "zsh: a nested subcommand completes" 'grep -qx "ip: build sign verify trusted-root" <<<"$zout"'
   check "zsh: token init's flags complete" \
     'grep "^token: " <<<"$zout" | grep -q -- "--module --label --so-pin-file --pin-file"'
   check "zsh: file names after a flag that takes one" 'grep -qx "value: FILES" <<<"$zout"'

@@ -42,7 +42,7 @@ check "it says what it stored" grep -q 'timestamped .*genTime .*serial' "$T/a1.o
 check "--input is unchanged with --output" cmp -s "$T/b1.json" "$T/bundle.json"
 check "the bundle holds one rfc3161 timestamp" test "$(tokens "$T/b1.ts.json")" = 1
 token_der "$T/b1.ts.json" 0 "$T/tok1.der"
-openssl ts -verify -in "$T/tok1.der" -token_in -data "$T/sig.bin" -CAfile "$P/ca.pem" \
+openssl ts -verify -in "$T/tok1.der" -data "$T/sig.bin" -CAfile "$P/ca.pem" \
   >"$T/v1.out" 2>&1
 check "openssl ts -verify accepts the stored token over the signature bytes" \
   grep -q 'Verification: OK' "$T/v1.out"
@@ -130,7 +130,7 @@ check "grafos-admin timestamp with the openssl ts TSA over http:// and --tsa-ca 
   test $? = 0 -a -s "$T/b2.json"
 check "the bundle now holds two timestamps (ours and openssl's)" test "$(tokens "$T/b2.json")" = 2
 token_der "$T/b2.json" 1 "$T/tok2.der"
-openssl ts -verify -in "$T/tok2.der" -token_in -data "$T/sig.bin" -CAfile "$O/root.pem" \
+openssl ts -verify -in "$T/tok2.der" -data "$T/sig.bin" -CAfile "$O/root.pem" \
   >"$T/v2.out" 2>&1
 check "the openssl TSA's token verifies over the signature bytes" grep -q 'Verification: OK' "$T/v2.out"
 "$ADMIN" timestamp --tsa "$OTSA" --tsa-ca "$O/root.pem" --input "$T/bundle.json" \
