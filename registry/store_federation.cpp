@@ -229,9 +229,10 @@ Result<FedGrant> Store::fed_create_token(const std::string& grant_id, const std:
         auto g = grant_or_404(db, grant_id);
         if (!g) return g.error();
         std::string s = g->status_at(now);
-        if (s == "revoked") return make_error(Errc::forbidden, "grant " + grant_id + " is revoked");
+        if (s == "revoked")
+          return make_error(Errc::grant_revoked, "grant " + grant_id + " is revoked");
         if (s == "expired")
-          return make_error(Errc::forbidden, "grant " + grant_id + " has expired");
+          return make_error(Errc::grant_expired, "grant " + grant_id + " has expired");
         if (s != "pending")
           return make_error(Errc::conflict,
                             "grant " + grant_id + " is already " + s +
@@ -262,7 +263,7 @@ Result<FedEnrollment> Store::fed_redeem(
         bind_text(*st, 1, digest);
         if (sqlite3_step(*st) != SQLITE_ROW) {
           sqlite3_reset(*st);
-          return make_error(Errc::unauthorized, "enrollment token not recognised");
+          return make_error(Errc::enrollment_token_unknown, "enrollment token not recognised");
         }
         std::string grant_id = col_text(*st, 0);
         std::int64_t expires_at = sqlite3_column_int64(*st, 1);
@@ -270,19 +271,20 @@ Result<FedEnrollment> Store::fed_redeem(
         sqlite3_reset(*st);
         a.detail = "grant " + grant_id;
         if (used_at)
-          return make_error(Errc::conflict,
+          return make_error(Errc::enrollment_token_used,
                             "enrollment token for grant " + grant_id + " was already used");
         if (now >= expires_at)
-          return make_error(Errc::unauthorized,
+          return make_error(Errc::enrollment_token_expired,
                             "enrollment token for grant " + grant_id + " has expired");
         auto g = grant_or_404(db, grant_id);
         if (!g) return g.error();
         std::string s = g->status_at(now);
-        if (s == "revoked") return make_error(Errc::forbidden, "grant " + grant_id + " is revoked");
+        if (s == "revoked")
+          return make_error(Errc::grant_revoked, "grant " + grant_id + " is revoked");
         if (s == "expired")
-          return make_error(Errc::forbidden, "grant " + grant_id + " has expired");
+          return make_error(Errc::grant_expired, "grant " + grant_id + " has expired");
         if (s != "pending")
-          return make_error(Errc::conflict,
+          return make_error(Errc::grant_already_active,
                             "grant " + grant_id + " is already active: another enrollment won");
         auto cert = issue(*g);
         if (!cert) return cert.error();
@@ -304,7 +306,8 @@ Result<FedEnrollment> Store::fed_redeem(
         bind_text(*act, 2, grant_id);
         if (auto r = step_done(db, *act, "activating the grant"); !r) return r.error();
         if (sqlite3_changes(db.handle()) != 1)
-          return make_error(Errc::conflict, "grant " + grant_id + " is no longer pending");
+          return make_error(Errc::grant_already_active,
+                            "grant " + grant_id + " is no longer pending");
         auto ins = db.prepare(
             "INSERT INTO fed_issued(serial, grant_id, peer_id, not_after, issued_at, state, "
             "cert_pem) VALUES(?,?,?,?,?,'issued',?)");

@@ -37,6 +37,12 @@ constexpr std::array kTable{
     Row{Errc::lease_not_active, 409, "not_active"},
     Row{Errc::lease_not_fenced, 409, "not_fenced"},
     Row{Errc::cell_not_registered, 409, "not_registered"},
+    Row{Errc::enrollment_token_unknown, 401, "enrollment_token_unknown"},
+    Row{Errc::enrollment_token_expired, 401, "enrollment_token_expired"},
+    Row{Errc::grant_revoked, 403, "grant_revoked"},
+    Row{Errc::grant_expired, 403, "grant_expired"},
+    Row{Errc::enrollment_token_used, 409, "enrollment_token_used"},
+    Row{Errc::grant_already_active, 409, "grant_already_active"},
 };
 
 }  // namespace

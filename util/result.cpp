@@ -52,6 +52,18 @@ std::string_view errc_name(Errc code) {
       return "limit_exceeded";
     case Errc::tenant_exists:
       return "tenant_exists";
+    case Errc::enrollment_token_unknown:
+      return "enrollment_token_unknown";
+    case Errc::enrollment_token_used:
+      return "enrollment_token_used";
+    case Errc::enrollment_token_expired:
+      return "enrollment_token_expired";
+    case Errc::grant_revoked:
+      return "grant_revoked";
+    case Errc::grant_expired:
+      return "grant_expired";
+    case Errc::grant_already_active:
+      return "grant_already_active";
     case Errc::tenant_not_found:
       return "tenant_not_found";
     case Errc::tenant_has_active_leases:

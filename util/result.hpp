@@ -54,6 +54,13 @@ enum class Errc {
   token_not_found,           ///< no admin token of that name
   cell_not_registered,       ///< a cell polled before registering
   endpoint_not_found,        ///< no such API endpoint
+  // Federation enrollment (seed 001): each refusal of a token its own code.
+  enrollment_token_unknown,  ///< no enrollment token with that digest (or a flipped character)
+  enrollment_token_used,     ///< the single-use token was already redeemed
+  enrollment_token_expired,  ///< the token's TTL has passed
+  grant_revoked,             ///< the grant was revoked (final)
+  grant_expired,             ///< the grant is past its expiry
+  grant_already_active,      ///< another enrollment activated the grant first
   storage,                   ///< the database failed (HTTP 500; the cause is logged)
   internal,                  ///< a bug: an invariant did not hold
 };

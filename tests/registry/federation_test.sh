@@ -193,10 +193,12 @@ check "B's database holds no token in clear" bash -c "! grep -qaF '$TOK1' '$DB_B
 csr extra
 got=$(rawreq "$URL_A" "$T/pki/ca.pem" POST /federation/enroll "$(enroll_body "$TOK1" extra)")
 check "a second use of the token is refused (409 already used)" bash -c "[ $got = 409 ] && grep -q 'was already used' '$T/body'"
+check "  with its own wire code enrollment_token_used" test "$(jq -r .error "$T/body")" = enrollment_token_used
 check "  and audited" audit_has "$DB_A" "was already used"
 FLIP=${TOK1:0:10}$( [ "${TOK1:10:1}" = a ] && echo b || echo a )${TOK1:11}
 got=$(rawreq "$URL_A" "$T/pki/ca.pem" POST /federation/enroll "$(enroll_body "$FLIP" extra)")
 check "a token with one flipped character is refused (401 not recognised)" bash -c "[ $got = 401 ] && grep -q 'not recognised' '$T/body'"
+check "  with its own wire code enrollment_token_unknown" test "$(jq -r .error "$T/body")" = enrollment_token_unknown
 check "  and audited" audit_has "$DB_A" "not recognised"
 
 adm A grant create --user bob --peer fabric-x --scope "$T/good.json" --json >"$T/g2.json" 2>&1
@@ -205,12 +207,14 @@ adm A grant token "$G2" --ttl 1 --json >"$T/t2.json" 2>&1
 sleep 2.2
 got=$(rawreq "$URL_A" "$T/pki/ca.pem" POST /federation/enroll "$(enroll_body "$(jq -r .token "$T/t2.json")" extra)")
 check "an expired token is refused (401 has expired)" bash -c "[ $got = 401 ] && grep -q 'token for grant .* has expired' '$T/body'"
+check "  with its own wire code enrollment_token_expired" test "$(jq -r .error "$T/body")" = enrollment_token_expired
 check "  and audited" audit_has "$DB_A" "token for grant $G2 has expired"
 
 adm A grant token "$G2" --json >"$T/t3.json" 2>&1
 adm A grant revoke "$G2" --yes --reason "test" >/dev/null 2>&1
 got=$(rawreq "$URL_A" "$T/pki/ca.pem" POST /federation/enroll "$(enroll_body "$(jq -r .token "$T/t3.json")" extra)")
 check "a token of a revoked grant is refused (403 revoked)" bash -c "[ $got = 403 ] && grep -q 'is revoked' '$T/body'"
+check "  with its own wire code grant_revoked" test "$(jq -r .error "$T/body")" = grant_revoked
 check "  and audited" audit_has "$DB_A" "grant $G2 is revoked"
 check "the refused token stays unused and the grant revoked" \
   test "$(sqlite3 "$DB_A" "SELECT count(*) FROM fed_tokens WHERE grant_id='$G2' AND used_at IS NULL") $(sqlite3 "$DB_A" "SELECT status FROM fed_grants WHERE id='$G2'")" = "2 revoked"
@@ -223,6 +227,7 @@ T3=$(jq_body .token)
 sleep 2.5
 got=$(rawreq "$URL_A" "$T/pki/ca.pem" POST /federation/enroll "$(enroll_body "$T3" extra)")
 check "a token of an expired grant is refused (403 grant has expired)" bash -c "[ $got = 403 ] && grep -q 'grant .* has expired' '$T/body'"
+check "  with its own wire code grant_expired" test "$(jq -r .error "$T/body")" = grant_expired
 check "  and audited" audit_has "$DB_A" "grant $G3 has expired"
 adm A grant list --status expired --json >"$T/out" 2>&1
 check "grant list --status expired" test "$(jq -r '.grants[0].id' "$T/out")" = "$G3"

@@ -56,10 +56,16 @@ int exit_status_for(Errc code) {
     case Errc::tls:
       return kExitTls;
     case Errc::unauthorized:
+    case Errc::enrollment_token_unknown:
+    case Errc::enrollment_token_expired:
       return kExitUnauthorized;
     case Errc::forbidden:
+    case Errc::grant_revoked:
+    case Errc::grant_expired:
       return kExitForbidden;
     case Errc::conflict:
+    case Errc::enrollment_token_used:
+    case Errc::grant_already_active:
     case Errc::tenant_has_active_leases:
     case Errc::quota_below_usage:
     case Errc::quota_exceeded:
