@@ -82,7 +82,7 @@ Result<void> place(const fs::path& tmp, const fs::path& dest, bool overwrite) {
     ::unlink(tmp.c_str());
     if (e == EEXIST)
       return Error{Errc::exists,
-                   "refusing to overwrite existing '" + dest.string() + "' (use --force)"};
+                   "refusing to overwrite existing '" + dest.string() + "'"};
     return errno_error(Errc::io, "renaming into", dest, e);
   }
   return ok();
@@ -121,7 +121,7 @@ Result<void> write_file_atomic(const fs::path& path, std::string_view data,
                                const WriteOptions& options) {
   if (!options.overwrite && exists_no_follow(path))
     return Error{Errc::exists,
-                 "refusing to overwrite existing '" + path.string() + "' (use --force)"};
+                 "refusing to overwrite existing '" + path.string() + "'"};
   auto tmp = write_temp(path, data, options);
   if (!tmp) return std::move(tmp).error();
   if (auto r = place(*tmp, path, options.overwrite); !r) return r;
@@ -140,7 +140,7 @@ Result<void> FileTransaction::stage(const fs::path& path, std::string_view data,
                                     const WriteOptions& options) {
   if (!options.overwrite && exists_no_follow(path))
     return Error{Errc::exists,
-                 "refusing to overwrite existing '" + path.string() + "' (use --force)"};
+                 "refusing to overwrite existing '" + path.string() + "'"};
   auto tmp = write_temp(path, data, options);
   if (!tmp) return std::move(tmp).error();
   staged_.push_back({std::move(*tmp), path, options});

@@ -82,8 +82,9 @@ std::string ckr_advice(unsigned long rv) {
     case CKR_PIN_INCORRECT:
       return "check the PIN source (pin-source=file:, GRAFOS_PKCS11_PIN); the PIN was not retried";
     case CKR_PIN_LOCKED:
-      return "the user PIN is locked: unlock it with the SO PIN (pkcs11-tool --init-pin "
-             "--login --login-type so) or wait for the TPM lockout to expire";
+      return "the user PIN is locked: unlock it with the SO PIN "
+             "(pkcs11-tool --init-pin --login --login-type so) "
+             "or wait for the TPM lockout to expire";
     case CKR_PIN_EXPIRED:
       return "change the user PIN first (pkcs11-tool --change-pin)";
     case CKR_TOKEN_NOT_PRESENT:

@@ -68,8 +68,8 @@ Result<void> login(Token& token, const Pkcs11Uri& uri, const Interaction& in,
     const char* what_to_do;
   } kRefused[] = {
       {CKF_USER_PIN_LOCKED, "CKF_USER_PIN_LOCKED",
-       "not logging in (unlock the user PIN with the SO PIN: pkcs11-tool --init-pin --login "
-       "--login-type so)"},
+       "not logging in (unlock the user PIN with the SO PIN: "
+       "pkcs11-tool --init-pin --login --login-type so)"},
       {CKF_USER_PIN_FINAL_TRY, "CKF_USER_PIN_FINAL_TRY",
        "not risking a lockout by logging in (check the PIN, then log in once with pkcs11-tool "
        "to reset the counter)"},

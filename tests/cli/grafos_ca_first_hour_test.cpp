@@ -262,7 +262,7 @@ class FirstHour : public ::testing::Test {
 
 // Item 1: every `--flag` that grafos-ca's own sources (commands, shared tool code) put in a
 // message, a hint or a help text is a flag grafos-ca has; the libraries it calls (pki/,
-// provenance/) name no flag at all: the tool adds flag names.
+// provenance/, util/, hsm/) name no flag at all: the tool adds flag names.
 TEST(FirstHourHints, EveryFlagNamedByGrafosCaExists) {
   std::set<std::string> known = {"--fabric", "--wide", "--no-color", "--pool"};  // hidden ones
   for (const auto& [path, help] : all_help())
@@ -273,7 +273,7 @@ TEST(FirstHourHints, EveryFlagNamedByGrafosCaExists) {
   for (const auto& [flag, file] : named)
     EXPECT_TRUE(known.count(flag))
         << file << " names " << flag << ", which grafos-ca does not have";
-  for (const auto& [flag, file] : flags_in_sources({"pki", "provenance"}))
+  for (const auto& [flag, file] : flags_in_sources({"pki", "provenance", "util", "hsm"}))
     ADD_FAILURE() << file << ": a library message names the CLI flag " << flag
                   << " (name the input in words; the tool adds its flag)";
 }
