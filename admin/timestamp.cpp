@@ -18,17 +18,10 @@
 #include "provenance/timestamp.hpp"
 #include "util/file_io.hpp"
 #include "util/ossl.hpp"
+#include "util/ossl_ts.hpp"
 
 namespace grafos::admin {
 namespace {
-
-template <class T, auto Free>
-using Owned = std::unique_ptr<T, OsslDeleter<Free>>;
-using TsReqPtr = Owned<TS_REQ, TS_REQ_free>;
-using TsRespPtr = Owned<TS_RESP, TS_RESP_free>;
-using TsVerifyCtxPtr = Owned<TS_VERIFY_CTX, TS_VERIFY_CTX_free>;
-using TsMsgImprintPtr = Owned<TS_MSG_IMPRINT, TS_MSG_IMPRINT_free>;
-using X509AlgorPtr = Owned<X509_ALGOR, X509_ALGOR_free>;
 
 constexpr size_t kMaxReply = 1u << 20;  // a reply with a long chain is a few KiB
 

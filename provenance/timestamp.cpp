@@ -15,6 +15,7 @@
 #include "util/base64.hpp"
 #include "util/json.hpp"
 #include "util/ossl.hpp"
+#include "util/ossl_ts.hpp"
 #include "util/text.hpp"
 
 namespace grafos::provenance {
@@ -22,15 +23,6 @@ namespace grafos::provenance {
 using nlohmann::json;
 
 namespace {
-
-using Pkcs7Ptr = std::unique_ptr<PKCS7, OsslDeleter<PKCS7_free>>;
-using TsRespPtr = std::unique_ptr<TS_RESP, OsslDeleter<TS_RESP_free>>;
-using TsTstInfoPtr = std::unique_ptr<TS_TST_INFO, OsslDeleter<TS_TST_INFO_free>>;
-using TsVerifyCtxPtr = std::unique_ptr<TS_VERIFY_CTX, OsslDeleter<TS_VERIFY_CTX_free>>;
-struct X509StackFree {
-  void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_pop_free(s, X509_free); }
-};
-using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackFree>;
 
 Error bad(std::string message) { return Error{Errc::invalid_input, std::move(message)}; }
 Error refused(std::string message) { return Error{Errc::mismatch, std::move(message)}; }

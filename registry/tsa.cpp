@@ -13,19 +13,10 @@
 
 #include "hsm/load_key.hpp"
 #include "util/ossl.hpp"
+#include "util/ossl_ts.hpp"
 
 namespace grafos::registry {
 namespace {
-
-template <class T, auto Free>
-using Owned = std::unique_ptr<T, OsslDeleter<Free>>;
-using TsRespCtxPtr = Owned<TS_RESP_CTX, TS_RESP_CTX_free>;
-using TsRespPtr = Owned<TS_RESP, TS_RESP_free>;
-using TsReqPtr = Owned<TS_REQ, TS_REQ_free>;
-using Asn1ObjectPtr = Owned<ASN1_OBJECT, ASN1_OBJECT_free>;
-
-void free_x509_stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
-using X509StackPtr = Owned<STACK_OF(X509), free_x509_stack>;
 
 // Every certificate of a PEM file, in order.
 Result<std::vector<X509Ptr>> read_chain(const std::string& path) {
