@@ -16,7 +16,7 @@ K=$WORK/ca/ca-key.pem
 L=$WORK/ca/ca-ledger.db
 "$CA" issue-cert --ca-cert "$C" --ca-key "$K" --tenant kept --out "$WORK/kept" >/dev/null 2>&1 ||
   bail "issue-cert"
-LD_PRELOAD=$SHIM GRAFOS_FAULT_RENAME=lost GRAFOS_FAULT_RENAME_STOP=1 "$CA" issue-cert \
+LD_PRELOAD=$SHIM GRAFOS_FAULT_RENAME=lost/client.pem GRAFOS_FAULT_RENAME_STOP=1 "$CA" issue-cert \
   --ca-cert "$C" --ca-key "$K" --tenant lost --out "$WORK/lost" >/dev/null 2>&1 &
 victim=$!
 for _ in $(seq 1 200); do
@@ -70,6 +70,20 @@ out=$("$CA" revoke --ca-cert "$C" --ca-key "$K" --serial "$reserved" 2>&1)
 rc=$?
 expect_match "a void serial cannot be revoked (exit $rc)" "is void" "$out"
 expect_eq "the refused revoke changed nothing" "$before" "$(snapshot)"
+
+# A custodian who voided a serial that was in fact written is told so: the killed run left the
+# signed certificate in its temporary file; put where the ledger recorded it, ledger check names it.
+tmpcert=$(find "$WORK/lost" -name '.client.pem.tmp-*' | head -n 1)
+if [ -n "$tmpcert" ]; then
+  cp "$tmpcert" "$WORK/lost/client.pem"
+  out=$("$CA" ledger check --ca-cert "$C" 2>&1)
+  rc=$?
+  expect_match "ledger check names a void serial whose certificate is on disk (exit $rc)" \
+    "is void \(confirmed never issued\), but .*lost/client.pem holds its certificate" "$out"
+  rm -f "$WORK/lost/client.pem"
+else
+  tap_result 1 "the killed run left its signed certificate in a temporary file" "$(ls -la "$WORK/lost" 2>&1)"
+fi
 
 # The transcript and the ledger must agree on the void: a ledger edited behind the CA's back is
 # named by transcript verify.
