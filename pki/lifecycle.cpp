@@ -586,6 +586,11 @@ void IssuanceRecorder::release(const std::vector<std::string>& serials) {
 Result<std::string> IssuanceRecorder::confirm(std::string_view op,
                                               const std::vector<IssuedCert>& certs,
                                               hsm::Signer& signer) {
+  // One ledger transaction for the transcript's size and the confirmations (one commit, one
+  // sync). As with revoke, it commits only after the transcript recorded the issuance: a run
+  // killed in between leaves the rows reserved, and ledger check --repair confirms them.
+  auto tx = memory_.ledger->begin();
+  if (!tx) return tx.error();
   auto cp = record(
       memory_, signer, certs.size(),
       [&](std::size_t i) {
@@ -600,8 +605,6 @@ Result<std::string> IssuanceRecorder::confirm(std::string_view op,
       },
       memory_.notes);
   if (!cp) return cp.error();
-  auto tx = memory_.ledger->begin();
-  if (!tx) return tx.error();
   std::int64_t now = now_s();
   for (const auto& c : certs)
     if (auto u = memory_.ledger->confirm(c.serial, c.sha256, c.path.string(), now); !u)

@@ -140,8 +140,11 @@ Result<AppendResult> append_to_transcript(const std::filesystem::path& path,
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
   if (::fsync(fd) != 0) return io_error("syncing the transcript", path);
-  if (auto r = sync_directory(path.parent_path().empty() ? "." : path.parent_path()); !r)
-    return r.error();
+  // A transcript that had no bytes may have just been created: its directory entry is made
+  // durable too. An append to an existing transcript changes no directory entry.
+  if (in.data.empty())
+    if (auto r = sync_directory(path.parent_path().empty() ? "." : path.parent_path()); !r)
+      return r.error();
   return out;
 }
 
