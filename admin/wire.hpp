@@ -85,7 +85,8 @@ struct FencedLease {
 struct AuditEntry {
   std::int64_t id = 0;
   std::int64_t time = 0;  ///< Unix seconds
-  std::string kind;       ///< auth | admin | tenant | token | admission | billing | lease | cell | timestamp
+  std::string
+      kind;  ///< auth | admin | tenant | token | admission | billing | lease | cell | timestamp
   std::string principal;  ///< e.g. "urn:fabricbios:fabric-admin" or "token:acme"
   std::optional<std::int64_t> tenant_id;
   std::string action;   ///< e.g. "POST /api/v1/tenants"

@@ -76,10 +76,10 @@ struct VerifyReport {
   /// The bundle's checked RFC 3161 timestamps; the signer was validated at each one's genTime.
   /// Empty for a signed bundle: it was validated at the current time.
   std::vector<TimestampInfo> timestamps;
-  std::string image_kind;      ///< the record's image.kind
-  std::string image_name;      ///< the record's image.name
-  std::string commit;          ///< the record's source.commit
-  bool dirty = false;          ///< the record's source.dirty
+  std::string image_kind;  ///< the record's image.kind
+  std::string image_name;  ///< the record's image.name
+  std::string commit;      ///< the record's source.commit
+  bool dirty = false;      ///< the record's source.dirty
   std::vector<BinaryCheck> binaries;
 
   /// True when every binary matched.

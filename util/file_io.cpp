@@ -81,8 +81,7 @@ Result<void> place(const fs::path& tmp, const fs::path& dest, bool overwrite) {
     int e = errno;
     ::unlink(tmp.c_str());
     if (e == EEXIST)
-      return Error{Errc::exists,
-                   "refusing to overwrite existing '" + dest.string() + "'"};
+      return Error{Errc::exists, "refusing to overwrite existing '" + dest.string() + "'"};
     return errno_error(Errc::io, "renaming into", dest, e);
   }
   return ok();
@@ -120,8 +119,7 @@ Result<void> sync_filesystem(const fs::path& path) {
 Result<void> write_file_atomic(const fs::path& path, std::string_view data,
                                const WriteOptions& options) {
   if (!options.overwrite && exists_no_follow(path))
-    return Error{Errc::exists,
-                 "refusing to overwrite existing '" + path.string() + "'"};
+    return Error{Errc::exists, "refusing to overwrite existing '" + path.string() + "'"};
   auto tmp = write_temp(path, data, options);
   if (!tmp) return std::move(tmp).error();
   if (auto r = place(*tmp, path, options.overwrite); !r) return r;
@@ -139,8 +137,7 @@ void FileTransaction::abort() noexcept {
 Result<void> FileTransaction::stage(const fs::path& path, std::string_view data,
                                     const WriteOptions& options) {
   if (!options.overwrite && exists_no_follow(path))
-    return Error{Errc::exists,
-                 "refusing to overwrite existing '" + path.string() + "'"};
+    return Error{Errc::exists, "refusing to overwrite existing '" + path.string() + "'"};
   auto tmp = write_temp(path, data, options);
   if (!tmp) return std::move(tmp).error();
   staged_.push_back({std::move(*tmp), path, options});
