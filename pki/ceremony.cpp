@@ -39,6 +39,32 @@ Result<void> check_output(const fs::path& path, bool force) {
   return ok();
 }
 
+// The ledger side of one issuance: the serial is reserved (durably) just before the key signs,
+// through the issuer's hook, and released again when the run fails before the certificate was
+// written; keep() once it is on disk, after which a failure leaves the row reserved (possibly
+// issued, as ledger check reports).
+class LedgerReservation {
+ public:
+  LedgerReservation(IssuanceRecorder& recorder, Issuer& issuer, const Identity& id, fs::path path)
+      : recorder_(recorder) {
+    issuer.set_before_sign([this, &id, path = std::move(path)](X509* tbs) -> Result<void> {
+      if (auto r = recorder_.reserve(tbs, id, path); !r) return r;
+      serial_ = serial_hex(tbs);
+      return ok();
+    });
+  }
+  LedgerReservation(const LedgerReservation&) = delete;
+  LedgerReservation& operator=(const LedgerReservation&) = delete;
+  ~LedgerReservation() {
+    if (!serial_.empty()) recorder_.release({serial_});
+  }
+  void keep() { serial_.clear(); }
+
+ private:
+  IssuanceRecorder& recorder_;
+  std::string serial_;
+};
+
 // Checks that `dir` is a directory or does not exist yet (it is created when writing).
 Result<void> check_out_dir(const fs::path& dir, std::string_view name) {
   struct stat st;
@@ -285,19 +311,7 @@ Result<WrittenCert> issue_leaf(const LeafRequest& req, const hsm::Interaction& i
   auto recorder =
       IssuanceRecorder::open(req.ca_cert, issuer->certificate(), req.ledger, req.ca_key);
   if (!recorder) return std::move(recorder).error().context("opening the CA's ledger");
-  std::string reserved;
-  issuer->set_before_sign([&](X509* tbs) -> Result<void> {
-    if (auto r = recorder->reserve(tbs, id, cert_path); !r) return r;
-    reserved = serial_hex(tbs);
-    return ok();
-  });
-  struct Release {
-    IssuanceRecorder& rec;
-    std::string& serial;
-    ~Release() {
-      if (!serial.empty()) rec.release({serial});
-    }
-  } release{*recorder, reserved};
+  LedgerReservation reservation(*recorder, *issuer, id, cert_path);
   auto cert = issuer->issue(id, subject_key.get(), days);
   if (!cert) return std::move(cert).error();
 
@@ -321,7 +335,7 @@ Result<WrittenCert> issue_leaf(const LeafRequest& req, const hsm::Interaction& i
     return std::move(r).error();
   }
   // The certificate is on disk: from here a failure leaves its row reserved (possibly issued).
-  reserved.clear();
+  reservation.keep();
   if (auto s = made.sync(); !s) return std::move(s).error().context(cert_name + " was written");
   auto cp =
       recorder->confirm("issue", {IssuedCert::of(cert->get(), id, cert_path)}, issuer->signer());
@@ -691,19 +705,7 @@ Result<WrittenCert> issue_intermediate(const IntermediateRequest& req,
   auto recorder =
       IssuanceRecorder::open(req.ca_cert, issuer->certificate(), req.ledger, req.ca_key);
   if (!recorder) return undo(std::move(recorder).error().context("opening the CA's ledger"));
-  std::string reserved;
-  issuer->set_before_sign([&](X509* tbs) -> Result<void> {
-    if (auto r = recorder->reserve(tbs, id, cert_path); !r) return r;
-    reserved = serial_hex(tbs);
-    return ok();
-  });
-  struct Release {
-    IssuanceRecorder& rec;
-    std::string& serial;
-    ~Release() {
-      if (!serial.empty()) rec.release({serial});
-    }
-  } release{*recorder, reserved};
+  LedgerReservation reservation(*recorder, *issuer, id, cert_path);
   auto cert = issuer->issue(id, pub, req.days);
   if (!cert) return undo(std::move(cert).error().context("issuing the intermediate"));
   auto cert_pem = x509_to_pem(cert->get());
@@ -716,7 +718,7 @@ Result<WrittenCert> issue_intermediate(const IntermediateRequest& req,
     tx.abort();
     return undo(std::move(r).error());
   }
-  reserved.clear();  // on disk: from here a failure leaves the row reserved (possibly issued)
+  reservation.keep();  // on disk: from here a failure leaves the row reserved (possibly issued)
   if (auto s = made.sync(); !s) return std::move(s).error().context("intermediate.pem was written");
   auto cp =
       recorder->confirm("issue", {IssuedCert::of(cert->get(), id, cert_path)}, issuer->signer());
