@@ -235,17 +235,7 @@ std::string status_text(TS_RESP* resp) {
       out += ": " + t;
     }
   if (const ASN1_BIT_STRING* fi = TS_STATUS_INFO_get0_failure_info(si)) {
-    static constexpr std::pair<int, const char*> kBits[] = {
-        {TS_INFO_BAD_ALG, "badAlg"},
-        {TS_INFO_BAD_REQUEST, "badRequest"},
-        {TS_INFO_BAD_DATA_FORMAT, "badDataFormat"},
-        {TS_INFO_TIME_NOT_AVAILABLE, "timeNotAvailable"},
-        {TS_INFO_UNACCEPTED_POLICY, "unacceptedPolicy"},
-        {TS_INFO_UNACCEPTED_EXTENSION, "unacceptedExtension"},
-        {TS_INFO_ADD_INFO_NOT_AVAILABLE, "addInfoNotAvailable"},
-        {TS_INFO_SYSTEM_FAILURE, "systemFailure"}};
-    for (auto [bit, name] : kBits)
-      if (ASN1_BIT_STRING_get_bit(fi, bit)) out += std::string(" (") + name + ")";
+    for (auto name : ts_failure_names(fi)) out += " (" + std::string(name) + ")";
   }
   return out;
 }

@@ -198,18 +198,8 @@ namespace {
 
 // "badAlg, unacceptedPolicy": the failure bits RFC 3161 2.4.2 names.
 std::string failure_text(const ASN1_BIT_STRING* bits) {
-  static constexpr std::pair<int, const char*> kBits[] = {
-      {TS_INFO_BAD_ALG, "badAlg"},
-      {TS_INFO_BAD_REQUEST, "badRequest"},
-      {TS_INFO_BAD_DATA_FORMAT, "badDataFormat"},
-      {TS_INFO_TIME_NOT_AVAILABLE, "timeNotAvailable"},
-      {TS_INFO_UNACCEPTED_POLICY, "unacceptedPolicy"},
-      {TS_INFO_UNACCEPTED_EXTENSION, "unacceptedExtension"},
-      {TS_INFO_ADD_INFO_NOT_AVAILABLE, "addInfoNotAvailable"},
-      {TS_INFO_SYSTEM_FAILURE, "systemFailure"}};
   std::string out;
-  for (auto [bit, name] : kBits)
-    if (ASN1_BIT_STRING_get_bit(bits, bit)) out += (out.empty() ? "" : ", ") + std::string(name);
+  for (auto name : ts_failure_names(bits)) out += (out.empty() ? "" : ", ") + std::string(name);
   return out.empty() ? "no failure info" : out;
 }
 

@@ -6,6 +6,9 @@
 #include <openssl/ts.h>
 
 #include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "util/ossl.hpp"
 
@@ -25,5 +28,22 @@ using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, OsslDeleter<ASN1_OBJECT_free>
 inline void free_x509_stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
 /// A stack that owns its certificates.
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), OsslDeleter<free_x509_stack>>;
+
+/// The PKIFailureInfo bits set in `bits`, by their RFC 3161 (section 2.4.2) names ("badAlg").
+inline std::vector<std::string_view> ts_failure_names(const ASN1_BIT_STRING* bits) {
+  static constexpr std::pair<int, std::string_view> kBits[] = {
+      {TS_INFO_BAD_ALG, "badAlg"},
+      {TS_INFO_BAD_REQUEST, "badRequest"},
+      {TS_INFO_BAD_DATA_FORMAT, "badDataFormat"},
+      {TS_INFO_TIME_NOT_AVAILABLE, "timeNotAvailable"},
+      {TS_INFO_UNACCEPTED_POLICY, "unacceptedPolicy"},
+      {TS_INFO_UNACCEPTED_EXTENSION, "unacceptedExtension"},
+      {TS_INFO_ADD_INFO_NOT_AVAILABLE, "addInfoNotAvailable"},
+      {TS_INFO_SYSTEM_FAILURE, "systemFailure"}};
+  std::vector<std::string_view> out;
+  for (auto [bit, name] : kBits)
+    if (bits != nullptr && ASN1_BIT_STRING_get_bit(bits, bit)) out.push_back(name);
+  return out;
+}
 
 }  // namespace grafos
