@@ -151,21 +151,32 @@ Result<ProvisionedTenant> reissue_tenant_token(const std::string& db_path,
   return ProvisionedTenant{std::move(*updated), std::move(*token)};
 }
 
+namespace {
+
+// Runs `sql` (one text column, then the tenant id) and reads the tenant back.
+// Errc::tenant_not_found when no tenant has that id.
+Result<Tenant> update_tenant_text(Db& db, const char* sql, const std::string& value,
+                                  std::int64_t id, std::int64_t now, const char* what) {
+  auto st = db.prepare(sql);
+  if (!st) return st.error();
+  bind_text(*st, 1, value);
+  sqlite3_bind_int64(*st, 2, id);
+  if (sqlite3_step(*st) != SQLITE_DONE) return db.error(what);
+  auto t = store_detail::tenant_with_id(db, id, now);
+  if (!t) return t.error();
+  if (!*t) return make_error(Errc::tenant_not_found, "no tenant with id " + std::to_string(id));
+  return std::move(**t);
+}
+
+}  // namespace
+
 Result<Tenant> Store::set_tenant_token(std::int64_t id, const std::string& digest, std::int64_t now,
                                        const AuditEntry& audit) {
   return write_tx<Tenant>(
       [&](Db& db, AuditEntry& a) -> Result<Tenant> {
         a.tenant_id = id;
-        auto st = db.prepare("UPDATE tenants SET token_digest = ? WHERE id = ?");
-        if (!st) return st.error();
-        bind_text(*st, 1, digest);
-        sqlite3_bind_int64(*st, 2, id);
-        if (sqlite3_step(*st) != SQLITE_DONE) return db.error("setting the tenant's token");
-        auto t = store_detail::tenant_with_id(db, id, now);
-        if (!t) return t.error();
-        if (!*t)
-          return make_error(Errc::tenant_not_found, "no tenant with id " + std::to_string(id));
-        return std::move(**t);
+        return update_tenant_text(db, "UPDATE tenants SET token_digest = ? WHERE id = ?", digest,
+                                  id, now, "setting the tenant's token");
       },
       audit);
 }
@@ -345,16 +356,8 @@ Result<Tenant> Store::set_tenant_status(std::int64_t id, const std::string& stat
   return write_tx<Tenant>(
       [&](Db& db, AuditEntry& a) -> Result<Tenant> {
         a.tenant_id = id;
-        auto st = db.prepare("UPDATE tenants SET status = ? WHERE id = ?");
-        if (!st) return st.error();
-        bind_text(*st, 1, status);
-        sqlite3_bind_int64(*st, 2, id);
-        if (sqlite3_step(*st) != SQLITE_DONE) return db.error("setting tenant status");
-        auto t = store_detail::tenant_with_id(db, id, now);
-        if (!t) return t.error();
-        if (!*t)
-          return make_error(Errc::tenant_not_found, "no tenant with id " + std::to_string(id));
-        return std::move(**t);
+        return update_tenant_text(db, "UPDATE tenants SET status = ? WHERE id = ?", status, id, now,
+                                  "setting tenant status");
       },
       audit);
 }
