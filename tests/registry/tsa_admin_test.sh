@@ -155,4 +155,13 @@ for _ in $(seq 1 100); do [ -s "$O/port384" ] && break; sleep 0.05; done
 rc=$?
 check "a TSA rejection is exit 3, nothing written" bash -c "[ $rc = 3 ] && [ ! -e '$T/b5.json' ]"
 check "... naming the status and badAlg" grep -q 'refused the request: rejection.*badAlg' "$T/a5.out"
+# Hints name the flag that answers the error, and only that one.
+"$ADMIN" timestamp --tsa "$TSA_URL" --input "$T/bundle.json" --output "$T/b6.json" >"$T/a6.out" 2>&1
+rc=$?
+check "no trust anchor is a usage error naming --ca and --tsa-ca (exit 2), nothing written" \
+  bash -c "[ $rc = 2 ] && grep -q 'give --ca .* or --tsa-ca' '$T/a6.out' && [ ! -e '$T/b6.json' ]"
+"$ADMIN" timestamp --tsa ftp://tsa.example/ --ca "$P/ca.pem" --input "$T/bundle.json" \
+  --output "$T/b7.json" >"$T/a7.out" 2>&1
+check "an ftp:// TSA URL is refused naming the schemes, with no trust-anchor hint" \
+  bash -c "grep -q 'use http:// or https://' '$T/a7.out' && ! grep -q -- '--tsa-ca' '$T/a7.out' && [ ! -e '$T/b7.json' ]"
 finish

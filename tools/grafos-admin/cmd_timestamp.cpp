@@ -67,12 +67,14 @@ void add_timestamp(CLI::App& app, Context& ctx) {
     req.timeout_ms = static_cast<long>(o->timeout_s * 1000);
     req.connect_timeout_ms = std::min(req.timeout_ms, 10'000L);
     req.interaction = ctx.interaction();
+    if (req.tsa_ca.empty() && req.ca.empty())
+      return fail(ctx, make_error(Errc::usage,
+                                  "timestamp: no trust anchor for the TSA certificate: give --ca "
+                                  "(the fabric CA) or --tsa-ca (the TSA's CA)"));
     auto out = admin::timestamp_bundle(req);
     if (!out) {
       Error e = out.error();
       if (e.code == Errc::exists) e.message += "; pass --force to replace it";
-      if (e.code == Errc::usage && req.tsa_ca.empty() && req.ca.empty())
-        e.message += " (--ca or --tsa-ca)";
       return fail(ctx, e.context("timestamp"));
     }
     if (ctx.global.json) {
